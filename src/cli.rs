@@ -1,0 +1,209 @@
+//! The command line: clap structs whose doc comments are the `--help` text.
+//!
+//! This module only describes the command line; `main` turns it into a run and each
+//! subcommand lives in `commands/<name>.rs`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Keep Claude Code sessions in tmux working across Claude accounts.
+///
+/// ccf is a set of one-shot commands run by systemd timers and path units: it notices
+/// when the active account hits its usage limit, moves every managed session to another
+/// account with its conversation, moves back after the reset, dispatches queued tasks
+/// to the autonomous pool and tells the operator what happened.
+#[derive(Debug, Parser)]
+#[command(name = "ccf", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    /// Configuration file [default: $`CCF_CONFIG`, else $`XDG_CONFIG_HOME/ccf/config.yaml`,
+    /// else /etc/ccf/config.yaml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Say more on stderr (repeat for more)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Say only what went wrong
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One detection pass over every managed session; swaps when a limit is confirmed
+    /// and returns to a higher-priority account when its reset has passed
+    CheckQuota(DryRun),
+    /// Move every managed session to another account now
+    Swap(SwapArgs),
+    /// Finish or undo an interrupted swap; else undo the last swap
+    Rollback(DryRun),
+    /// Create missing shared links and targets; report divergent ones with the fix
+    EnsureSymlinks(EnsureSymlinksArgs),
+    /// Check config, account homes, shared links, tmux and state; report every problem
+    Validate,
+    /// Start queued tasks on free autonomous sessions
+    Dispatch(DryRun),
+    /// Finish or time out tasks, keep the pool at `min`, prune old finished tasks
+    Janitor(DryRun),
+    /// Show accounts, link, sessions, tasks, the last swap and health
+    Status(StatusArgs),
+    /// Classify a pane capture and explain why check-quota would or would not swap
+    Detect(DetectArgs),
+    /// Claude Code hook entry points (JSON on stdin; always exit 0)
+    Hook(HookArgs),
+    /// Install ccf's hooks into each account's settings.json (merging, idempotent)
+    InstallHooks(InstallHooksArgs),
+    /// Run one claimed task in this pane and record its result (started by dispatch)
+    RunTask(RunTaskArgs),
+    /// Send notifications: `notify test [CHANNEL]` checks the setup
+    Notify(NotifyArgs),
+    /// Install or remove ccf's systemd user units
+    Systemd(SystemdArgs),
+    /// Print crontab lines for hosts without a user systemd
+    Cron,
+    /// Print shell completions
+    Completions(CompletionsArgs),
+    /// Print the man page (roff)
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct DryRun {
+    /// Print the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SwapArgs {
+    /// Account to move to [default: the highest-priority available account]
+    #[arg(long, value_name = "ACCOUNT")]
+    pub to: Option<String>,
+    /// Print the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EnsureSymlinksArgs {
+    /// Only this account's home
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+    /// Print what would be created and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print the status as JSON (stable; documented in the README)
+    #[arg(long)]
+    pub json: bool,
+    /// Exit 3 when ccf is degraded or a swap is unfinished
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DetectArgs {
+    /// Pane capture to classify [default: stdin]
+    pub file: Option<PathBuf>,
+    /// The instant to resolve reset times against [default: now]
+    #[arg(long, value_name = "RFC3339")]
+    pub now: Option<String>,
+    /// Zone for reset times printed without one [default: the config's, else the system's]
+    #[arg(long, value_name = "ZONE")]
+    pub tz: Option<String>,
+    /// Print the verdict as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    #[arg(value_enum)]
+    pub event: HookEvent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HookEvent {
+    /// `SessionStart`: record the session id, cwd, transcript and pane
+    SessionStart,
+    /// `StopFailure`: record the API error that ended a turn
+    StopFailure,
+    /// Status line: record rate-limit usage and print a short status
+    Statusline,
+}
+
+#[derive(Debug, Args)]
+pub struct InstallHooksArgs {
+    /// Only this account's settings.json
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+    /// Print the changes and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RunTaskArgs {
+    /// The task's file name in running/
+    pub task: String,
+}
+
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    #[command(subcommand)]
+    pub action: NotifyAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyAction {
+    /// Send a test message on every configured channel, or on one
+    Test {
+        /// telegram, resend or webhook
+        channel: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct SystemdArgs {
+    #[command(subcommand)]
+    pub action: SystemdAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SystemdAction {
+    /// Write the units (binary and config paths filled in), reload, enable and start them
+    Install(SystemdInstallArgs),
+    /// Stop, disable and remove the units
+    Uninstall(SystemdInstallArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SystemdInstallArgs {
+    /// Unit directory [default: $`XDG_CONFIG_HOME/systemd/user`]
+    #[arg(long, value_name = "DIR")]
+    pub unit_dir: Option<PathBuf>,
+    /// Print what would be done and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}

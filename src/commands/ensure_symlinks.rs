@@ -1,0 +1,51 @@
+//! `ccf ensure-symlinks`: create what is missing of the shared layout; report the rest.
+
+use std::process::ExitCode;
+
+use anyhow::{Result, bail};
+
+use crate::cli::EnsureSymlinksArgs;
+use crate::context::Ctx;
+use crate::links;
+
+pub fn run(ctx: &Ctx, args: &EnsureSymlinksArgs) -> Result<ExitCode> {
+    let only = match &args.account {
+        Some(name) => Some(ctx.config.account(name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "no account named {name} in {}; known: {}",
+                ctx.config.path.display(),
+                ctx.config
+                    .accounts
+                    .iter()
+                    .map(|a| a.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })?),
+        None => None,
+    };
+    let mut m = ctx.begin_mutation()?;
+    let active = ctx.active_account(&m.state).clone();
+    let items = links::survey(&ctx.config, only, &active)?;
+    for line in items
+        .iter()
+        .filter_map(|i| links::describe(i, args.dry_run))
+    {
+        println!("{line}");
+    }
+    if !args.dry_run {
+        links::apply(&items)?;
+        if m.state.active_account.is_none() {
+            // Record what the layout now says, so status and the link agree from here on.
+            m.state.active_account = Some(active.name.clone());
+            ctx.save(&m.state)?;
+        }
+    }
+    let divergent = items.iter().filter(|i| i.is_problem()).count();
+    if divergent > 0 {
+        bail!(
+            "{divergent} place(s) in the shared layout need the operator (see above); nothing there was changed"
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,27 @@
+//! One module per subcommand: gather facts, make a plan, apply it (`--dry-run` prints it).
+
+pub mod check_quota;
+pub mod completions;
+pub mod cron;
+pub mod detect;
+pub mod dispatch;
+pub mod ensure_symlinks;
+pub mod hook;
+pub mod install_hooks;
+pub mod janitor;
+pub mod man;
+pub mod notify;
+pub mod rollback;
+pub mod run_task;
+pub mod status;
+pub mod swap;
+pub mod systemd;
+pub mod validate;
+
+use std::process::ExitCode;
+
+/// For subcommands that exist in the CLI but not yet in code: fail plainly, never
+/// pretend to succeed.
+pub fn not_implemented(name: &str) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("{name} is not implemented yet")
+}

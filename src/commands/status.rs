@@ -1,0 +1,260 @@
+//! `ccf status`: what ccf knows and what tmux shows, for people or as stable JSON.
+//! Takes no lock: it must answer while a swap runs.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::cli::StatusArgs;
+use crate::context::Ctx;
+use crate::exit::Exit;
+use crate::state::{self, State};
+
+/// The `--json` document. Field names are a documented contract: add, never rename.
+#[derive(Debug, Serialize)]
+pub struct Status {
+    pub active_account: String,
+    pub link_target: Option<PathBuf>,
+    pub accounts: Vec<AccountView>,
+    pub sessions: Vec<SessionView>,
+    pub swap_in_progress: Option<state::SwapJournal>,
+    pub degraded: bool,
+    pub degraded_reason: Option<String>,
+    pub last_swap: Option<state::SwapRecord>,
+    pub pending_return: Option<state::PendingReturn>,
+    pub all_exhausted_since: Option<Timestamp>,
+    pub tasks: BTreeMap<String, usize>,
+    pub tmux_server: bool,
+    pub last_check: Option<Timestamp>,
+    pub last_decision: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AccountView {
+    pub name: String,
+    pub home: PathBuf,
+    /// `active`, `available`, `exhausted` or `auth_failed`.
+    pub state: &'static str,
+    pub exhausted_until: Option<Timestamp>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SessionView {
+    pub name: String,
+    pub kind: state::Kind,
+    pub account: Option<String>,
+    pub session_id: Option<String>,
+    pub cwd: Option<PathBuf>,
+    pub task: Option<String>,
+    /// Whether the tmux session exists now.
+    pub running: bool,
+    /// What its pane runs now (`claude`, `bash`, …), when it exists.
+    pub command: Option<String>,
+}
+
+pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
+    let state = ctx.read_state()?;
+    let status = gather(ctx, &state);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+    } else {
+        print!("{}", render(&status));
+    }
+    if args.check && (status.degraded || status.swap_in_progress.is_some()) {
+        return Err(Exit::Problems("ccf is degraded or a swap is unfinished".into()).into());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn gather(ctx: &Ctx, st: &State) -> Status {
+    let now = ctx.now;
+    let active = ctx.active_account(st).name.clone();
+    let accounts = ctx
+        .config
+        .accounts
+        .iter()
+        .map(|a| {
+            let s = st.accounts.get(&a.name);
+            let until = s.and_then(|s| s.exhausted_until).filter(|u| *u > now);
+            let state = if s.is_some_and(|s| s.auth_failed) {
+                "auth_failed"
+            } else if until.is_some() {
+                "exhausted"
+            } else if a.name == active {
+                "active"
+            } else {
+                "available"
+            };
+            AccountView {
+                name: a.name.clone(),
+                home: a.home.clone(),
+                state,
+                exhausted_until: until,
+            }
+        })
+        .collect();
+    let (panes, tmux_server) = match ctx.tmux.list() {
+        Ok(p) => (p, ctx.tmux.server_running().unwrap_or(false)),
+        Err(e) => {
+            crate::log::warn(&format!("{e:#}"));
+            (Vec::new(), false)
+        }
+    };
+    let mut names: Vec<String> = st.sessions.keys().cloned().collect();
+    names.extend(
+        panes
+            .iter()
+            .filter(|p| ctx.config.session_kind(&p.session).is_some())
+            .map(|p| p.session.clone()),
+    );
+    names.extend(ctx.config.pool.dedicated.iter().map(|d| d.name.clone()));
+    names.sort();
+    names.dedup();
+    let sessions = names
+        .into_iter()
+        .filter_map(|name| {
+            let rec = st.sessions.get(&name);
+            let kind = rec
+                .map(|r| r.kind)
+                .or_else(|| ctx.config.session_kind(&name).map(Into::into))?;
+            let pane = panes.iter().find(|p| p.session == name);
+            Some(SessionView {
+                kind,
+                account: rec.and_then(|r| r.account.clone()),
+                session_id: rec.and_then(|r| r.session_id.clone()),
+                cwd: rec
+                    .and_then(|r| r.cwd.clone())
+                    .or_else(|| pane.map(|p| p.cwd.clone())),
+                task: rec.and_then(|r| r.task.clone()),
+                running: pane.is_some(),
+                command: pane.map(|p| p.command.clone()),
+                name,
+            })
+        })
+        .collect();
+    let tasks = ["inbox", "running", "done", "failed"]
+        .into_iter()
+        .map(|q| {
+            (
+                q.to_string(),
+                count_tasks(&ctx.config.dispatcher.queue_dir.join(q)),
+            )
+        })
+        .collect();
+    Status {
+        active_account: active,
+        link_target: ctx.link_target(),
+        accounts,
+        sessions,
+        swap_in_progress: st.swap.clone(),
+        degraded: st.degraded.is_some(),
+        degraded_reason: st.degraded.as_ref().map(|d| d.reason.clone()),
+        last_swap: st.last_swap.clone(),
+        pending_return: st.pending_return.clone(),
+        all_exhausted_since: st.all_exhausted_since,
+        tasks,
+        tmux_server,
+        last_check: st.quota.last_check,
+        last_decision: st.quota.last_decision.clone(),
+    }
+}
+
+fn count_tasks(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| {
+        d.filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".md"))
+            .count()
+    })
+}
+
+fn render(s: &Status) -> String {
+    use std::fmt::Write as _;
+    let mut o = String::new();
+    let link = s
+        .link_target
+        .as_ref()
+        .map_or_else(|| "(not a symlink)".into(), |t| t.display().to_string());
+    let _ = writeln!(o, "active account: {}  (link -> {link})", s.active_account);
+    if s.degraded {
+        let _ = writeln!(
+            o,
+            "DEGRADED: {} — fix it, then run ccf rollback",
+            s.degraded_reason.as_deref().unwrap_or("?")
+        );
+    }
+    if let Some(j) = &s.swap_in_progress {
+        let _ = writeln!(
+            o,
+            "swap in progress: {} -> {} at step {:?} (ccf rollback finishes or undoes it)",
+            j.from, j.to, j.step
+        );
+    }
+    let _ = writeln!(o, "accounts:");
+    for a in &s.accounts {
+        let until = a
+            .exhausted_until
+            .map(|u| format!(" until {u}"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "  {:<12} {:<11}{until}  {}",
+            a.name,
+            a.state,
+            a.home.display()
+        );
+    }
+    let _ = writeln!(
+        o,
+        "sessions:{}",
+        if s.tmux_server {
+            ""
+        } else {
+            " (no tmux server running)"
+        }
+    );
+    for x in &s.sessions {
+        let _ = writeln!(
+            o,
+            "  {:<20} {:<10} {:<10} {:<8} {}{}",
+            x.name,
+            format!("{:?}", x.kind).to_lowercase(),
+            x.account.as_deref().unwrap_or("-"),
+            if x.running {
+                x.command.as_deref().unwrap_or("?")
+            } else {
+                "absent"
+            },
+            x.session_id.as_deref().unwrap_or("-"),
+            x.task
+                .as_ref()
+                .map(|t| format!("  task {t}"))
+                .unwrap_or_default(),
+        );
+    }
+    let t = &s.tasks;
+    let _ = writeln!(
+        o,
+        "tasks: {} waiting, {} running, {} done, {} failed",
+        t["inbox"], t["running"], t["done"], t["failed"]
+    );
+    match &s.last_swap {
+        Some(w) => {
+            let _ = writeln!(
+                o,
+                "last swap: {} -> {} at {} ({})",
+                w.from, w.to, w.at, w.reason
+            );
+        }
+        None => {
+            let _ = writeln!(o, "last swap: none");
+        }
+    }
+    if let Some(p) = &s.pending_return {
+        let _ = writeln!(o, "return to {} due after {}", p.to, p.not_before);
+    }
+    o
+}

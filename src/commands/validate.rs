@@ -1,0 +1,357 @@
+//! `ccf validate`: read-only checks of everything a swap depends on, every problem at
+//! once with its fix (like `nginx -t`). Problems exit 3; warnings are printed but keep
+//! the exit code 0 (things that work without them, like hooks).
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::ExitCode;
+
+use anyhow::Result;
+
+use crate::context::Ctx;
+use crate::exit::Exit;
+use crate::fsutil::{self, Entry};
+use crate::links;
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub problems: Vec<(String, String)>,
+    pub warnings: Vec<(String, String)>,
+}
+
+impl Report {
+    fn problem(&mut self, what: impl Into<String>, fix: impl Into<String>) {
+        self.problems.push((what.into(), fix.into()));
+    }
+    fn warning(&mut self, what: impl Into<String>, fix: impl Into<String>) {
+        self.warnings.push((what.into(), fix.into()));
+    }
+}
+
+pub fn run(ctx: &Ctx) -> Result<ExitCode> {
+    let report = check(ctx, &|k| std::env::var(k).ok());
+    for (what, fix) in &report.problems {
+        println!("problem: {what}\n  fix: {fix}");
+    }
+    for (what, fix) in &report.warnings {
+        println!("warning: {what}\n  fix: {fix}");
+    }
+    if report.problems.is_empty() {
+        println!(
+            "ok: {} is valid ({} account(s), {} warning(s))",
+            ctx.config.path.display(),
+            ctx.config.accounts.len(),
+            report.warnings.len()
+        );
+        Ok(ExitCode::SUCCESS)
+    } else {
+        Err(Exit::Problems(format!("{} problem(s) found", report.problems.len())).into())
+    }
+}
+
+/// Runs every check; `env` is the environment ccf runs in.
+pub fn check(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>) -> Report {
+    let mut r = Report::default();
+    let state = match ctx.read_state() {
+        Ok(s) => Some(s),
+        Err(e) => {
+            r.problem(
+                format!("{e:#}"),
+                "see above; ccf refuses to run on a state it cannot read",
+            );
+            None
+        }
+    };
+    check_homes(ctx, &mut r);
+    check_layout(ctx, state.as_ref(), &mut r);
+    if let Some(state) = &state {
+        if let Some(j) = &state.swap {
+            r.problem(
+                format!(
+                    "a swap from {} to {} is unfinished (step {:?})",
+                    j.from, j.to, j.step
+                ),
+                "run ccf rollback (or any mutating command finishes it)",
+            );
+        }
+        if let Some(d) = &state.degraded {
+            r.problem(
+                format!("ccf is degraded since {}: {}", d.since, d.reason),
+                "fix the cause, then run ccf rollback",
+            );
+        }
+        for (name, a) in &state.accounts {
+            if a.auth_failed {
+                r.problem(
+                    format!("account {name} failed authentication"),
+                    format!(
+                        "log in again: CLAUDE_CONFIG_DIR={} claude, then /login",
+                        home_of(ctx, name)
+                    ),
+                );
+            }
+        }
+    }
+    match ctx.tmux.server_running() {
+        Ok(true) => {}
+        Ok(false) => r.problem(
+            format!("no tmux server answers on {:?}", ctx.config.tmux),
+            "start it outside ccf (e.g. systemctl --user start ccf-tmux.service); ccf never starts it itself",
+        ),
+        Err(e) => r.problem(format!("{e:#}"), "install tmux"),
+    }
+    if find_program(&ctx.config.claude.command, env).is_none() {
+        r.problem(
+            format!(
+                "claude command {:?} is not on PATH",
+                ctx.config.claude.command
+            ),
+            "install Claude Code, or set claude.command to its absolute path",
+        );
+    }
+    for var in ["CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY"] {
+        if env(var).is_some_and(|v| !v.is_empty()) || ctx.config.claude.env.contains_key(var) {
+            r.problem(
+                format!("{var} is set: it overrides every account's own login, so a swap changes nothing"),
+                format!("unset {var} in ccf's environment and in claude.env"),
+            );
+        }
+    }
+    let skips = ctx
+        .config
+        .claude
+        .args
+        .iter()
+        .any(|a| a == "--dangerously-skip-permissions");
+    if skips && is_root() && !ctx.config.claude.env.contains_key("IS_SANDBOX") {
+        r.warning(
+            "claude.args has --dangerously-skip-permissions and ccf runs as root: Claude Code refuses that flag as root",
+            "run as a normal user, or set claude.env.IS_SANDBOX: \"1\" on a sandboxed host",
+        );
+    }
+    check_secrets(ctx, env, &mut r);
+    r
+}
+
+fn home_of(ctx: &Ctx, name: &str) -> String {
+    ctx.config
+        .account(name)
+        .map_or_else(|| "?".into(), |a| a.home.display().to_string())
+}
+
+fn check_homes(ctx: &Ctx, r: &mut Report) {
+    let managed: Vec<&Path> = std::iter::once(ctx.config.pool.workdir.as_path())
+        .chain(
+            ctx.config
+                .pool
+                .dedicated
+                .iter()
+                .map(|d| d.project.as_path()),
+        )
+        .collect();
+    for a in &ctx.config.accounts {
+        let home = &a.home;
+        if !home.is_dir() {
+            r.problem(
+                format!("account {} home {} does not exist", a.name, home.display()),
+                "run ccf ensure-symlinks, then log in: CLAUDE_CONFIG_DIR=<home> claude",
+            );
+            continue;
+        }
+        if tempfile::tempfile_in(home).is_err() {
+            r.problem(
+                format!("account {} home {} is not writable", a.name, home.display()),
+                "fix its owner or mode",
+            );
+        }
+        let has = |f: &str| home.join(f).exists();
+        if !has(".credentials.json") {
+            r.warning(
+                format!(
+                    "account {} ({}) has no .credentials.json: not logged in?",
+                    a.name,
+                    home.display()
+                ),
+                format!("CLAUDE_CONFIG_DIR={} claude, then /login", home.display()),
+            );
+        }
+        let Ok(text) = std::fs::read_to_string(home.join(".claude.json")) else {
+            continue;
+        };
+        let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
+            r.problem(
+                format!("{}/.claude.json does not parse", home.display()),
+                "let Claude Code rewrite it (start claude there)",
+            );
+            continue;
+        };
+        if json
+            .get("hasCompletedOnboarding")
+            .and_then(serde_json::Value::as_bool)
+            != Some(true)
+        {
+            r.problem(
+                format!("account {} has not completed Claude Code's onboarding: a relaunched session would stop at a dialog", a.name),
+                format!("CLAUDE_CONFIG_DIR={} claude once and finish the first-run questions", home.display()),
+            );
+        }
+        for dir in &managed {
+            if !trusts(&json, dir) {
+                r.problem(
+                    format!("account {} does not trust {}: a relaunched session there would stop at the trust dialog", a.name, dir.display()),
+                    format!("cd {} && CLAUDE_CONFIG_DIR={} claude, and accept the trust dialog", dir.display(), home.display()),
+                );
+            }
+        }
+    }
+}
+
+/// Whether `.claude.json` trusts `dir` or one of its ancestors.
+fn trusts(json: &serde_json::Value, dir: &Path) -> bool {
+    let Some(projects) = json.get("projects").and_then(serde_json::Value::as_object) else {
+        return false;
+    };
+    dir.ancestors().any(|d| {
+        projects
+            .get(&*d.to_string_lossy())
+            .and_then(|p| p.get("hasTrustDialogAccepted"))
+            .and_then(serde_json::Value::as_bool)
+            == Some(true)
+    })
+}
+
+fn check_layout(ctx: &Ctx, state: Option<&crate::state::State>, r: &mut Report) {
+    let fallback = crate::state::State::new();
+    let active = ctx.active_account(state.unwrap_or(&fallback));
+    match links::survey(&ctx.config, None, active) {
+        Err(e) => r.problem(
+            format!("{e:#}"),
+            "check the permissions of the account homes",
+        ),
+        Ok(items) => {
+            for item in items {
+                match item.action {
+                    links::Action::Ok => {}
+                    links::Action::CreateDir => {
+                        r.problem(
+                            format!("{} is missing", item.path.display()),
+                            "run ccf ensure-symlinks",
+                        );
+                    }
+                    links::Action::Link(t) => r.problem(
+                        format!(
+                            "{} is missing (should link to {})",
+                            item.path.display(),
+                            t.display()
+                        ),
+                        "run ccf ensure-symlinks",
+                    ),
+                    links::Action::Divergent { found, fix } => {
+                        r.problem(
+                            format!("{} is {found}, not the expected link", item.path.display()),
+                            fix,
+                        );
+                    }
+                }
+            }
+        }
+    }
+    if let (Some(link), Some(state)) = (&ctx.config.claude_link, state)
+        && let (Some(target), Some(name)) = (ctx.link_target(), &state.active_account)
+    {
+        let linked = ctx.config.account_by_home(&target).map(|a| a.name.clone());
+        if linked.as_deref() != Some(name) && state.swap.is_none() {
+            r.problem(
+                format!(
+                    "{} points at {} but the state says the active account is {name}",
+                    link.display(),
+                    target.display()
+                ),
+                "run ccf rollback, or ccf swap --to <account> to make them agree",
+            );
+        }
+    }
+}
+
+fn check_secrets(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>, r: &mut Report) {
+    let n = &ctx.config.notifications;
+    let inline = n.telegram.as_ref().is_some_and(|t| t.bot_token.is_some())
+        || n.resend.as_ref().is_some_and(|x| x.api_key.is_some());
+    if inline && readable_by_others(&ctx.config.path) {
+        r.problem(
+            format!(
+                "{} holds a secret inline and others can read it",
+                ctx.config.path.display()
+            ),
+            format!(
+                "chmod 600 {}, or move the secret to a *_file / *_env key",
+                ctx.config.path.display()
+            ),
+        );
+    }
+    let files = n
+        .telegram
+        .as_ref()
+        .and_then(|t| t.bot_token_file.clone())
+        .into_iter()
+        .chain(n.resend.as_ref().and_then(|x| x.api_key_file.clone()));
+    for f in files {
+        let path = if f.is_relative() {
+            env("CREDENTIALS_DIRECTORY").map_or(f.clone(), |d| Path::new(&d).join(&f))
+        } else {
+            f.clone()
+        };
+        match fsutil::entry(&path) {
+            Ok(Entry::Missing) => r.problem(
+                format!("secret file {} does not exist", path.display()),
+                "create it (mode 600)",
+            ),
+            Ok(_) if readable_by_others(&path) => {
+                r.problem(
+                    format!("secret file {} is readable by others", path.display()),
+                    format!("chmod 600 {}", path.display()),
+                );
+            }
+            _ => {}
+        }
+    }
+    let vars = n
+        .telegram
+        .as_ref()
+        .and_then(|t| t.bot_token_env.clone())
+        .into_iter()
+        .chain(n.resend.as_ref().and_then(|x| x.api_key_env.clone()));
+    for v in vars {
+        if env(&v).is_none() {
+            r.problem(
+                format!("secret variable ${v} is not set"),
+                "set it in ccf's environment (systemd: Environment= or a credential)",
+            );
+        }
+    }
+}
+
+fn is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+fn readable_by_others(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o044 != 0)
+}
+
+/// Resolves a command like a shell's PATH lookup would.
+pub fn find_program(cmd: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<std::path::PathBuf> {
+    if cmd.contains('/') {
+        let p = Path::new(cmd);
+        return is_executable(p).then(|| p.to_path_buf());
+    }
+    env("PATH")?
+        .split(':')
+        .map(|d| Path::new(d).join(cmd))
+        .find(|p| is_executable(p))
+}
+
+fn is_executable(p: &Path) -> bool {
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}

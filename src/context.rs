@@ -1,0 +1,97 @@
+//! What one run knows before it starts: the config, the tmux handle, the clock reading
+//! and the process environment, gathered once in `main` and passed down.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use jiff::Timestamp;
+
+use crate::config::{Account, Config};
+use crate::fsutil::{self, Entry};
+use crate::lock::StateLock;
+use crate::state::State;
+use crate::tmux::Tmux;
+
+pub struct Ctx {
+    pub config: Config,
+    pub tmux: Tmux,
+    /// The clock, read once per run.
+    pub now: Timestamp,
+    /// `$HOME`, for `~`.
+    pub home: PathBuf,
+}
+
+/// A mutating run: the lock it holds and the state it read under that lock.
+pub struct Mutation {
+    pub lock: StateLock,
+    pub state: State,
+}
+
+impl Ctx {
+    pub fn new(config: Config, now: Timestamp, home: PathBuf) -> Ctx {
+        let tmux = Tmux::new(&config.tmux);
+        Ctx {
+            config,
+            tmux,
+            now,
+            home,
+        }
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.config.state_dir.join("state.json")
+    }
+
+    /// Reads the state without the lock (readers: `status`, `validate`).
+    pub fn read_state(&self) -> Result<State> {
+        State::load(&self.state_path())
+    }
+
+    /// Takes the state lock (or exits 75), reads the state under it and repairs an
+    /// interrupted swap. Every mutating command starts here.
+    pub fn begin_mutation(&self) -> Result<Mutation> {
+        let lock = StateLock::acquire(&self.config.state_dir)?;
+        let mut state = State::load(&self.state_path())?;
+        if state.swap.is_some() {
+            // A previous run died mid-swap: finish or undo it before anything else.
+            crate::failover::recover(self, &mut state)?;
+        }
+        Ok(Mutation { lock, state })
+    }
+
+    pub fn save(&self, state: &State) -> Result<()> {
+        state.save(&self.state_path())
+    }
+
+    /// Where `claude_link` points now, if it is a symlink.
+    pub fn link_target(&self) -> Option<PathBuf> {
+        let link = self.config.claude_link.as_ref()?;
+        match fsutil::entry(link) {
+            Ok(Entry::Symlink(t)) => Some(absolute_from(link, &t)),
+            _ => None,
+        }
+    }
+
+    /// The active account: the state's, else the one `claude_link` points at, else the
+    /// primary.
+    pub fn active_account(&self, state: &State) -> &Account {
+        state
+            .active_account
+            .as_deref()
+            .and_then(|n| self.config.account(n))
+            .or_else(|| {
+                self.link_target()
+                    .and_then(|t| self.config.account_by_home(&t))
+            })
+            .unwrap_or_else(|| self.config.primary())
+    }
+}
+
+/// A relative symlink target is relative to the link's directory.
+pub fn absolute_from(link: &Path, target: &Path) -> PathBuf {
+    if target.is_absolute() {
+        target.to_path_buf()
+    } else {
+        link.parent().unwrap_or(Path::new("/")).join(target)
+    }
+}

@@ -1,0 +1,247 @@
+//! A pane capture to a verdict: which message is the latest word on the account.
+//!
+//! The capture is read top to bottom as Claude Code's TUI draws it: blocks opened by a
+//! glyph (`●` item, `⎿` result, `>`/`❯` prompt, `✻` status, `⚠` notice) and continued by
+//! indented lines. Prompts, tool output and the assistant's own prose are quotations. The
+//! bottom-most message decides, unless an assistant reply came after it.
+
+use serde::{Deserialize, Serialize};
+
+use super::line::{Hit, read};
+use super::reset::ResetSpec;
+use super::text::{Gutter, split};
+
+/// What the latest message says about the account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// A usage limit is reached (5-hour/session, weekly, Opus, extra usage, spend).
+    Limit,
+    /// A limit is near: no swap.
+    Warning,
+    /// A 429 that is not the account's quota: no swap.
+    Throttle,
+    /// 5xx, overloaded, timeouts, connection errors: never a swap.
+    ServerError,
+    /// The account cannot be used until the operator logs in.
+    Auth,
+    /// The API-key account has no credit left.
+    Billing,
+    /// Nothing about the account, or the event is over.
+    None,
+}
+
+/// Which quota a limit (or warning) is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    FiveHour,
+    Weekly,
+    OpusWeekly,
+    Other,
+}
+
+/// The outcome of [`classify`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Detection {
+    pub verdict: Verdict,
+    pub scope: Option<Scope>,
+    /// The reset as written, from the event's most specific line.
+    pub reset: Option<ResetSpec>,
+    /// The deciding line, ANSI-stripped and trimmed.
+    pub matched: Option<String>,
+    /// The deciding line's 0-based index in the input.
+    pub line: Option<usize>,
+}
+
+impl Detection {
+    fn none() -> Self {
+        Self {
+            verdict: Verdict::None,
+            scope: None,
+            reset: None,
+            matched: None,
+            line: None,
+        }
+    }
+}
+
+/// The block a line belongs to, which tells whether its text can be a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Block {
+    /// Lines at the top level (footer, shell, a banner printed on its own).
+    Top,
+    /// An assistant reply: its continuation lines are the assistant's prose.
+    Reply,
+    /// A tool call (`● Bash(…)`): its first `⎿` is the tool's output.
+    ToolCall,
+    /// A tool's output: quotation, however it begins.
+    ToolOutput,
+    /// A `⎿` line that is not tool output: an error, a banner, a command's answer.
+    Result,
+    /// The user's prompt: quotation.
+    Prompt,
+    /// A notice (`⚠`, `✻`, or a `●` line that is itself a message).
+    Notice,
+}
+
+/// A message line found in the capture.
+struct Event {
+    index: usize,
+    hit: Hit,
+    shown: String,
+}
+
+impl Event {
+    /// How much the line says: an exact epoch beats a zoned time beats a bare time; a scope
+    /// adds to either.
+    fn rank(&self) -> u8 {
+        let reset = match &self.hit.reset {
+            Some(ResetSpec::Epoch(_)) => 3,
+            Some(ResetSpec::Clock { zone: Some(_), .. }) => 2,
+            Some(ResetSpec::Clock { zone: None, .. }) => 1,
+            None => 0,
+        };
+        reset * 2 + u8::from(self.hit.scope.is_some())
+    }
+}
+
+/// `● Bash(…)`, `● mcp__x__y (MCP)(…)`, `● Read 3 files (ctrl+o to expand)`.
+fn is_tool_call(head: &str) -> bool {
+    let name_len = head
+        .find(|c: char| !(c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | ':')))
+        .unwrap_or(head.len());
+    let after = head[name_len..].trim_start_matches(" (MCP)");
+    (name_len > 0 && after.starts_with('(')) || head.contains(" to expand)")
+}
+
+/// Two lines of one event never disagree on the reset; a different time is an older event.
+fn compatible(a: Option<&ResetSpec>, b: Option<&ResetSpec>) -> bool {
+    fn same<T: PartialEq>(x: Option<&T>, y: Option<&T>) -> bool {
+        x.is_none() || y.is_none() || x == y
+    }
+    match (a, b) {
+        (Some(ResetSpec::Epoch(x)), Some(ResetSpec::Epoch(y))) => x == y,
+        (
+            Some(ResetSpec::Clock {
+                month_day: d1,
+                time: t1,
+                zone: z1,
+            }),
+            Some(ResetSpec::Clock {
+                month_day: d2,
+                time: t2,
+                zone: z2,
+            }),
+        ) => {
+            let (z1, z2) = (
+                z1.as_deref().map(str::to_ascii_lowercase),
+                z2.as_deref().map(str::to_ascii_lowercase),
+            );
+            same(d1.as_ref(), d2.as_ref())
+                && same(t1.as_ref(), t2.as_ref())
+                && same(z1.as_ref(), z2.as_ref())
+        }
+        _ => true,
+    }
+}
+
+/// Classifies a whole pane capture (many lines, ANSI allowed). Pure.
+pub fn classify(text: &str) -> Detection {
+    let mut events: Vec<Event> = Vec::new();
+    let mut last_reply: Option<usize> = None;
+    let mut block = Block::Top;
+    for (index, raw) in text.lines().enumerate() {
+        let line = split(raw);
+        let hit = match line.gutter {
+            Gutter::Blank => {
+                // A rule closes the input box; a blank line keeps the block (paragraphs).
+                if line.rule {
+                    block = Block::Top;
+                }
+                None
+            }
+            Gutter::Prompt => {
+                block = Block::Prompt;
+                None
+            }
+            Gutter::Bullet => {
+                let hit = read(&line.head);
+                if hit.is_some() {
+                    block = Block::Notice;
+                } else {
+                    // Any other assistant item is the conversation moving on.
+                    last_reply = Some(index);
+                    block = if is_tool_call(&line.head) {
+                        Block::ToolCall
+                    } else {
+                        Block::Reply
+                    };
+                }
+                hit
+            }
+            Gutter::Result if block == Block::ToolCall => {
+                block = Block::ToolOutput;
+                None
+            }
+            Gutter::Result => {
+                block = Block::Result;
+                read(&line.head)
+            }
+            Gutter::Status | Gutter::Notice => {
+                block = Block::Notice;
+                read(&line.head)
+            }
+            Gutter::Flush => {
+                block = Block::Top;
+                read(&line.head)
+            }
+            Gutter::Indented => match block {
+                Block::Top | Block::Result | Block::Notice => read(&line.head),
+                Block::Reply | Block::ToolCall | Block::ToolOutput | Block::Prompt => None,
+            },
+        };
+        if let Some(hit) = hit {
+            events.push(Event {
+                index,
+                hit,
+                shown: line.shown,
+            });
+        }
+    }
+    decide(&events, last_reply)
+}
+
+/// The bottom-most event decides, gathered with the lines above that belong to it.
+fn decide(events: &[Event], last_reply: Option<usize>) -> Detection {
+    let Some(last) = events.last() else {
+        return Detection::none();
+    };
+    if last_reply.is_some_and(|reply| reply > last.index) {
+        return Detection::none();
+    }
+    let verdict = last.hit.verdict;
+    let mut group: Vec<&Event> = vec![last];
+    if verdict != Verdict::None {
+        for event in events.iter().rev().skip(1) {
+            let after_reply = last_reply.is_none_or(|reply| event.index > reply);
+            if !after_reply
+                || event.hit.verdict != verdict
+                || !compatible(event.hit.reset.as_ref(), last.hit.reset.as_ref())
+            {
+                break;
+            }
+            group.push(event);
+        }
+    }
+    // Most specific first; on a tie the lower (newer) line, which comes first in `group`.
+    group.sort_by_key(|e| std::cmp::Reverse(e.rank()));
+    let best = group[0];
+    Detection {
+        verdict,
+        scope: group.iter().find_map(|e| e.hit.scope),
+        reset: group.iter().find_map(|e| e.hit.reset.clone()),
+        matched: Some(best.shown.clone()),
+        line: Some(best.index),
+    }
+}

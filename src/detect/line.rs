@@ -1,0 +1,330 @@
+//! What one message line says: the shapes of Claude Code's limit, warning and error lines.
+//!
+//! A line is read from its head (the text after the TUI gutters), and a shape must begin
+//! there, after at most an `Error:`/`API Error:` opener, a `Claude`/`Claude AI` subject or a
+//! `<someone> failed:` report: text that merely contains a banner is a quotation.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::classify::{Scope, Verdict};
+use super::reset::{ResetSpec, parse_reset};
+
+/// What a message line said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// `Verdict::None` for messages that end an event without being one (other API errors,
+    /// the context limit, a failed resume).
+    pub verdict: Verdict,
+    pub scope: Option<Scope>,
+    pub reset: Option<ResetSpec>,
+}
+
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).expect("invariant: detection patterns are valid regexes")
+}
+
+/// A teammate's or sub-agent's report of its own failure: `Teammate @x failed: …`. No
+/// colon, quote or separator may come before `failed:` (`src/x.rs:12: …` is a grep hit).
+static FAILED: LazyLock<Regex> =
+    LazyLock::new(|| re(r#"(?i)^[a-z@][^:·"`]{0,60}?\bfailed\s*:\s*"#));
+
+/// The openers a limit or warning shape may follow.
+const OPENER: &str = r"(?i)^(?:(?:api\s+)?error\s*:?\s*)?(?:claude(?:\s+ai)?(?:\s+code)?\s+)?";
+
+/// The words that may name a limit (`5-hour`, `Opus weekly`, `monthly spend`, `org's usage`).
+/// It starts with a word character, so a diff's `-`/`+` or a bullet cannot open it.
+const WHAT: &str = r"(?P<what>(?:\w[\w'./ -]{0,39}?)?)";
+
+static LIMIT_SHAPES: LazyLock<[Regex; 3]> = LazyLock::new(|| {
+    [
+        // You've hit your (5-hour|weekly|Opus|session|monthly spend|…) limit
+        re(&format!(
+            r"{OPENER}you(?:'ve|\s+have)?\s+(?:hit|reached|exceeded|used\s+up|run\s+out\s+of)\s+(?:your|the)\s+{WHAT}\s*limits?\b"
+        )),
+        // (5-hour|Opus weekly|Claude AI usage|…) limit reached
+        re(&format!(
+            r"{OPENER}{WHAT}\s*limits?\s+(?:reached|exceeded|hit)\b"
+        )),
+        // You're out of extra usage
+        re(&format!(
+            r"{OPENER}(?:you(?:'re|\s+are)\s+)?out\s+of\s+(?P<what>extra\s+usage|usage|credits?)\b"
+        )),
+    ]
+});
+
+static WARNING_SHAPES: LazyLock<[Regex; 2]> = LazyLock::new(|| {
+    [
+        // Approaching (Opus|weekly|…) (usage) limit
+        re(&format!(
+            r"{OPENER}(?:you(?:'re|\s+are)\s+)?(?:approaching|nearing|near|close\s+to)\s+(?:your\s+|the\s+)?{WHAT}\s*limit\b"
+        )),
+        // You've used 90% of your weekly limit
+        re(&format!(
+            r"{OPENER}you(?:'ve|\s+have)\s+used\s+(?:\d{{1,3}}\s*%|most)\s+of\s+(?:your\s+|the\s+)?{WHAT}\s*limit\b"
+        )),
+    ]
+});
+
+/// Limits that are not the account's quota: the conversation's or the request's own.
+static NOT_QUOTA: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i)\b(?:context|tokens?|length|turns?|size|file|output|recursion|depth)\b")
+});
+
+static RATE: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\brate\b"));
+
+/// How an error line begins: an `API Error`/`Error` opener, a bare status with a payload,
+/// a raw error object, or one of the error sentences Claude Code prints on their own.
+static ERROR_OPENER: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r#"(?i)^(?:(?:api\s+)?error\b|[1-5]\d\d\s*[{(]|\{\s*"type"\s*:\s*"error""#,
+        r"|request\s+timed\s+out|connection\s+(?:error|refused|reset)|unable\s+to\s+connect",
+        r"|fetch\s+failed|socket\s+hang\s+up|overloaded|internal\s+server\s+error",
+        r"|service\s+unavailable|bad\s+gateway|gateway\s+time-?out",
+        r"|invalid\s+api\s+key|oauth\s+token|(?:please\s+)?run\s+/login|not\s+logged\s+in",
+        r"|failed\s+to\s+authenticate|authentication\s+(?:error|failed)",
+        r"|your\s+organization\s+(?:has\s+disabled|does\s+not\s+have\s+access)",
+        r"|(?:your\s+)?credit\s+balance|server\s+is\s+temporarily\s+limiting",
+        r"|request\s+rejected|rate\s+limited|too\s+many\s+requests",
+        r"|no\s+conversation\s+found|prompt\s+is\s+too\s+long)",
+    ))
+});
+
+/// The HTTP status of an error line, where Claude Code puts it.
+static STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r#"(?i)^(?:(?:api\s+)?error\s*:?\s*\(?\s*)?(?P<a>[1-5]\d\d)\b"#,
+        r#"|\brejected\s*\((?P<b>[1-5]\d\d)\)|"status"\s*:\s*(?P<c>[1-5]\d\d)\b"#,
+    ))
+});
+
+static BILLING: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)credit\s+balance\s+(?:is\s+)?too\s+low|insufficient\s+credit"));
+
+static AUTH: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"(?i)authentication_error|permission_error|oauth\s+token\s+(?:has\s+)?(?:expired|revoked)",
+        r"|token\s+has\s+been\s+revoked|invalid\s+(?:api|x-api)[\s-]key|run\s+/login",
+        r"|not\s+logged\s+in|failed\s+to\s+authenticate|authentication\s+failed",
+        r"|organization\s+has\s+disabled|does\s+not\s+have\s+access\s+to\s+claude",
+    ))
+});
+
+static SERVER: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"(?i)overloaded|\bapi_error\b|internal\s+server\s+error|timed\s+out|\btimeout\b",
+        r"|econnreset|econnrefused|etimedout|epipe|enotfound|eai_again|socket\s+hang\s+up",
+        r"|connection\s+(?:error|refused|reset)|unable\s+to\s+connect|fetch\s+failed",
+        r"|network\s+error|bad\s+gateway|service\s+unavailable|gateway\s+time-?out",
+    ))
+});
+
+static THROTTLE: LazyLock<Regex> = LazyLock::new(|| {
+    re(concat!(
+        r"(?i)rate_limit_error|rate\s+limit|too\s+many\s+requests|request\s+rejected",
+        r"|long\s+context|usage\s+credits\s+are\s+required|temporarily\s+limiting",
+    ))
+});
+
+/// Reads one line's head. `None` means the line says nothing about the account.
+pub fn read(head: &str) -> Option<Hit> {
+    let body = FAILED.find(head).map_or(head, |m| &head[m.end()..]);
+    let lower = body.to_lowercase();
+    let hit = |verdict, scope| {
+        Some(Hit {
+            verdict,
+            scope,
+            reset: parse_reset(head),
+        })
+    };
+    // "(not your usage limit)" is Claude Code telling a throttle apart from the quota.
+    if lower.contains("not your usage limit") {
+        return hit(Verdict::Throttle, None);
+    }
+    for shape in LIMIT_SHAPES.iter() {
+        if let Some(c) = shape.captures(body) {
+            let what = c.name("what").map_or("", |m| m.as_str());
+            if NOT_QUOTA.is_match(what) {
+                return hit(Verdict::None, None);
+            }
+            if RATE.is_match(what) {
+                return hit(Verdict::Throttle, None);
+            }
+            return hit(Verdict::Limit, scope_of(what));
+        }
+    }
+    for shape in WARNING_SHAPES.iter() {
+        if let Some(c) = shape.captures(body) {
+            let what = c.name("what").map_or("", |m| m.as_str());
+            if NOT_QUOTA.is_match(what) || RATE.is_match(what) {
+                return None;
+            }
+            return hit(Verdict::Warning, scope_of(what));
+        }
+    }
+    if ERROR_OPENER.is_match(body) {
+        return hit(error_verdict(body), None);
+    }
+    None
+}
+
+/// The verdict of an API error line. The status decides first, so that a 500 whose payload
+/// says "rate limit" stays a server error; then the payload's words.
+fn error_verdict(body: &str) -> Verdict {
+    let status = STATUS.captures(body).and_then(|c| {
+        ["a", "b", "c"]
+            .iter()
+            .find_map(|n| c.name(n))
+            .and_then(|m| m.as_str().parse::<u16>().ok())
+    });
+    match status {
+        Some(500..=599) => return Verdict::ServerError,
+        Some(401 | 403) => return Verdict::Auth,
+        Some(402) => return Verdict::Billing,
+        _ => {}
+    }
+    if BILLING.is_match(body) {
+        Verdict::Billing
+    } else if AUTH.is_match(body) {
+        Verdict::Auth
+    } else if SERVER.is_match(body) {
+        Verdict::ServerError
+    } else if status == Some(429) || THROTTLE.is_match(body) {
+        Verdict::Throttle
+    } else {
+        Verdict::None
+    }
+}
+
+/// Which quota the words before "limit" name. Bare "usage" (or nothing) names none.
+fn scope_of(what: &str) -> Option<Scope> {
+    let w = what.to_lowercase();
+    if w.contains("opus") {
+        return Some(Scope::OpusWeekly);
+    }
+    if w.contains("week") || w.contains("7-day") || w.contains("seven") {
+        return Some(Scope::Weekly);
+    }
+    if ["5-hour", "5 hour", "five", "session", "5h"]
+        .iter()
+        .any(|s| w.contains(s))
+    {
+        return Some(Scope::FiveHour);
+    }
+    let rest = w
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .any(|t| {
+            !matches!(
+                t,
+                "usage" | "claude" | "ai" | "code" | "your" | "the" | "plan"
+            )
+        });
+    rest.then_some(Scope::Other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(head: &str) -> Option<Verdict> {
+        read(head).map(|h| h.verdict)
+    }
+
+    #[test]
+    fn a_banner_quoted_after_a_grep_location_is_not_a_message() {
+        assert_eq!(
+            verdict("src/x.rs:12: // You've hit your limit · resets 3pm"),
+            None
+        );
+    }
+
+    #[test]
+    fn a_banner_in_a_diff_or_a_comment_or_a_string_is_not_a_message() {
+        assert_eq!(verdict("+ You've hit your limit · resets 3pm"), None);
+        assert_eq!(verdict("-   5-hour limit reached ∙ resets 2pm"), None);
+        assert_eq!(verdict("// You've hit your session limit"), None);
+        assert_eq!(
+            verdict("\"Claude AI usage limit reached|1750708800\""),
+            None
+        );
+        assert_eq!(verdict("12 +    You've hit your weekly limit"), None);
+    }
+
+    #[test]
+    fn a_teammates_own_limit_is_a_limit() {
+        let hit = read("Teammate @x failed: You've hit your session limit · resets 3pm (UTC)")
+            .expect("a hit");
+        assert_eq!(hit.verdict, Verdict::Limit);
+        assert_eq!(hit.scope, Some(Scope::FiveHour));
+    }
+
+    #[test]
+    fn a_500_whose_payload_mentions_rate_limit_is_a_server_error() {
+        let line = r#"API Error: 500 {"type":"error","error":{"type":"api_error","message":"rate limit backend unavailable"}}"#;
+        assert_eq!(verdict(line), Some(Verdict::ServerError));
+    }
+
+    #[test]
+    fn an_overloaded_error_that_mentions_rate_limits_is_a_server_error() {
+        let line = r#"API Error: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded; rate limited upstream"}}"#;
+        assert_eq!(verdict(line), Some(Verdict::ServerError));
+    }
+
+    #[test]
+    fn a_rate_limit_error_429_is_a_throttle() {
+        // anthropics/claude-code#54698 (the payload behind a limit, shown on its own).
+        let line = r#"Error: 429 {"type":"error","error":{"type":"rate_limit_error","message":"This request would exceed your account's rate limit. Please try again later."}}"#;
+        assert_eq!(verdict(line), Some(Verdict::Throttle));
+    }
+
+    #[test]
+    fn the_context_limit_is_not_a_usage_limit() {
+        assert_eq!(
+            verdict("Context limit reached · /compact or /clear to continue"),
+            Some(Verdict::None)
+        );
+        assert_eq!(verdict("Approaching context limit"), None);
+    }
+
+    #[test]
+    fn the_login_hint_under_a_banner_is_not_an_auth_failure() {
+        assert_eq!(
+            verdict("/login to switch to an API usage-billed account."),
+            None
+        );
+    }
+
+    #[test]
+    fn a_percentage_used_notice_is_a_warning() {
+        let hit = read("You've used 90% of your weekly limit · resets Oct 9, 8:59am").expect("hit");
+        assert_eq!(hit.verdict, Verdict::Warning);
+        assert_eq!(hit.scope, Some(Scope::Weekly));
+    }
+
+    #[test]
+    fn reworded_limit_banners_are_still_limits() {
+        for line in [
+            "You have reached your usage limit · resets 9pm",
+            "Session limit reached · resets 11pm (Europe/London)",
+            "Claude Code usage limit exceeded",
+            "Monthly spend limit reached",
+            "You've used up your 5-hour limit",
+        ] {
+            assert_eq!(verdict(line), Some(Verdict::Limit), "{line}");
+        }
+    }
+
+    #[test]
+    fn scopes_follow_the_words_before_limit() {
+        assert_eq!(scope_of(""), None);
+        assert_eq!(scope_of("usage"), None);
+        assert_eq!(scope_of("Claude AI usage"), None);
+        assert_eq!(scope_of("5-hour"), Some(Scope::FiveHour));
+        assert_eq!(scope_of("session"), Some(Scope::FiveHour));
+        assert_eq!(scope_of("Opus weekly"), Some(Scope::OpusWeekly));
+        assert_eq!(scope_of("weekly"), Some(Scope::Weekly));
+        assert_eq!(scope_of("monthly spend"), Some(Scope::Other));
+    }
+}

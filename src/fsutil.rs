@@ -1,0 +1,150 @@
+//! File-system primitives that must not leave anything half-done: atomic writes and
+//! atomic symlink replacement.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+/// Writes `bytes` to `path` atomically: a temp file in the same directory, fsync,
+/// rename over `path`, fsync the directory (which `tempfile`'s `persist` does not do).
+/// Readers see the old content or the new, never a mix; the file gets `mode`.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let dir = parent(path);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".tmp-")
+        .permissions(fs::Permissions::from_mode(mode))
+        .tempfile_in(dir)
+        .with_context(|| format!("failed to create a temp file in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("failed to write {}", tmp.path().display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("failed to rename a temp file over {}", path.display()))?;
+    sync_dir(dir)
+}
+
+/// Makes a rename or creation in `dir` durable.
+pub fn sync_dir(dir: &Path) -> Result<()> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .with_context(|| format!("failed to sync directory {}", dir.display()))
+}
+
+fn parent(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+/// What is at a path, without following a final symlink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Entry {
+    Missing,
+    Symlink(PathBuf),
+    Dir,
+    File,
+}
+
+pub fn entry(path: &Path) -> io::Result<Entry> {
+    match fs::symlink_metadata(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Entry::Missing),
+        Err(e) => Err(e),
+        Ok(m) if m.file_type().is_symlink() => Ok(Entry::Symlink(fs::read_link(path)?)),
+        Ok(m) if m.is_dir() => Ok(Entry::Dir),
+        Ok(_) => Ok(Entry::File),
+    }
+}
+
+/// Points the symlink `link` at `target` atomically: a new symlink under a temp name,
+/// then `rename` over the old one, so `link` is never missing. Anything at `link` that is
+/// not a symlink is an error and is left alone (rename over a directory fails anyway).
+pub fn replace_symlink(link: &Path, target: &Path) -> Result<()> {
+    match entry(link).with_context(|| format!("failed to inspect {}", link.display()))? {
+        Entry::Missing | Entry::Symlink(_) => {}
+        Entry::Dir => bail!(
+            "{} is a real directory, not a symlink: move it aside (e.g. mv {0} {0}.pre-ccf) and run ccf ensure-symlinks",
+            link.display()
+        ),
+        Entry::File => bail!(
+            "{} is a regular file, not a symlink: move it aside",
+            link.display()
+        ),
+    }
+    let dir = parent(link);
+    let name = link
+        .file_name()
+        .map_or_else(|| "link".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = dir.join(format!(".{name}.ccf-{}", std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(target, &tmp)
+        .with_context(|| format!("failed to create symlink {}", tmp.display()))?;
+    if let Err(e) = fs::rename(&tmp, link) {
+        let _ = fs::remove_file(&tmp);
+        return Err(e)
+            .with_context(|| format!("failed to rename a new symlink over {}", link.display()));
+    }
+    sync_dir(dir)
+}
+
+/// Creates `dir` and its parents with mode 0700 for the directories it creates.
+pub fn create_private_dir(dir: &Path) -> Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("failed to create directory {}", dir.display()))
+}
+
+/// Opens (creating) a file for appending, mode 0600.
+pub fn open_append(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn write_atomic_replaces_content_and_sets_the_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        write_atomic(&p, b"one", 0o600).unwrap();
+        write_atomic(&p, b"two", 0o600).unwrap();
+        assert_eq!(fs::read(&p).unwrap(), b"two");
+        assert_eq!(
+            fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp file left behind"
+        );
+    }
+
+    #[test]
+    fn replace_symlink_flips_a_link_and_refuses_a_real_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let link = dir.path().join(".claude");
+        replace_symlink(&link, Path::new("/a")).unwrap();
+        replace_symlink(&link, Path::new("/b")).unwrap();
+        assert_eq!(fs::read_link(&link).unwrap(), Path::new("/b"));
+        let real = dir.path().join("real");
+        fs::create_dir(&real).unwrap();
+        fs::write(real.join("keep"), "x").unwrap();
+        let err = replace_symlink(&real, Path::new("/a"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("is a real directory"), "{err}");
+        assert!(real.join("keep").exists());
+    }
+}

@@ -1,0 +1,22 @@
+//! ccf: keeps Claude Code sessions in tmux working across Claude accounts.
+//!
+//! The binary (`main.rs`) only parses the command line and maps errors to exit codes;
+//! everything else is here, so benchmarks and fuzz targets can reach it too. See
+//! ARCHITECTURE.md for the map.
+
+pub mod app;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod context;
+pub mod detect;
+pub mod exit;
+pub mod failover;
+pub mod fsutil;
+pub mod links;
+pub mod lock;
+pub mod log;
+pub mod notify;
+pub mod procfs;
+pub mod state;
+pub mod tmux;

@@ -1,0 +1,214 @@
+//! The shared-directory layout: what every account home must link to, what is there,
+//! and what `ensure-symlinks` may do about it.
+//!
+//! Only *missing* things are ever created. A link that points elsewhere, or a real file
+//! or directory where a link belongs, is reported with the commands that would fix it
+//! and left exactly as it is: it may hold the only copy of someone's transcripts.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::config::{Account, Config};
+use crate::context::absolute_from;
+use crate::fsutil::{self, Entry};
+
+/// One place in the layout and what should happen there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    pub path: PathBuf,
+    pub action: Action,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Already right.
+    Ok,
+    /// Create this directory (an account home or a shared target).
+    CreateDir,
+    /// Create a symlink at `path` pointing at the target.
+    Link(PathBuf),
+    /// Something else is there; never touched. `fix` is for the operator.
+    Divergent { found: String, fix: String },
+}
+
+impl Item {
+    pub fn is_problem(&self) -> bool {
+        matches!(self.action, Action::Divergent { .. })
+    }
+}
+
+/// Decides what to do at a place that should be a symlink to `want`.
+pub fn judge_link(path: &Path, want: &Path, found: &Entry) -> Action {
+    match found {
+        Entry::Missing => Action::Link(want.to_path_buf()),
+        Entry::Symlink(t) if same_path(&absolute_from(path, t), want) => Action::Ok,
+        Entry::Symlink(t) => Action::Divergent {
+            found: format!("a symlink to {}", t.display()),
+            fix: format!(
+                "if nothing there is needed: ln -sfn {} {}; else merge {} into {} first",
+                want.display(),
+                path.display(),
+                t.display(),
+                want.display()
+            ),
+        },
+        Entry::Dir => Action::Divergent {
+            found: "a real directory".into(),
+            fix: format!(
+                "merge it into the shared target, then link it: cp -a {0}/. {1}/ && mv {0} {0}.pre-ccf && ln -s {1} {0}",
+                path.display(),
+                want.display()
+            ),
+        },
+        Entry::File => Action::Divergent {
+            found: "a regular file".into(),
+            fix: format!(
+                "move it aside: mv {0} {0}.pre-ccf, then run ccf ensure-symlinks",
+                path.display()
+            ),
+        },
+    }
+}
+
+/// Decides what to do at a place that should be a directory.
+pub fn judge_dir(path: &Path, found: &Entry) -> Action {
+    match found {
+        Entry::Missing => Action::CreateDir,
+        Entry::Dir => Action::Ok,
+        Entry::Symlink(t) if absolute_from(path, t).is_dir() => Action::Ok,
+        other => Action::Divergent {
+            found: match other {
+                Entry::Symlink(t) => format!("a dangling symlink to {}", t.display()),
+                _ => "a regular file".into(),
+            },
+            fix: format!(
+                "move it aside (mv {0} {0}.pre-ccf) and run ccf ensure-symlinks",
+                path.display()
+            ),
+        },
+    }
+}
+
+fn same_path(a: &Path, b: &Path) -> bool {
+    a == b
+        || match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => false,
+        }
+}
+
+/// Surveys the layout: shared targets, each account home (all, or only `only`) and its
+/// shared links, and `claude_link` (which should point at `active`'s home).
+pub fn survey(config: &Config, only: Option<&Account>, active: &Account) -> Result<Vec<Item>> {
+    let look =
+        |p: &Path| fsutil::entry(p).with_context(|| format!("failed to inspect {}", p.display()));
+    let mut items = Vec::new();
+    for s in &config.shared {
+        items.push(Item {
+            action: judge_dir(&s.target, &look(&s.target)?),
+            path: s.target.clone(),
+        });
+    }
+    for account in config
+        .accounts
+        .iter()
+        .filter(|a| only.is_none_or(|o| o.name == a.name))
+    {
+        items.push(Item {
+            action: judge_dir(&account.home, &look(&account.home)?),
+            path: account.home.clone(),
+        });
+        for s in &config.shared {
+            let path = account.home.join(&s.name);
+            items.push(Item {
+                action: judge_link(&path, &s.target, &look(&path)?),
+                path,
+            });
+        }
+    }
+    if let Some(link) = &config.claude_link {
+        let found = look(link)?;
+        let action = match &found {
+            // Pointing at any account home is a consistent layout; which one is active
+            // is the state's business (validate compares the two).
+            Entry::Symlink(t) if config.account_by_home(&absolute_from(link, t)).is_some() => {
+                Action::Ok
+            }
+            _ => judge_link(link, &active.home, &found),
+        };
+        items.push(Item {
+            path: link.clone(),
+            action,
+        });
+    }
+    Ok(items)
+}
+
+/// Carries out the creations of `items`; divergent items are left alone.
+pub fn apply(items: &[Item]) -> Result<()> {
+    for item in items {
+        match &item.action {
+            Action::CreateDir => fsutil::create_private_dir(&item.path)?,
+            Action::Link(target) => {
+                if let Some(parent) = item.path.parent() {
+                    fsutil::create_private_dir(parent)?;
+                }
+                std::os::unix::fs::symlink(target, &item.path).with_context(|| {
+                    format!(
+                        "failed to create symlink {} -> {}",
+                        item.path.display(),
+                        target.display()
+                    )
+                })?;
+            }
+            Action::Ok | Action::Divergent { .. } => {}
+        }
+    }
+    Ok(())
+}
+
+/// One line per item, for people.
+pub fn describe(item: &Item, dry_run: bool) -> Option<String> {
+    let would = if dry_run { "would create" } else { "created" };
+    match &item.action {
+        Action::Ok => None,
+        Action::CreateDir => Some(format!("{would} directory {}", item.path.display())),
+        Action::Link(t) => Some(format!(
+            "{would} link {} -> {}",
+            item.path.display(),
+            t.display()
+        )),
+        Action::Divergent { found, fix } => Some(format!(
+            "problem: {} is {found}, not the expected link; left as it is\n  fix: {fix}",
+            item.path.display()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_elsewhere_is_divergent_and_a_missing_one_is_created() {
+        let want = Path::new("/shared/projects");
+        let p = Path::new("/h/projects");
+        assert_eq!(
+            judge_link(p, want, &Entry::Missing),
+            Action::Link(want.into())
+        );
+        assert_eq!(
+            judge_link(p, want, &Entry::Symlink(want.into())),
+            Action::Ok
+        );
+        assert!(matches!(
+            judge_link(p, want, &Entry::Symlink("/other".into())),
+            Action::Divergent { .. }
+        ));
+        assert!(matches!(
+            judge_link(p, want, &Entry::Dir),
+            Action::Divergent { .. }
+        ));
+    }
+}

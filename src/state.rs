@@ -1,0 +1,300 @@
+//! The state file: the one source of truth between runs.
+//!
+//! `state_dir/state.json` holds what ccf knows about accounts, managed sessions, the swap
+//! in progress (its journal) and the last swap. It is written atomically with mode 0600.
+//! A file that does not parse, or that a newer ccf wrote, is never replaced: the run
+//! stops, names the file and says how to recover. Every field has a default, so fields
+//! added later read from older files; `version` changes only when a field's meaning does.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use crate::config::SessionKind;
+
+/// The schema version this ccf writes and the newest it reads.
+pub const VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct State {
+    pub version: u32,
+    /// The account `claude_link` points at and new work starts on.
+    pub active_account: Option<String>,
+    pub accounts: BTreeMap<String, AccountState>,
+    /// Managed sessions by tmux name.
+    pub sessions: BTreeMap<String, SessionRecord>,
+    /// The journal of an unfinished swap: present only while a swap runs or after a crash.
+    pub swap: Option<SwapJournal>,
+    pub last_swap: Option<SwapRecord>,
+    /// After an automatic failover: the account to go back to, and from when.
+    pub pending_return: Option<PendingReturn>,
+    /// Set when ccf could not restore a consistent state; cleared by `rollback`.
+    pub degraded: Option<Degraded>,
+    /// Memory of check-quota between polls.
+    pub quota: QuotaMemory,
+    /// Since when every account has been exhausted or auth-failed (sessions parked).
+    pub all_exhausted_since: Option<Timestamp>,
+    /// When an alert was last sent, by key, so a standing problem is not re-sent every run.
+    pub alerts: BTreeMap<String, Timestamp>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AccountState {
+    /// The account counts as exhausted until then.
+    pub exhausted_until: Option<Timestamp>,
+    /// `five_hour`, `weekly`, … of the limit that exhausted it.
+    pub exhausted_scope: Option<String>,
+    /// Set on an authentication failure; cleared by the operator (`ccf validate` shows it).
+    pub auth_failed: bool,
+    pub auth_failures: u32,
+    pub last_signal: Option<Signal>,
+    /// The latest rate-limit figures the status line reported for this account.
+    pub usage: Option<Usage>,
+}
+
+/// One piece of evidence about an account, with where it came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Signal {
+    pub at: Timestamp,
+    /// `spool`, `transcript`, `pane` or `statusline`.
+    pub source: String,
+    pub verdict: String,
+    pub session: Option<String>,
+    pub matched: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Usage {
+    pub at: Option<Timestamp>,
+    pub five_hour_used: Option<f64>,
+    pub five_hour_resets_at: Option<Timestamp>,
+    pub seven_day_used: Option<f64>,
+    pub seven_day_resets_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionRecord {
+    pub kind: Kind,
+    /// The account the session's claude runs on.
+    pub account: Option<String>,
+    pub session_id: Option<String>,
+    /// Where the session id came from: `launched`, `hook`, `transcript`, `pane`.
+    #[serde(default)]
+    pub id_source: Option<String>,
+    pub cwd: Option<PathBuf>,
+    /// When ccf last (re)launched claude there; banners older than this are stale.
+    pub launched_at: Option<Timestamp>,
+    /// The task file (in `running/`) the session works on.
+    #[serde(default)]
+    pub task: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Autonomous,
+    Dedicated,
+}
+
+impl From<SessionKind> for Kind {
+    fn from(k: SessionKind) -> Self {
+        match k {
+            SessionKind::Autonomous => Kind::Autonomous,
+            SessionKind::Dedicated => Kind::Dedicated,
+        }
+    }
+}
+
+/// The journal of a swap: saved before each step, so a killed run can be finished or
+/// undone by the next one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SwapJournal {
+    pub from: String,
+    pub to: String,
+    pub step: SwapStep,
+    pub started_at: Timestamp,
+    pub reason: String,
+    #[serde(default)]
+    pub trigger: Option<Trigger>,
+    /// Where `claude_link` pointed before the flip (to undo it).
+    #[serde(default)]
+    pub link_before: Option<PathBuf>,
+    /// Whether an operator asked for this swap (`swap --to`), which cancels returns.
+    #[serde(default)]
+    pub manual: bool,
+    pub sessions: Vec<SwapSession>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SwapStep {
+    Planned,
+    LinkFlipped,
+    SymlinksEnsured,
+    Relaunching,
+    Finishing,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SwapSession {
+    pub name: String,
+    pub session_id: Option<String>,
+    pub cwd: Option<PathBuf>,
+    /// Whether the session must be relaunched (else it follows the link by itself).
+    pub relaunch: bool,
+    #[serde(default)]
+    pub done: bool,
+    #[serde(default)]
+    pub error: Option<String>,
+}
+
+/// What made check-quota swap.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Trigger {
+    pub session: Option<String>,
+    pub source: String,
+    pub matched: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SwapRecord {
+    pub from: String,
+    pub to: String,
+    pub at: Timestamp,
+    pub reason: String,
+    #[serde(default)]
+    pub trigger: Option<Trigger>,
+    #[serde(default)]
+    pub manual: bool,
+    #[serde(default)]
+    pub moved: Vec<String>,
+    #[serde(default)]
+    pub failed: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingReturn {
+    pub to: String,
+    /// Not before this instant (the account's reset plus `return_margin`).
+    pub not_before: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Degraded {
+    pub since: Timestamp,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QuotaMemory {
+    /// Consecutive polls that saw a limit without a reset time, by session.
+    pub confirm: BTreeMap<String, u32>,
+    /// The decision of the last check-quota run, for `status`.
+    pub last_decision: Option<String>,
+    pub last_check: Option<Timestamp>,
+}
+
+impl State {
+    pub fn new() -> State {
+        State {
+            version: VERSION,
+            ..State::default()
+        }
+    }
+
+    /// Reads `path`; a missing file is a fresh state. A corrupt or newer file is an error
+    /// that names it and leaves it untouched.
+    pub fn load(path: &Path) -> Result<State> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::new()),
+            Err(e) => {
+                return Err(e).with_context(|| format!("failed to read state {}", path.display()));
+            }
+        };
+        let recover = format!(
+            "the file was left as it is; repair it by hand, or move it aside (mv {0} {0}.bad) to start from a fresh state (ccf then re-learns sessions from tmux)",
+            path.display()
+        );
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| anyhow::anyhow!("state {} is corrupt: {e}; {recover}", path.display()))?;
+        let version = value
+            .get("version")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        if version > u64::from(VERSION) {
+            bail!(
+                "state {} has version {version}, newer than this ccf reads ({VERSION}); upgrade ccf, or move the file aside",
+                path.display()
+            );
+        }
+        let mut state: State = serde_json::from_value(value)
+            .map_err(|e| anyhow::anyhow!("state {} is corrupt: {e}; {recover}", path.display()))?;
+        state.version = VERSION;
+        Ok(state)
+    }
+
+    /// Writes the state atomically (mode 0600).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let mut bytes = serde_json::to_vec_pretty(self).context("failed to serialize the state")?;
+        bytes.push(b'\n');
+        crate::fsutil::write_atomic(path, &bytes, 0o600)
+            .with_context(|| format!("failed to save state {}", path.display()))
+    }
+
+    pub fn account_mut(&mut self, name: &str) -> &mut AccountState {
+        self.accounts.entry(name.to_string()).or_default()
+    }
+
+    /// Whether `account` can take work at `now`: not auth-failed and not exhausted.
+    pub fn is_available(&self, account: &str, now: Timestamp) -> bool {
+        self.accounts
+            .get(account)
+            .is_none_or(|a| !a.auth_failed && a.exhausted_until.is_none_or(|until| until <= now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_saved_state_loads_back_equal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let mut s = State::new();
+        s.active_account = Some("a".into());
+        s.account_mut("b").exhausted_until = Some("2026-01-01T00:00:00Z".parse().unwrap());
+        s.save(&path).unwrap();
+        assert_eq!(State::load(&path).unwrap(), s);
+    }
+
+    #[test]
+    fn a_corrupt_state_is_reported_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(&path, "{\"version\": 1, ").unwrap();
+        let err = State::load(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("is corrupt") && err.contains("state.json"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"version\": 1, ");
+    }
+
+    #[test]
+    fn a_newer_state_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(&path, "{\"version\": 99}").unwrap();
+        let err = State::load(&path).unwrap_err().to_string();
+        assert!(err.contains("version 99, newer"), "{err}");
+    }
+}

@@ -1,0 +1,414 @@
+//! The only module that runs tmux.
+//!
+//! Every call goes through [`Tmux::run`], which adds `-N` (never start a server: a server
+//! born inside a oneshot unit would die with the unit's cgroup, so ccf must never become
+//! its parent), the configured socket, and removes `$TMUX` so the operator's own client
+//! never decides which server ccf talks to. Targets use tmux's exact-match form
+//! (`=name:`), so `ccl-auto-1` can never address `ccl-auto-11`. "No server running" is
+//! an empty list of sessions, not an error.
+
+use std::ffi::OsString;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use anyhow::{Context, Result, bail};
+
+use crate::config::TmuxSocket;
+
+/// A handle on one tmux server.
+#[derive(Debug, Clone)]
+pub struct Tmux {
+    program: OsString,
+    socket: Vec<OsString>,
+}
+
+/// One tmux session, seen through its active pane.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pane {
+    pub session: String,
+    pub pane_id: String,
+    pub pid: u32,
+    /// `#{pane_current_command}`: the basename of the foreground process's argv[0].
+    pub command: String,
+    pub cwd: PathBuf,
+    pub dead: bool,
+}
+
+impl Pane {
+    /// Whether the pane's foreground process is Claude Code: the native build shows
+    /// `claude`, the npm build `claude.exe`, older npm builds `node`.
+    pub fn runs_claude(&self) -> bool {
+        !self.dead && is_claude_command(&self.command)
+    }
+}
+
+pub fn is_claude_command(command: &str) -> bool {
+    matches!(command, "claude" | "claude.exe" | "node")
+}
+
+/// What a launched process gets: argv, working directory and extra environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Launch {
+    pub argv: Vec<String>,
+    pub cwd: PathBuf,
+    pub env: Vec<(String, String)>,
+}
+
+impl Launch {
+    /// tmux runs a one-element command through `sh -c`; more elements are exec'd as argv.
+    /// ccf never wants a shell to read its text, so a single word gets `env` in front.
+    fn argv(&self) -> Vec<String> {
+        if self.argv.len() == 1 {
+            vec!["env".into(), self.argv[0].clone()]
+        } else {
+            self.argv.clone()
+        }
+    }
+}
+
+const NO_SERVER: [&str; 3] = [
+    "no server running",
+    "error connecting to",
+    "server exited unexpectedly",
+];
+
+impl Tmux {
+    pub fn new(socket: &TmuxSocket) -> Tmux {
+        // CCF_TMUX names another tmux executable (a wrapper that counts or slows calls,
+        // for the tests and the benchmark).
+        let program = std::env::var_os("CCF_TMUX").unwrap_or_else(|| "tmux".into());
+        Tmux::with_program(program, socket)
+    }
+
+    pub fn with_program(program: impl Into<OsString>, socket: &TmuxSocket) -> Tmux {
+        let socket = match socket {
+            TmuxSocket::Default => vec![],
+            TmuxSocket::Name(n) => vec!["-L".into(), n.into()],
+            TmuxSocket::Path(p) => vec!["-S".into(), p.into()],
+        };
+        Tmux {
+            program: program.into(),
+            socket,
+        }
+    }
+
+    /// Runs one tmux client with `args`; never starts a server.
+    fn run<I, S>(&self, args: I) -> Result<Output>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        Command::new(&self.program)
+            .arg("-N")
+            .args(&self.socket)
+            .args(&args)
+            .env_remove("TMUX")
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("failed to run {}", self.program.to_string_lossy()))
+    }
+
+    /// Runs tmux and fails with its stderr unless it exits 0.
+    fn run_ok<I, S>(&self, what: &str, args: I) -> Result<String>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<OsString>,
+    {
+        let out = self.run(args)?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            if is_no_server(&err) {
+                bail!(
+                    "{what}: no tmux server is running{}; start it (e.g. systemctl --user start ccf-tmux) — ccf never starts it itself",
+                    self.socket_hint()
+                );
+            }
+            bail!("{what}: tmux says: {}", err.trim());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    fn socket_hint(&self) -> String {
+        match self.socket.as_slice() {
+            [flag, v] => format!(" on {} {}", flag.to_string_lossy(), v.to_string_lossy()),
+            _ => String::new(),
+        }
+    }
+
+    /// Whether a server answers on the socket.
+    pub fn server_running(&self) -> Result<bool> {
+        let out = self.run(["list-sessions", "-F", "x"])?;
+        Ok(out.status.success())
+    }
+
+    /// Every session with its active pane; empty when no server runs.
+    pub fn list(&self) -> Result<Vec<Pane>> {
+        let out = self.run([
+            "list-sessions",
+            "-F",
+            "#{session_name}\t#{pane_id}\t#{pane_pid}\t#{pane_current_command}\t#{pane_dead}\t#{pane_current_path}",
+        ])?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            if is_no_server(&err) {
+                return Ok(Vec::new());
+            }
+            bail!("failed to list tmux sessions: {}", err.trim());
+        }
+        Ok(parse_list(&String::from_utf8_lossy(&out.stdout)))
+    }
+
+    /// Captures the bottom `lines` lines of each session's active pane in ONE tmux
+    /// process: `capture-pane …; display-message <marker>; …`. One bad target makes tmux
+    /// abort the whole batch, so then each pane is captured on its own (and a pane that
+    /// cannot be captured gets an error of its own).
+    pub fn capture_many(&self, sessions: &[String], lines: u32) -> Vec<(String, Result<String>)> {
+        if sessions.is_empty() {
+            return Vec::new();
+        }
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let start = format!("-{lines}");
+        let mut args: Vec<String> = Vec::new();
+        for (i, s) in sessions.iter().enumerate() {
+            if i > 0 {
+                args.push(";".into());
+            }
+            let marker = format!("ccf-capture-{nonce}-{i}");
+            args.extend(
+                [
+                    "capture-pane",
+                    "-p",
+                    "-J",
+                    "-t",
+                    &target(s),
+                    "-S",
+                    &start,
+                    ";",
+                    "display-message",
+                    "-p",
+                    &marker,
+                ]
+                .map(String::from),
+            );
+        }
+        if let Ok(out) = self.run(&args)
+            && out.status.success()
+        {
+            let text = String::from_utf8_lossy(&out.stdout);
+            if let Some(parts) = split_capture(&text, &nonce, sessions.len()) {
+                return sessions
+                    .iter()
+                    .cloned()
+                    .zip(parts.into_iter().map(Ok))
+                    .collect();
+            }
+        }
+        sessions
+            .iter()
+            .map(|s| (s.clone(), self.capture(s, lines)))
+            .collect()
+    }
+
+    /// Captures one session's active pane.
+    pub fn capture(&self, session: &str, lines: u32) -> Result<String> {
+        self.run_ok(
+            &format!("failed to capture tmux session {session}"),
+            [
+                "capture-pane",
+                "-p",
+                "-J",
+                "-t",
+                &target(session),
+                "-S",
+                &format!("-{lines}"),
+            ],
+        )
+    }
+
+    /// Creates a detached session in `launch.cwd`; an empty argv starts the default shell.
+    pub fn new_session(&self, name: &str, launch: &Launch) -> Result<()> {
+        let mut args: Vec<OsString> =
+            vec!["new-session".into(), "-d".into(), "-s".into(), name.into()];
+        args.extend(["-c".into(), launch.cwd.clone().into_os_string()]);
+        for (k, v) in &launch.env {
+            args.extend(["-e".into(), format!("{k}={v}").into()]);
+        }
+        if !launch.argv.is_empty() {
+            args.push("--".into());
+            args.extend(launch.argv().into_iter().map(OsString::from));
+        }
+        self.run_ok(&format!("failed to create tmux session {name}"), args)?;
+        Ok(())
+    }
+
+    /// Replaces the process in `session`'s active pane (`respawn-pane -k`), with the
+    /// working directory and environment given on tmux's command line: nothing is typed
+    /// into a shell.
+    pub fn respawn(&self, session: &str, launch: &Launch) -> Result<()> {
+        let mut args: Vec<OsString> = vec![
+            "respawn-pane".into(),
+            "-k".into(),
+            "-t".into(),
+            target(session).into(),
+        ];
+        args.extend(["-c".into(), launch.cwd.clone().into_os_string()]);
+        for (k, v) in &launch.env {
+            args.extend(["-e".into(), format!("{k}={v}").into()]);
+        }
+        args.push("--".into());
+        args.extend(launch.argv().into_iter().map(OsString::from));
+        self.run_ok(&format!("failed to respawn tmux session {session}"), args)?;
+        Ok(())
+    }
+
+    pub fn kill_session(&self, session: &str) -> Result<()> {
+        self.run_ok(
+            &format!("failed to kill tmux session {session}"),
+            ["kill-session", "-t", &target(session)],
+        )?;
+        Ok(())
+    }
+
+    /// Clears the scrollback of `session`'s pane, so an old banner cannot be read again.
+    pub fn clear_history(&self, session: &str) -> Result<()> {
+        self.run_ok(
+            &format!("failed to clear the history of tmux session {session}"),
+            ["clear-history", "-t", &target(session)],
+        )?;
+        Ok(())
+    }
+
+    /// Types `text` literally (through a paste buffer, so no word becomes a key and
+    /// nothing is eaten), then presses Enter when `enter`.
+    pub fn send_text(&self, session: &str, text: &str, enter: bool) -> Result<()> {
+        let buffer = format!("ccf-{}", uuid::Uuid::new_v4().simple());
+        let mut child = Command::new(&self.program)
+            .arg("-N")
+            .args(&self.socket)
+            .args(["load-buffer", "-b", &buffer, "-"])
+            .env_remove("TMUX")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("failed to run tmux load-buffer")?;
+        if let Some(mut stdin) = child.stdin.take() {
+            stdin
+                .write_all(text.as_bytes())
+                .context("failed to write to tmux load-buffer")?;
+        }
+        let out = child
+            .wait_with_output()
+            .context("failed to run tmux load-buffer")?;
+        if !out.status.success() {
+            bail!(
+                "failed to load text for tmux session {session}: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        self.run_ok(
+            &format!("failed to paste into tmux session {session}"),
+            [
+                "paste-buffer",
+                "-d",
+                "-p",
+                "-b",
+                &buffer,
+                "-t",
+                &target(session),
+            ],
+        )?;
+        if enter {
+            self.run_ok(
+                &format!("failed to send Enter to tmux session {session}"),
+                ["send-keys", "-t", &target(session), "Enter"],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// The active pane of one session, if the session exists.
+    pub fn pane(&self, session: &str) -> Result<Option<Pane>> {
+        Ok(self.list()?.into_iter().find(|p| p.session == session))
+    }
+}
+
+/// tmux's exact-match target for a session's current pane.
+pub fn target(session: &str) -> String {
+    format!("={session}:")
+}
+
+fn is_no_server(stderr: &str) -> bool {
+    NO_SERVER.iter().any(|m| stderr.contains(m))
+}
+
+fn parse_list(text: &str) -> Vec<Pane> {
+    text.lines()
+        .filter_map(|line| {
+            let mut f = line.splitn(6, '\t');
+            Some(Pane {
+                session: f.next()?.to_string(),
+                pane_id: f.next()?.to_string(),
+                pid: f.next()?.parse().unwrap_or(0),
+                command: f.next()?.to_string(),
+                dead: f.next()? == "1",
+                cwd: PathBuf::from(f.next()?),
+            })
+        })
+        .collect()
+}
+
+/// Splits a batched capture at its marker lines; `None` when the markers are not all
+/// there in order (then the caller falls back to one capture per pane).
+fn split_capture(text: &str, nonce: &str, count: usize) -> Option<Vec<String>> {
+    let mut parts = Vec::with_capacity(count);
+    let mut current = String::new();
+    for line in text.lines() {
+        if let Some(i) = line.strip_prefix(&format!("ccf-capture-{nonce}-")) {
+            if i.parse::<usize>().ok()? != parts.len() {
+                return None;
+            }
+            parts.push(std::mem::take(&mut current).trim_end().to_string());
+        } else {
+            current.push_str(line);
+            current.push('\n');
+        }
+    }
+    (parts.len() == count).then_some(parts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn split_capture_cuts_at_the_markers_only() {
+        let text = "a\nb\n\nccf-capture-n-0\nccf-capture-x-1\nccf-capture-n-1\n";
+        let parts = split_capture(text, "n", 2).unwrap();
+        assert_eq!(
+            parts,
+            vec!["a\nb".to_string(), "ccf-capture-x-1".to_string()]
+        );
+        assert!(split_capture("ccf-capture-n-1\n", "n", 1).is_none());
+    }
+
+    #[test]
+    fn parse_list_reads_every_field() {
+        let panes = parse_list("ccl-auto-11\t%3\t42\tclaude\t0\t/home/op/my dir\n");
+        assert_eq!(panes[0].cwd, Path::new("/home/op/my dir"));
+        assert!(panes[0].runs_claude());
+    }
+
+    #[test]
+    fn a_single_word_command_is_never_handed_to_a_shell() {
+        let l = Launch {
+            argv: vec!["claude".into()],
+            cwd: "/".into(),
+            env: vec![],
+        };
+        assert_eq!(l.argv(), vec!["env".to_string(), "claude".to_string()]);
+    }
+}

@@ -1,0 +1,316 @@
+//! The foundation end to end: CLI, config errors, validate, ensure-symlinks, status,
+//! the state lock and corrupt state, on a sandbox with a private tmux server.
+
+use std::fs::File;
+use std::path::Path;
+
+use crate::support::Sandbox;
+
+const COMMANDS: &[&str] = &[
+    "check-quota",
+    "swap",
+    "rollback",
+    "ensure-symlinks",
+    "validate",
+    "dispatch",
+    "janitor",
+    "status",
+    "detect",
+    "hook",
+    "completions",
+];
+
+#[test]
+fn help_lists_every_subcommand_of_the_contract() {
+    let sb = Sandbox::new();
+    let out = sb.ccf(&["--help"]).run();
+    for c in COMMANDS {
+        assert!(
+            out.stdout.contains(&format!("  {c} ")),
+            "--help lacks {c}:\n{}",
+            out.stdout
+        );
+    }
+}
+
+#[test]
+fn a_bad_flag_is_a_usage_error() {
+    let sb = Sandbox::new();
+    sb.ccf(&["status", "--frobnicate"])
+        .code(2)
+        .stderr_has("--frobnicate")
+        .run();
+}
+
+#[test]
+fn completions_in_the_repo_are_fresh() {
+    let sb = Sandbox::new();
+    for (shell, file) in [("bash", "ccf.bash"), ("zsh", "_ccf"), ("fish", "ccf.fish")] {
+        let out = sb.ccf(&["completions", shell]).stderr_empty().run();
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("completions")
+            .join(file);
+        let stored = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            stored == out.stdout,
+            "{} is stale: regenerate with `cargo run -q -- completions {shell} > completions/{file}`",
+            path.display()
+        );
+    }
+}
+
+#[test]
+fn an_unknown_config_key_exits_78_and_names_its_line() {
+    let sb = Sandbox::new();
+    sb.write_config(&format!("{}quota:\n  cooldwn: 5m\n", sb.default_config()));
+    let out = sb
+        .ccf(&["status"])
+        .code(78)
+        .stderr_has("unknown field `cooldwn`")
+        .run();
+    let line = sb.default_config().lines().count() + 2;
+    assert!(
+        out.stderr.contains(&format!("line {line} column 3")),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains(&sb.config.display().to_string()),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_missing_config_exits_78_and_says_where_it_looked() {
+    let sb = Sandbox::new();
+    sb.ccf(&["status"])
+        .env("CCF_CONFIG", "")
+        .code(78)
+        .stderr_has("no configuration found")
+        .stderr_has(".config/ccf/config.yaml")
+        .run();
+}
+
+#[test]
+fn validate_fails_before_ensure_symlinks_and_passes_after() {
+    let sb = Sandbox::new();
+    sb.login_all();
+    sb.ccf(&["validate"])
+        .code(3)
+        .stdout_has("problem: ")
+        .stdout_has(".claude-compte1/projects is missing")
+        .stdout_has("fix: run ccf ensure-symlinks")
+        .run();
+    sb.ccf(&["ensure-symlinks"])
+        .stdout_has("created link")
+        .run();
+    sb.ccf(&["validate"])
+        .stdout_has("ok: ")
+        .stdout_lacks("problem")
+        .run();
+}
+
+#[test]
+fn ensure_symlinks_builds_exactly_the_documented_layout_and_is_idempotent() {
+    let sb = Sandbox::new();
+    sb.ccf(&["ensure-symlinks"]).run();
+    let shared = sb.path(".claude-shared");
+    for account in ["compte1", "compte2"] {
+        for name in ["projects", "session-env", "file-history"] {
+            let link = sb.account_home(account).join(name);
+            assert_eq!(
+                std::fs::read_link(&link).unwrap(),
+                shared.join(name),
+                "{}",
+                link.display()
+            );
+            assert!(shared.join(name).is_dir());
+        }
+    }
+    assert_eq!(
+        std::fs::read_link(sb.path(".claude")).unwrap(),
+        sb.account_home("compte1")
+    );
+    assert_eq!(sb.state()["active_account"], "compte1");
+    let second = sb.ccf(&["ensure-symlinks"]).stderr_empty().run();
+    assert_eq!(second.stdout, "", "a second run must find nothing to do");
+}
+
+#[test]
+fn ensure_symlinks_for_one_account_leaves_the_others_alone() {
+    let sb = Sandbox::new();
+    sb.ccf(&["ensure-symlinks", "--account", "compte2"]).run();
+    assert!(sb.account_home("compte2").join("projects").exists());
+    assert!(!sb.account_home("compte1").exists());
+    sb.ccf(&["ensure-symlinks", "--account", "nope"])
+        .code(1)
+        .stderr_has("no account named nope")
+        .run();
+}
+
+#[test]
+fn a_divergent_link_makes_ensure_symlinks_fail_and_is_left_as_it_was() {
+    let sb = Sandbox::new();
+    let home = sb.account_home("compte2");
+    std::fs::create_dir_all(&home).unwrap();
+    std::os::unix::fs::symlink("/somewhere/else", home.join("projects")).unwrap();
+    std::fs::create_dir_all(home.join("file-history")).unwrap();
+    std::fs::write(home.join("file-history/only-copy"), "precious").unwrap();
+    sb.ccf(&["ensure-symlinks"])
+        .code(1)
+        .stdout_has("is a symlink to /somewhere/else")
+        .stdout_has("is a real directory")
+        .stdout_has("fix: ")
+        .stderr_has("need the operator")
+        .run();
+    assert_eq!(
+        std::fs::read_link(home.join("projects")).unwrap(),
+        Path::new("/somewhere/else")
+    );
+    assert_eq!(
+        std::fs::read_to_string(home.join("file-history/only-copy")).unwrap(),
+        "precious"
+    );
+    // The rest of the layout was still created.
+    assert!(home.join("session-env").is_symlink());
+}
+
+#[test]
+fn a_real_claude_directory_is_never_replaced() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.path(".claude")).unwrap();
+    std::fs::write(sb.path(".claude/settings.json"), "{}").unwrap();
+    sb.ccf(&["ensure-symlinks"])
+        .code(1)
+        .stdout_has(".claude is a real directory")
+        .run();
+    assert!(sb.path(".claude/settings.json").is_file());
+}
+
+#[test]
+fn a_held_lock_makes_a_mutating_command_exit_75_at_once() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.path("state")).unwrap();
+    let lock = File::create(sb.path("state/state.lock")).unwrap();
+    lock.lock().unwrap();
+    let started = std::time::Instant::now();
+    sb.ccf(&["ensure-symlinks"])
+        .code(75)
+        .stderr_has("another ccf run holds")
+        .run();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "it must not wait for the lock"
+    );
+    // Readers take no lock.
+    sb.ccf(&["status"]).run();
+}
+
+#[test]
+fn a_corrupt_state_makes_a_mutating_command_fail_without_touching_it() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.path("state")).unwrap();
+    std::fs::write(sb.state_file(), "{\"version\": 1, \"active_acc").unwrap();
+    sb.ccf(&["ensure-symlinks"])
+        .code(1)
+        .stderr_has("state.json is corrupt")
+        .stderr_has("mv ")
+        .run();
+    assert_eq!(
+        std::fs::read_to_string(sb.state_file()).unwrap(),
+        "{\"version\": 1, \"active_acc"
+    );
+    sb.ccf(&["validate"]).code(3).stdout_has("is corrupt").run();
+}
+
+#[test]
+fn status_json_has_the_documented_fields() {
+    let sb = Sandbox::new();
+    sb.ccf(&["ensure-symlinks"]).run();
+    sb.tmux.new_session("ccl-1-proj", &sb.path("proj"), &[]);
+    sb.tmux.new_session("ccl-0", &sb.home, &[]);
+    let v = sb.ccf(&["status", "--json"]).run().json();
+    for key in [
+        "active_account",
+        "link_target",
+        "accounts",
+        "sessions",
+        "swap_in_progress",
+        "degraded",
+        "last_swap",
+        "pending_return",
+        "tasks",
+    ] {
+        assert!(v.get(key).is_some(), "status --json lacks {key}: {v}");
+    }
+    assert_eq!(v["active_account"], "compte1");
+    assert_eq!(v["accounts"][0]["state"], "active");
+    assert_eq!(v["accounts"][1]["state"], "available");
+    let names: Vec<&str> = v["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["ccl-1-proj"],
+        "manual sessions are not listed; dedicated ones are"
+    );
+    assert_eq!(v["sessions"][0]["kind"], "dedicated");
+    assert_eq!(v["sessions"][0]["running"], true);
+    sb.ccf(&["status", "--check"]).run();
+}
+
+#[test]
+fn status_check_exits_3_when_degraded() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.path("state")).unwrap();
+    std::fs::write(sb.state_file(), r#"{"version":1,"degraded":{"since":"2026-01-01T00:00:00Z","reason":"link rollback failed"}}"#).unwrap();
+    sb.ccf(&["status", "--check"])
+        .code(3)
+        .stdout_has("DEGRADED: link rollback failed")
+        .run();
+}
+
+#[test]
+fn validate_reports_every_problem_at_once() {
+    let sb = Sandbox::new();
+    sb.ccf(&["ensure-symlinks"]).run();
+    sb.tmux.tmux(["kill-server"]);
+    let out = sb
+        .ccf(&["validate"])
+        .env("ANTHROPIC_API_KEY", "sk-x")
+        .env("PATH", "/usr/bin:/bin")
+        .code(3)
+        .stdout_has("no tmux server answers")
+        .stdout_has("claude command \"claude\" is not on PATH")
+        .stdout_has("ANTHROPIC_API_KEY is set")
+        .run();
+    assert!(
+        out.stdout.matches("problem: ").count() >= 3,
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn validate_reports_an_untrusted_project_and_unfinished_onboarding() {
+    let sb = Sandbox::new();
+    sb.login_all();
+    sb.ccf(&["ensure-symlinks"]).run();
+    std::fs::write(
+        sb.account_home("compte2").join(".claude.json"),
+        r#"{"hasCompletedOnboarding": false, "projects": {}}"#,
+    )
+    .unwrap();
+    sb.ccf(&["validate"])
+        .code(3)
+        .stdout_has("account compte2 has not completed Claude Code's onboarding")
+        .stdout_has(&format!(
+            "account compte2 does not trust {}",
+            sb.path("proj").display()
+        ))
+        .run();
+}

@@ -1,0 +1,7 @@
+//! The integration tests: one binary (Cargo.toml sets `autotests = false`). Each module
+//! covers one capability against real programs: the built ccf, a private tmux server,
+//! the fake claude, real files and symlinks.
+
+mod foundation;
+mod support;
+mod tmux_boundary;

@@ -1,0 +1,178 @@
+//! A sandboxed world for one test: a temp HOME holding account homes, a queue and a
+//! config; the fake claude first on PATH; a private tmux server whose environment is
+//! the sandbox's. Nothing of the developer's HOME, tmux server or environment leaks in.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use super::{Run, TmuxServer};
+
+pub struct Sandbox {
+    _root: tempfile::TempDir,
+    pub home: PathBuf,
+    pub bin: PathBuf,
+    pub config: PathBuf,
+    pub tmux: TmuxServer,
+    pub accounts: Vec<String>,
+}
+
+impl Sandbox {
+    /// Two accounts (compte1, compte2), one dedicated session `ccl-1-proj` in `~/proj`,
+    /// the pool `ccl-auto-11..20` in `~/work`.
+    pub fn new() -> Sandbox {
+        Sandbox::with_accounts(&["compte1", "compte2"])
+    }
+
+    pub fn with_accounts(names: &[&str]) -> Sandbox {
+        let root = tempfile::Builder::new().prefix("ccf-sb").tempdir().unwrap();
+        let home = root.path().join("home");
+        let bin = root.path().join("bin");
+        for d in [
+            &home,
+            &bin,
+            &home.join("work"),
+            &home.join("proj"),
+            &root.path().join("tmp"),
+        ] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let fake = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/fake_claude.py");
+        let wrapper = bin.join("claude");
+        // argv[0] "claude", so tmux's #{pane_current_command} shows claude like the real one.
+        std::fs::write(
+            &wrapper,
+            format!(
+                "#!/bin/bash\nexec -a claude /usr/bin/python3 {} \"$@\"\n",
+                fake.display()
+            ),
+        )
+        .unwrap();
+        set_mode(&wrapper, 0o755);
+        let env = base_env(&home, &bin, root.path());
+        let tmux = TmuxServer::start(&env);
+        let config = home.join("ccf.yaml");
+        let sb = Sandbox {
+            _root: root,
+            home,
+            bin,
+            config,
+            tmux,
+            accounts: names.iter().map(|s| (*s).to_string()).collect(),
+        };
+        sb.write_config(&sb.default_config());
+        sb
+    }
+
+    /// The config every test starts from; tests append or replace it.
+    pub fn default_config(&self) -> String {
+        let mut s = String::from("accounts:\n");
+        for a in &self.accounts {
+            let _ = write!(s, "  - name: {a}\n    home: ~/.claude-{a}\n");
+        }
+        let _ = write!(
+            s,
+            "claude_link: ~/.claude\nshared:\n  root: ~/.claude-shared\nstate_dir: ~/state\ntimezone: UTC\ntmux:\n  socket_path: {}\nclaude:\n  command: claude\n  args: []\npool:\n  autonomous: {{prefix: ccl-auto-, start_index: 11, min: 2, max: 10, workdir: ~/work}}\n  dedicated:\n    - {{name: ccl-1-proj, project: ~/proj}}\ndispatcher:\n  queue_dir: ~/queue\n",
+            self.tmux.socket.display()
+        );
+        s
+    }
+
+    pub fn write_config(&self, yaml: &str) {
+        std::fs::write(&self.config, yaml).unwrap();
+    }
+
+    /// The environment ccf runs with.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = base_env(&self.home, &self.bin, self.home.parent().unwrap());
+        env.push(("CCF_CONFIG".into(), self.config.display().to_string()));
+        env
+    }
+
+    /// Runs ccf in this sandbox; expects exit 0 unless told otherwise.
+    pub fn ccf(&self, args: &[&str]) -> Run {
+        Run::new(&self.env(), args)
+    }
+
+    pub fn account_home(&self, name: &str) -> PathBuf {
+        self.home.join(format!(".claude-{name}"))
+    }
+
+    /// Makes an account home look logged in: credentials, onboarding done, and the pool
+    /// workdir and dedicated projects trusted.
+    pub fn login(&self, name: &str) {
+        let h = self.account_home(name);
+        std::fs::create_dir_all(&h).unwrap();
+        std::fs::write(
+            h.join(".credentials.json"),
+            format!("{{\"claudeAiOauth\":{{\"accessToken\":\"tok-{name}\"}}}}"),
+        )
+        .unwrap();
+        set_mode(&h.join(".credentials.json"), 0o600);
+        let trust = |d: &str| {
+            (
+                self.home.join(d).display().to_string(),
+                serde_json::json!({"hasTrustDialogAccepted": true}),
+            )
+        };
+        let projects: serde_json::Map<String, serde_json::Value> =
+            ["work", "proj"].into_iter().map(trust).collect();
+        let doc = serde_json::json!({"hasCompletedOnboarding": true, "projects": projects});
+        std::fs::write(h.join(".claude.json"), doc.to_string()).unwrap();
+    }
+
+    pub fn login_all(&self) {
+        for a in self.accounts.clone() {
+            self.login(&a);
+        }
+    }
+
+    /// Sets what the fake claude answers on `account`: `normal`, `limit EPOCH`, `500`, …
+    pub fn set_mode(&self, account: &str, mode: &str) {
+        std::fs::write(self.account_home(account).join("fake-mode"), mode).unwrap();
+    }
+
+    pub fn state_file(&self) -> PathBuf {
+        self.home.join("state/state.json")
+    }
+
+    pub fn state(&self) -> serde_json::Value {
+        serde_json::from_slice(&std::fs::read(self.state_file()).unwrap()).unwrap()
+    }
+
+    /// Every invocation of the fake claude so far.
+    pub fn claude_log(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(self.home.join("fake-claude.log"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.home.join(rel)
+    }
+}
+
+fn base_env(home: &Path, bin: &Path, root: &Path) -> Vec<(String, String)> {
+    let h = home.display();
+    vec![
+        ("HOME".into(), h.to_string()),
+        (
+            "PATH".into(),
+            format!("{}:/usr/local/bin:/usr/bin:/bin", bin.display()),
+        ),
+        ("XDG_CONFIG_HOME".into(), format!("{h}/.config")),
+        ("XDG_STATE_HOME".into(), format!("{h}/.local/state")),
+        ("XDG_RUNTIME_DIR".into(), format!("{}/tmp", root.display())),
+        ("TMPDIR".into(), format!("{}/tmp", root.display())),
+        ("LANG".into(), "C.UTF-8".into()),
+        ("TERM".into(), "xterm-256color".into()),
+        ("SHELL".into(), "/bin/bash".into()),
+        ("USER".into(), "tester".into()),
+    ]
+}
+
+pub fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+}
