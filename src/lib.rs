@@ -18,5 +18,6 @@ pub mod lock;
 pub mod log;
 pub mod notify;
 pub mod procfs;
+pub mod spool;
 pub mod state;
 pub mod tmux;
