@@ -18,6 +18,7 @@ pub mod lock;
 pub mod log;
 pub mod notify;
 pub mod procfs;
+pub mod quota;
 pub mod spool;
 pub mod state;
 pub mod tmux;

@@ -196,6 +196,9 @@ pub struct Degraded {
 pub struct QuotaMemory {
     /// Consecutive polls that saw a limit without a reset time, by session.
     pub confirm: BTreeMap<String, u32>,
+    /// Per session, the fingerprint of the limit banner already acted on: when a
+    /// relaunched session re-shows it in its history, it is not a new limit.
+    pub acted: BTreeMap<String, String>,
     /// The decision of the last check-quota run, for `status`.
     pub last_decision: Option<String>,
     pub last_check: Option<Timestamp>,

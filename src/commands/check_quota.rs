@@ -1,12 +1,490 @@
-//! `ccf check-quota`.
+//! `ccf check-quota [--dry-run]`: one detection pass.
+//!
+//! Facts: the hook spool (consumed), the status-line usage files, and the bottom of every
+//! managed pane (one tmux process for all). Each becomes an observation against the
+//! account its session runs on; `quota::decide` turns them into one action; the failover
+//! carries it out. `--dry-run` prints every observation and the decision, and changes
+//! nothing (the spool is not consumed).
 
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
+use jiff::Timestamp;
 
 use crate::cli::DryRun;
 use crate::context::Ctx;
+use crate::detect::{self, Verdict};
+use crate::failover::{self, SwapRequest};
+use crate::notify::{self, Event};
+use crate::quota::{self, Action, Observation, Source};
+use crate::spool::{self, Record};
+use crate::state::{SessionRecord, Signal, State};
+use crate::tmux::Pane;
 
-pub fn run(_ctx: &Ctx, _args: &DryRun) -> Result<ExitCode> {
-    super::not_implemented("check-quota")
+pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
+    let mut m = ctx.begin_mutation()?;
+    let state = &mut m.state;
+    let panes = ctx.tmux.list()?;
+    let active = ctx.active_account(state).name.clone();
+    let link_account = ctx
+        .link_target()
+        .and_then(|t| ctx.config.account_by_home(&t))
+        .map_or_else(|| active.clone(), |a| a.name.clone());
+    let facts = Facts {
+        ctx,
+        panes: &panes,
+        link_account: &link_account,
+    };
+
+    let mut obs = Vec::new();
+    let spooled = spool::read_all(&ctx.config.spool_dir());
+    let mut consumed: Vec<PathBuf> = Vec::new();
+    for (path, record) in spooled {
+        match record {
+            Ok(r) => facts.spool_record(state, &r, &mut obs),
+            Err(e) => crate::log::warn(&format!("dropping {e:#}")),
+        }
+        consumed.push(path);
+    }
+    facts.usage(state, &mut obs);
+    let fingerprints = facts.panes_observed(state, &mut obs);
+
+    let due = failover::due_return(ctx, state);
+    let decision = quota::decide(&obs, state, &active, &ctx.config.quota, ctx.now, due);
+    let summary = decision.lines.last().cloned().unwrap_or_default();
+    if args.dry_run {
+        for line in &decision.lines {
+            println!("{line}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (o, line) in obs.iter().zip(&decision.lines) {
+        if o.verdict == Verdict::None || o.stale.is_some() {
+            crate::log::debug(line);
+        } else {
+            crate::log::notice(line);
+        }
+    }
+    if decision.action == Action::Stay {
+        crate::log::info(&summary);
+    } else {
+        crate::log::notice(&summary);
+    }
+
+    // Remember what this poll learnt, then save before acting on it.
+    let newly_failed = remember(ctx, state, &decision, &obs, fingerprints, summary);
+    ctx.save(state)?;
+    for path in consumed {
+        if let Err(e) = std::fs::remove_file(&path) {
+            crate::log::warn(&format!(
+                "failed to remove consumed spool file {}: {e}",
+                path.display()
+            ));
+        }
+    }
+    for account in newly_failed {
+        notify::emit(ctx, &Event::NeedsLogin { account });
+    }
+    act(ctx, state, decision.action)
+}
+
+/// Applies what the poll learnt to the state; returns the accounts that newly failed
+/// authentication.
+fn remember(
+    ctx: &Ctx,
+    state: &mut State,
+    decision: &quota::Decision,
+    obs: &[Observation],
+    fingerprints: BTreeMap<String, Option<String>>,
+    summary: String,
+) -> Vec<String> {
+    state.quota.confirm = decision.confirm.clone();
+    state.quota.last_check = Some(ctx.now);
+    state.quota.last_decision = Some(summary);
+    let mut newly_failed = Vec::new();
+    for (account, until, scope) in &decision.exhausted {
+        let a = state.account_mut(account);
+        if a.exhausted_until.is_none_or(|u| u < *until) {
+            a.exhausted_until = Some(*until);
+            a.exhausted_scope.clone_from(scope);
+        }
+    }
+    for account in &decision.auth_failed {
+        let a = state.account_mut(account);
+        if !a.auth_failed {
+            newly_failed.push(account.clone());
+        }
+        a.auth_failed = true;
+        a.auth_failures += 1;
+    }
+    for o in obs
+        .iter()
+        .filter(|o| o.stale.is_none() && o.verdict != Verdict::None)
+    {
+        state.account_mut(&o.account).last_signal = Some(Signal {
+            at: ctx.now,
+            source: o.source.to_string(),
+            verdict: quota::verdict_name(o.verdict).to_string(),
+            session: o.session.clone(),
+            matched: o.matched.clone(),
+        });
+    }
+    for (session, fp) in fingerprints {
+        match fp {
+            Some(fp) => {
+                state.quota.acted.insert(session, fp);
+            }
+            None => {
+                state.quota.acted.remove(&session);
+            }
+        }
+    }
+    newly_failed
+}
+
+/// Carries out the decided action through the failover.
+fn act(ctx: &Ctx, state: &mut State, action: Action) -> Result<ExitCode> {
+    let request = match action {
+        Action::Stay => return Ok(ExitCode::SUCCESS),
+        Action::Swap {
+            from: _,
+            reason,
+            exhausted_until,
+            scope,
+            auth_failed,
+            trigger,
+        } => SwapRequest {
+            to: None,
+            reason,
+            trigger,
+            manual: false,
+            exhausted_until,
+            exhausted_scope: scope,
+            auth_failed,
+        },
+        Action::Return { to } => SwapRequest {
+            to: Some(to.clone()),
+            reason: format!("return to {to}: its reset has passed"),
+            trigger: None,
+            manual: false,
+            exhausted_until: None,
+            exhausted_scope: None,
+            auth_failed: false,
+        },
+    };
+    let outcome = failover::swap(ctx, state, &request, false)?;
+    match &outcome.to {
+        Some(to) => println!(
+            "swapped {} -> {to} ({}): moved {}, failed {}",
+            outcome.from,
+            request.reason,
+            list(&outcome.moved),
+            list(&outcome.failed)
+        ),
+        None => println!(
+            "no account available to swap to from {}; sessions parked until a reset",
+            outcome.from
+        ),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(v: &[String]) -> String {
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+struct Facts<'a> {
+    ctx: &'a Ctx,
+    panes: &'a [Pane],
+    link_account: &'a str,
+}
+
+impl Facts<'_> {
+    /// The account of a claude pinned by `CLAUDE_CONFIG_DIR`, else the link's.
+    fn account_of_dir(&self, dir: Option<&Path>) -> String {
+        dir.and_then(|d| self.ctx.config.account_by_home(d))
+            .map_or_else(|| self.link_account.to_string(), |a| a.name.clone())
+    }
+
+    fn session_of_pane(&self, pane_id: Option<&str>) -> Option<String> {
+        let id = pane_id?;
+        self.panes
+            .iter()
+            .find(|p| p.pane_id == id)
+            .map(|p| p.session.clone())
+    }
+
+    fn spool_record(&self, state: &mut State, record: &Record, obs: &mut Vec<Observation>) {
+        let origin = record.origin();
+        let session = self.session_of_pane(origin.tmux_pane.as_deref());
+        let account = self.account_of_dir(origin.claude_config_dir.as_deref());
+        match record {
+            Record::SessionStart(s) => {
+                let Some(name) = session.filter(|n| self.ctx.config.session_kind(n).is_some())
+                else {
+                    return;
+                };
+                let kind = self.ctx.config.session_kind(&name).map(Into::into);
+                let Some(kind) = kind else { return };
+                let rec = state.sessions.entry(name).or_insert_with(|| SessionRecord {
+                    kind,
+                    account: None,
+                    session_id: None,
+                    id_source: None,
+                    cwd: None,
+                    launched_at: None,
+                    task: None,
+                });
+                rec.session_id.clone_from(&s.origin.session_id);
+                rec.id_source = Some("hook".into());
+                rec.cwd.clone_from(&s.origin.cwd);
+                rec.account = Some(account);
+            }
+            Record::StopFailure(f) => {
+                let verdict = match f.error.as_deref() {
+                    Some("rate_limit") => Verdict::Limit,
+                    Some("authentication_failed") => Verdict::Auth,
+                    Some("billing_error") => Verdict::Billing,
+                    Some("overloaded" | "server_error" | "api_error" | "timeout") => {
+                        Verdict::ServerError
+                    }
+                    _ => Verdict::None,
+                };
+                let launched = session
+                    .as_ref()
+                    .and_then(|s| state.sessions.get(s))
+                    .and_then(|r| r.launched_at);
+                let why_stale = if f.agent_id.is_some() {
+                    Some("a sub-agent's failure does not count by itself".to_string())
+                } else if let (Some(at), Some(l)) = (origin.at, launched) {
+                    (at < l).then(|| "it happened before the session's last relaunch".to_string())
+                } else {
+                    None
+                };
+                obs.push(Observation {
+                    session,
+                    account,
+                    source: Source::Spool,
+                    verdict,
+                    scope: f.rate_limit_type.as_deref().map(scope_of_type),
+                    resets_at: f.resets_at.and_then(|s| Timestamp::from_second(s).ok()),
+                    matched: f.last_assistant_message.clone().or_else(|| f.error.clone()),
+                    stale: why_stale,
+                });
+            }
+            Record::Statusline(_) => {}
+        }
+    }
+
+    /// Status-line figures over the configured threshold count as a limit.
+    fn usage(&self, _state: &State, obs: &mut Vec<Observation>) {
+        let Some(threshold) = self.ctx.config.quota.statusline_threshold else {
+            return;
+        };
+        for (_, record) in spool::read_all(&self.ctx.config.state_dir.join("usage")) {
+            let Ok(Record::Statusline(u)) = record else {
+                continue;
+            };
+            // Figures older than ten minutes say nothing about now.
+            if u.origin
+                .at
+                .is_none_or(|at| self.ctx.now.duration_since(at).as_secs() > 600)
+            {
+                continue;
+            }
+            let account = self.account_of_dir(u.origin.claude_config_dir.as_deref());
+            for (used, resets, scope) in [
+                (u.five_hour_used, u.five_hour_resets_at, "five_hour"),
+                (u.seven_day_used, u.seven_day_resets_at, "weekly"),
+            ] {
+                if used.is_some_and(|p| p >= threshold) {
+                    obs.push(Observation {
+                        session: None,
+                        account: account.clone(),
+                        source: Source::Statusline,
+                        verdict: Verdict::Limit,
+                        scope: Some(scope.into()),
+                        resets_at: resets.and_then(|s| Timestamp::from_second(s).ok()),
+                        matched: Some(format!(
+                            "{scope} at {:.0}% (threshold {threshold}%)",
+                            used.unwrap_or(0.0)
+                        )),
+                        stale: None,
+                    });
+                }
+            }
+        }
+    }
+
+    /// Captures and classifies every managed pane; returns, per session, the fingerprint
+    /// of a limit banner now on screen (or `None` when none is), to remember as acted on.
+    fn panes_observed(
+        &self,
+        state: &State,
+        obs: &mut Vec<Observation>,
+    ) -> BTreeMap<String, Option<String>> {
+        let ctx = self.ctx;
+        let managed: Vec<&Pane> = self
+            .panes
+            .iter()
+            .filter(|p| ctx.config.session_kind(&p.session).is_some())
+            .collect();
+        let names: Vec<String> = managed.iter().map(|p| p.session.clone()).collect();
+        let zone = ctx
+            .config
+            .timezone
+            .as_deref()
+            .and_then(|z| detect::lookup_zone(z).ok())
+            .unwrap_or_else(jiff::tz::TimeZone::system);
+        let mut fingerprints = BTreeMap::new();
+        for ((name, text), pane) in ctx
+            .tmux
+            .capture_many(&names, ctx.config.quota.capture_lines)
+            .into_iter()
+            .zip(managed)
+        {
+            let text = match text {
+                Ok(t) => t,
+                Err(e) => {
+                    crate::log::warn(&format!("{e:#}"));
+                    continue;
+                }
+            };
+            let d = detect::classify(&text);
+            let record = state.sessions.get(&name);
+            let account = self.pane_account(pane, record);
+            let mut resets_at = d.reset.as_ref().and_then(|spec| {
+                match detect::resolve_reset(spec, ctx.now, &zone) {
+                    Ok(t) => Some(t),
+                    Err(e) => {
+                        crate::log::warn(&format!("{name}: {e}"));
+                        None
+                    }
+                }
+            });
+            let fp = d.matched.as_deref().map(fingerprint);
+            let mut already = None;
+            if d.verdict == Verdict::Limit {
+                if fp.is_some() && state.quota.acted.get(&name) == fp.as_ref() {
+                    already = Some("this banner was already acted on (it is history, re-shown after a relaunch)".into());
+                }
+                if let Some(exact) = record.and_then(|r| self.transcript_reset(r, &account)) {
+                    resets_at = Some(exact);
+                }
+                fingerprints.insert(name.clone(), fp);
+            } else if matches!(d.verdict, Verdict::None) {
+                fingerprints.insert(name.clone(), None);
+            }
+            obs.push(Observation {
+                session: Some(name),
+                account,
+                source: Source::Pane,
+                verdict: d.verdict,
+                scope: d.scope.map(|s| {
+                    serde_json::to_value(s)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_string))
+                        .unwrap_or_default()
+                }),
+                resets_at,
+                matched: d.matched,
+                stale: already,
+            });
+        }
+        fingerprints
+    }
+
+    /// The account a pane's claude runs on: ccf's own record of a launch, else the
+    /// claude process's `CLAUDE_CONFIG_DIR`, else where `~/.claude` points.
+    fn pane_account(&self, pane: &Pane, record: Option<&SessionRecord>) -> String {
+        if let Some(a) = record
+            .filter(|r| r.launched_at.is_some())
+            .and_then(|r| r.account.clone())
+        {
+            return a;
+        }
+        let claude_pid = claude_process(pane.pid);
+        let dir = claude_pid
+            .and_then(crate::procfs::process_environ)
+            .and_then(|env| {
+                env.into_iter()
+                    .find(|(k, _)| k == "CLAUDE_CONFIG_DIR")
+                    .map(|(_, v)| PathBuf::from(v))
+            });
+        if let (None, Some(a)) = (claude_pid, record.and_then(|r| r.account.clone())) {
+            return a;
+        }
+        self.account_of_dir(dir.as_deref())
+    }
+
+    /// The exact reset from the session's transcript, when its last row is the API error.
+    fn transcript_reset(&self, record: &SessionRecord, account: &str) -> Option<Timestamp> {
+        let id = record.session_id.as_deref()?;
+        let cwd = record.cwd.as_deref()?;
+        let home = &self.ctx.config.account(account)?.home;
+        let path = home
+            .join("projects")
+            .join(slug(cwd))
+            .join(format!("{id}.jsonl"));
+        let text = read_tail(&path, 64 << 10)?;
+        let limit = detect::last_api_error(&text)?;
+        Timestamp::from_second(limit.resets_at?).ok()
+    }
+}
+
+/// The claude process of a pane: the pane's own process or one of its children.
+fn claude_process(pane_pid: u32) -> Option<u32> {
+    let is_claude = |pid: u32| {
+        crate::procfs::command_name(pid).is_some_and(|n| crate::tmux::is_claude_command(&n))
+    };
+    if is_claude(pane_pid) {
+        return Some(pane_pid);
+    }
+    crate::procfs::children(pane_pid)
+        .into_iter()
+        .find(|c| is_claude(*c))
+}
+
+/// Claude Code's project directory name for a cwd: every non-alphanumeric character
+/// becomes `-`.
+pub fn slug(cwd: &Path) -> String {
+    cwd.to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
+fn read_tail(path: &Path, max: u64) -> Option<String> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(max))).ok()?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf).ok()?;
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// A banner's identity across re-renders: its letters and digits only.
+fn fingerprint(matched: &str) -> String {
+    matched
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<String>()
+        .to_lowercase()
+}
+
+fn scope_of_type(t: &str) -> String {
+    match t {
+        "five_hour" => "five_hour",
+        "seven_day" => "weekly",
+        "seven_day_opus" => "opus_weekly",
+        _ => "other",
+    }
+    .into()
 }

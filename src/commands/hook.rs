@@ -1,12 +1,148 @@
-//! `ccf hook`.
+//! `ccf hook session-start|stop-failure|statusline`: Claude Code's hook entry points.
+//!
+//! Claude Code waits for a hook, so this costs a few milliseconds: no lock, no tmux, no
+//! network — read stdin, write one file, exit. It never fails Claude Code: every problem
+//! (no config, bad JSON, a full disk) is logged on stderr and the exit code stays 0.
+//! `SessionStart`'s stdout would be added to Claude's context, so nothing is printed there.
 
+use std::fmt::Write as _;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context, Result, bail};
+use serde_json::Value;
 
-use crate::cli::HookArgs;
-use crate::context::Ctx;
+use crate::cli::{HookArgs, HookEvent};
+use crate::spool::{self, Origin, Record, SessionStart, StopFailure};
 
-pub fn run(_ctx: &Ctx, _args: &HookArgs) -> Result<ExitCode> {
-    super::not_implemented("hook")
+/// Hook input larger than this is not Claude Code's: it is dropped unread.
+const MAX_INPUT: u64 = 1 << 20;
+/// How much of a transcript's end is read for the API-error row.
+const TRANSCRIPT_TAIL: u64 = 64 << 10;
+
+pub fn run(config: Option<&Path>, args: &HookArgs) -> ExitCode {
+    if let Err(e) = handle(config, args.event) {
+        crate::log::warn(&format!("ccf hook: {e:#}"));
+    }
+    ExitCode::SUCCESS
+}
+
+fn handle(config: Option<&Path>, event: HookEvent) -> Result<()> {
+    let mut raw = Vec::new();
+    std::io::stdin()
+        .take(MAX_INPUT + 1)
+        .read_to_end(&mut raw)
+        .context("failed to read the hook input")?;
+    if raw.len() as u64 > MAX_INPUT {
+        bail!("hook input is over {MAX_INPUT} bytes; ignored");
+    }
+    let input: Value = serde_json::from_slice(&raw).context("hook input is not JSON")?;
+    let home = PathBuf::from(std::env::var_os("HOME").context("$HOME is not set")?);
+    let env = |k: &str| std::env::var(k).ok();
+    let path = crate::config::locate(config, &env)?;
+    let config = crate::config::load(&path, &home)?;
+    let now = crate::app::now()?;
+    let origin = Origin {
+        at: Some(now),
+        session_id: str_field(&input, "session_id"),
+        transcript_path: str_field(&input, "transcript_path").map(PathBuf::from),
+        cwd: str_field(&input, "cwd").map(PathBuf::from),
+        tmux_pane: env("TMUX_PANE").filter(|p| !p.is_empty()),
+        claude_config_dir: env("CLAUDE_CONFIG_DIR")
+            .filter(|p| !p.is_empty())
+            .map(PathBuf::from),
+    };
+    match event {
+        HookEvent::SessionStart => {
+            let record = Record::SessionStart(SessionStart {
+                origin,
+                source: str_field(&input, "source"),
+            });
+            spool::write(&config.spool_dir(), &record, now)?;
+        }
+        HookEvent::StopFailure => {
+            let error = str_field(&input, "error");
+            let mut record = StopFailure {
+                error,
+                agent_id: str_field(&input, "agent_id"),
+                last_assistant_message: str_field(&input, "last_assistant_message"),
+                ..StopFailure::default()
+            };
+            if let Some(limit) = origin.transcript_path.as_deref().and_then(transcript_limit) {
+                record.resets_at = limit.resets_at;
+                record.rate_limit_type = limit.rate_limit_type;
+            }
+            record.origin = origin;
+            spool::write(&config.spool_dir(), &Record::StopFailure(record), now)?;
+        }
+        HookEvent::Statusline => statusline(&config, &input, origin)?,
+    }
+    Ok(())
+}
+
+fn str_field(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+/// The API-error row at the end of a transcript, if it has one.
+fn transcript_limit(path: &Path) -> Option<crate::detect::TranscriptLimit> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(TRANSCRIPT_TAIL)))
+        .ok()?;
+    let mut tail = Vec::new();
+    f.read_to_end(&mut tail).ok()?;
+    crate::detect::last_api_error(&String::from_utf8_lossy(&tail))
+}
+
+/// Records the status line's rate-limit figures for this config dir (overwritten, not
+/// spooled: the status line is redrawn often and must not wake check-quota each time),
+/// and prints a short status line.
+fn statusline(config: &crate::config::Config, input: &Value, origin: Origin) -> Result<()> {
+    let limits = input.get("rate_limits");
+    let pick = |window: &str, field: &str| {
+        limits
+            .and_then(|l| l.get(window))
+            .and_then(|w| w.get(field))
+            .cloned()
+    };
+    let used = |w: &str| pick(w, "used_percentage").and_then(|v| v.as_f64());
+    let resets = |w: &str| {
+        pick(w, "resets_at").and_then(|v| {
+            v.as_i64()
+                .or_else(|| v.as_f64().and_then(|f| format!("{f:.0}").parse().ok()))
+        })
+    };
+    let record = spool::Statusline {
+        five_hour_used: used("five_hour"),
+        five_hour_resets_at: resets("five_hour"),
+        seven_day_used: used("seven_day"),
+        seven_day_resets_at: resets("seven_day"),
+        origin,
+    };
+    let mut line = String::from("ccf");
+    if let Some(u) = record.five_hour_used {
+        let _ = write!(line, " · 5h {u:.0}%");
+    }
+    if let Some(u) = record.seven_day_used {
+        let _ = write!(line, " · 7d {u:.0}%");
+    }
+    println!("{line}");
+    if record.five_hour_used.is_none() && record.seven_day_used.is_none() {
+        return Ok(());
+    }
+    let dir = config.state_dir.join("usage");
+    crate::fsutil::create_private_dir(&dir)?;
+    let key = record.origin.claude_config_dir.as_ref().map_or_else(
+        || "default".to_string(),
+        |p| {
+            p.display()
+                .to_string()
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "-")
+        },
+    );
+    let bytes = serde_json::to_vec(&Record::Statusline(record))?;
+    crate::fsutil::write_atomic(&dir.join(format!("{key}.json")), &bytes, 0o600)
 }

@@ -175,6 +175,17 @@ fn check_homes(ctx: &Ctx, r: &mut Report) {
                 format!("CLAUDE_CONFIG_DIR={} claude, then /login", home.display()),
             );
         }
+        let missing = crate::commands::install_hooks::missing_hooks(home);
+        if !missing.is_empty() {
+            r.warning(
+                format!(
+                    "account {} has no ccf {} hook: ccf falls back to reading panes",
+                    a.name,
+                    missing.join("/")
+                ),
+                "ccf install-hooks",
+            );
+        }
         let Ok(text) = std::fs::read_to_string(home.join(".claude.json")) else {
             continue;
         };

@@ -13,7 +13,7 @@ It behaves like the real `claude` where ccf depends on it:
 - runs SessionStart / StopFailure command hooks from <config>/settings.json.
 
 The account's mode lives in <config>/fake-mode (one line): `normal` (default),
-`limit [EPOCH]`, `weekly [EPOCH]`, `500`, `529`, `auth`, `sleep SECONDS`.
+`limit [EPOCH]`, `weekly [EPOCH]`, `bare` (a limit without a reset time), `500`, `529`, `auth`, `sleep SECONDS`.
 Every invocation is logged as one JSON line (argv, cwd, config dir, environment, stdin
 prompt) to $FAKE_CLAUDE_LOG, default $HOME/fake-claude.log.
 """
@@ -145,6 +145,13 @@ class Session:
                      quotaLimits=quota, message={"role": "assistant", "content": [{"type": "text", "text": text}]})
             self.hook("StopFailure", {"error": "rate_limit", "last_assistant_message": text})
             return False, text, quota
+        if kind == "bare":
+            # A limit banner without a reset time (older wordings had none).
+            text = "You've hit your session limit"
+            self.row("assistant", isApiErrorMessage=True, error="rate_limit",
+                     message={"role": "assistant", "content": [{"type": "text", "text": text}]})
+            self.hook("StopFailure", {"error": "rate_limit", "last_assistant_message": text})
+            return False, text, None
         if kind in ("500", "529"):
             text = ('API Error: 500 {"type":"error","error":{"type":"api_error","message":"Internal server error"}}'
                     if kind == "500" else

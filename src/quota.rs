@@ -1,0 +1,450 @@
+//! check-quota's decision, as a pure function: observations in, one action out.
+//!
+//! An observation is one source's word about one account (a hook event, a pane, the
+//! status line). The rules (DESIGN.md §5): a limit with a reset time swaps at once; one
+//! without needs `confirm_polls` consecutive polls; throttles, server errors and warnings
+//! never swap; an auth failure marks the account and moves away from it; nothing swaps
+//! within `cooldown` of the last swap; a higher-priority account whose return is due is
+//! returned to. Stale observations (already acted on, older than the session's launch)
+//! are explained and ignored.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use jiff::Timestamp;
+use serde::Serialize;
+
+use crate::config::Quota;
+use crate::detect::Verdict;
+use crate::state::{State, Trigger};
+
+/// Where an observation came from, strongest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    Spool,
+    Transcript,
+    Pane,
+    Statusline,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Source::Spool => "spool",
+            Source::Transcript => "transcript",
+            Source::Pane => "pane",
+            Source::Statusline => "statusline",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub session: Option<String>,
+    /// The account the hit counts against: the one the session runs on.
+    pub account: String,
+    pub source: Source,
+    pub verdict: Verdict,
+    pub scope: Option<String>,
+    pub resets_at: Option<Timestamp>,
+    pub matched: Option<String>,
+    /// Why it does not count, when it does not.
+    pub stale: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Nothing to do.
+    Stay,
+    /// Move every session off `from`.
+    Swap {
+        from: String,
+        reason: String,
+        exhausted_until: Option<Timestamp>,
+        scope: Option<String>,
+        auth_failed: bool,
+        trigger: Option<Trigger>,
+    },
+    /// Go back to a higher-priority account whose reset has passed.
+    Return { to: String },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    pub action: Action,
+    /// One line per observation and one for the outcome: what `--dry-run` prints.
+    pub lines: Vec<String>,
+    /// Consecutive-poll counters to keep for the next run.
+    pub confirm: BTreeMap<String, u32>,
+    /// Accounts to mark exhausted: (account, until, scope).
+    pub exhausted: Vec<(String, Timestamp, Option<String>)>,
+    /// Accounts that failed authentication (or billing) and need the operator.
+    pub auth_failed: Vec<String>,
+}
+
+/// Decides what one check-quota run does. `due_return` is the failover's answer to
+/// "is a return to a higher-priority account due now?".
+pub fn decide(
+    obs: &[Observation],
+    state: &State,
+    active: &str,
+    cfg: &Quota,
+    now: Timestamp,
+    due_return: Option<String>,
+) -> Decision {
+    let mut d = Decision {
+        action: Action::Stay,
+        lines: Vec::new(),
+        confirm: BTreeMap::new(),
+        exhausted: Vec::new(),
+        auth_failed: Vec::new(),
+    };
+    let trigger = weigh(obs, state, cfg, now, &mut d);
+    let active_out = d.exhausted.iter().any(|(a, ..)| a == active)
+        || d.auth_failed.iter().any(|a| a == active)
+        || !state.is_available(active, now);
+    let cooling = state
+        .last_swap
+        .as_ref()
+        .map(|s| s.at + cfg.cooldown)
+        .filter(|until| *until > now);
+    if active_out {
+        if let Some(until) = cooling {
+            d.lines.push(format!(
+                "active account {active} is out, but no swap before the cooldown ends at {until}"
+            ));
+            return d;
+        }
+        let own = trigger.filter(|o| o.account == active);
+        let until = d
+            .exhausted
+            .iter()
+            .filter(|(a, ..)| a == active)
+            .map(|(_, t, _)| *t)
+            .max()
+            .or_else(|| state.accounts.get(active).and_then(|a| a.exhausted_until));
+        let auth = d.auth_failed.iter().any(|a| a == active)
+            || state.accounts.get(active).is_some_and(|a| a.auth_failed);
+        let reason = if auth {
+            format!("account {active} failed authentication")
+        } else {
+            format!("usage limit on {active}")
+        };
+        d.lines.push(format!("→ swap away from {active}: {reason}"));
+        d.action = Action::Swap {
+            from: active.to_string(),
+            reason,
+            exhausted_until: until,
+            scope: own.and_then(|o| o.scope.clone()),
+            auth_failed: auth,
+            trigger: own.map(|o| Trigger {
+                session: o.session.clone(),
+                source: o.source.to_string(),
+                matched: o.matched.clone(),
+            }),
+        };
+    } else if let Some(to) = due_return {
+        if let Some(until) = cooling {
+            d.lines.push(format!(
+                "return to {to} is due, but waits for the cooldown until {until}"
+            ));
+        } else {
+            d.lines
+                .push(format!("→ return to {to}: its reset has passed"));
+            d.action = Action::Return { to };
+        }
+    } else {
+        d.lines.push(format!("→ stay on {active}"));
+    }
+    d
+}
+
+/// Weighs each observation into `d` (lines, counters, accounts to mark); returns the
+/// first that counts as a hit, to name as the trigger.
+fn weigh<'o>(
+    obs: &'o [Observation],
+    state: &State,
+    cfg: &Quota,
+    now: Timestamp,
+    d: &mut Decision,
+) -> Option<&'o Observation> {
+    let mut trigger: Option<&Observation> = None;
+    for o in obs {
+        let who = o.session.as_deref().unwrap_or("-");
+        let said = format!(
+            "{who} [{}] on {}: {}{}",
+            o.source,
+            o.account,
+            verdict_name(o.verdict),
+            o.matched
+                .as_ref()
+                .map(|m| format!(" — {m}"))
+                .unwrap_or_default()
+        );
+        if let Some(why) = &o.stale {
+            d.lines.push(format!("{said} → ignored: {why}"));
+            continue;
+        }
+        let key = o
+            .session
+            .clone()
+            .unwrap_or_else(|| format!("account:{}", o.account));
+        match o.verdict {
+            Verdict::Limit => match o.resets_at {
+                Some(t) if t <= now => d
+                    .lines
+                    .push(format!("{said} → ignored: its reset ({t}) has passed")),
+                Some(t) => {
+                    d.lines.push(format!("{said} → limit until {t}"));
+                    d.exhausted.push((o.account.clone(), t, o.scope.clone()));
+                    trigger.get_or_insert(o);
+                }
+                None => {
+                    let n = state.quota.confirm.get(&key).copied().unwrap_or(0) + 1;
+                    d.confirm.insert(key, n);
+                    if n >= cfg.confirm_polls {
+                        let until = now + cfg.default_exhaustion;
+                        d.lines.push(format!(
+                            "{said} → limit confirmed ({n}/{} polls, no reset time: until {until})",
+                            cfg.confirm_polls
+                        ));
+                        d.exhausted
+                            .push((o.account.clone(), until, o.scope.clone()));
+                        trigger.get_or_insert(o);
+                    } else {
+                        d.lines.push(format!(
+                            "{said} → limit without a reset time: poll {n}/{}, not yet confirmed",
+                            cfg.confirm_polls
+                        ));
+                    }
+                }
+            },
+            Verdict::Auth | Verdict::Billing => {
+                d.lines.push(format!(
+                    "{said} → account {} needs the operator (log in / billing)",
+                    o.account
+                ));
+                if !d.auth_failed.contains(&o.account) {
+                    d.auth_failed.push(o.account.clone());
+                }
+                trigger.get_or_insert(o);
+            }
+            v => d.lines.push(format!(
+                "{said} → no swap: {}",
+                explain(v, false, cfg.confirm_polls)
+            )),
+        }
+    }
+    trigger
+}
+
+pub fn verdict_name(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Limit => "limit",
+        Verdict::Warning => "warning",
+        Verdict::Throttle => "throttle",
+        Verdict::ServerError => "server_error",
+        Verdict::Auth => "auth",
+        Verdict::Billing => "billing",
+        Verdict::None => "none",
+    }
+}
+
+/// Why check-quota would or would not swap on a verdict (for `detect` and logs).
+pub fn explain(v: Verdict, has_reset: bool, confirm_polls: u32) -> String {
+    match v {
+        Verdict::Limit if has_reset => "would swap at once: a usage limit with a reset time".into(),
+        Verdict::Limit => format!(
+            "would swap after {confirm_polls} consecutive polls see it (quota.confirm_polls): a usage limit without a reset time"
+        ),
+        Verdict::Warning => "would not swap: a warning that a limit is near".into(),
+        Verdict::Throttle => "would not swap: a 429 that is not the account's usage limit".into(),
+        Verdict::ServerError => "would not swap: a server error or overload (transient)".into(),
+        Verdict::Auth => "would mark the account as needing a login and move away from it".into(),
+        Verdict::Billing => {
+            "would mark the account as needing billing attention and move away from it".into()
+        }
+        Verdict::None => "would not swap: nothing about the account's quota".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn cfg() -> Quota {
+        Quota {
+            capture_lines: 200,
+            confirm_polls: 2,
+            cooldown: Duration::from_secs(300),
+            return_margin: Duration::from_secs(300),
+            default_exhaustion: Duration::from_secs(3600),
+            statusline_threshold: None,
+        }
+    }
+
+    fn now() -> Timestamp {
+        "2026-03-01T12:00:00Z".parse().unwrap()
+    }
+
+    fn obs(verdict: Verdict, resets_at: Option<Timestamp>) -> Observation {
+        Observation {
+            session: Some("ccl-1-proj".into()),
+            account: "a".into(),
+            source: Source::Pane,
+            verdict,
+            scope: None,
+            resets_at,
+            matched: Some("banner".into()),
+            stale: None,
+        }
+    }
+
+    #[test]
+    fn a_limit_with_a_reset_swaps_at_once() {
+        let reset = now() + Duration::from_secs(600);
+        let d = decide(
+            &[obs(Verdict::Limit, Some(reset))],
+            &State::new(),
+            "a",
+            &cfg(),
+            now(),
+            None,
+        );
+        assert!(
+            matches!(d.action, Action::Swap { ref from, exhausted_until: Some(t), .. } if from == "a" && t == reset)
+        );
+    }
+
+    #[test]
+    fn a_limit_without_a_reset_needs_two_consecutive_polls() {
+        let mut state = State::new();
+        let first = decide(
+            &[obs(Verdict::Limit, None)],
+            &state,
+            "a",
+            &cfg(),
+            now(),
+            None,
+        );
+        assert_eq!(first.action, Action::Stay);
+        state.quota.confirm = first.confirm;
+        let second = decide(
+            &[obs(Verdict::Limit, None)],
+            &state,
+            "a",
+            &cfg(),
+            now(),
+            None,
+        );
+        assert!(matches!(second.action, Action::Swap { .. }));
+    }
+
+    #[test]
+    fn a_poll_without_the_limit_resets_the_count() {
+        let mut state = State::new();
+        state.quota.confirm = decide(
+            &[obs(Verdict::Limit, None)],
+            &state,
+            "a",
+            &cfg(),
+            now(),
+            None,
+        )
+        .confirm;
+        let between = decide(
+            &[obs(Verdict::ServerError, None)],
+            &state,
+            "a",
+            &cfg(),
+            now(),
+            None,
+        );
+        assert!(between.confirm.is_empty());
+    }
+
+    #[test]
+    fn server_errors_throttles_and_warnings_never_swap() {
+        for v in [
+            Verdict::ServerError,
+            Verdict::Throttle,
+            Verdict::Warning,
+            Verdict::None,
+        ] {
+            let mut state = State::new();
+            for _ in 0..5 {
+                let d = decide(&[obs(v, None)], &state, "a", &cfg(), now(), None);
+                assert_eq!(d.action, Action::Stay, "{v:?}");
+                state.quota.confirm = d.confirm;
+            }
+        }
+    }
+
+    #[test]
+    fn the_cooldown_holds_a_swap_back_but_still_marks_the_account() {
+        let mut state = State::new();
+        state.last_swap = Some(crate::state::SwapRecord {
+            from: "b".into(),
+            to: "a".into(),
+            at: now() - Duration::from_secs(60),
+            reason: "x".into(),
+            trigger: None,
+            manual: false,
+            moved: vec![],
+            failed: vec![],
+        });
+        let reset = now() + Duration::from_secs(600);
+        let d = decide(
+            &[obs(Verdict::Limit, Some(reset))],
+            &state,
+            "a",
+            &cfg(),
+            now(),
+            None,
+        );
+        assert_eq!(d.action, Action::Stay);
+        assert_eq!(d.exhausted.len(), 1);
+    }
+
+    #[test]
+    fn a_stale_banner_and_a_passed_reset_are_ignored() {
+        let mut stale = obs(Verdict::Limit, Some(now() + Duration::from_secs(60)));
+        stale.stale = Some("already acted on".into());
+        let passed = obs(Verdict::Limit, Some(now() - Duration::from_secs(60)));
+        let d = decide(&[stale, passed], &State::new(), "a", &cfg(), now(), None);
+        assert_eq!(d.action, Action::Stay);
+    }
+
+    #[test]
+    fn a_hit_on_another_account_does_not_move_the_active_one() {
+        let mut o = obs(Verdict::Limit, Some(now() + Duration::from_secs(600)));
+        o.account = "b".into();
+        let d = decide(&[o], &State::new(), "a", &cfg(), now(), None);
+        assert_eq!(d.action, Action::Stay);
+        assert_eq!(d.exhausted[0].0, "b");
+    }
+
+    #[test]
+    fn auth_moves_away_and_a_due_return_returns() {
+        let d = decide(
+            &[obs(Verdict::Auth, None)],
+            &State::new(),
+            "a",
+            &cfg(),
+            now(),
+            None,
+        );
+        assert!(matches!(
+            d.action,
+            Action::Swap {
+                auth_failed: true,
+                ..
+            }
+        ));
+        let r = decide(&[], &State::new(), "b", &cfg(), now(), Some("a".into()));
+        assert_eq!(r.action, Action::Return { to: "a".into() });
+    }
+}

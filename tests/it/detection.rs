@@ -1,0 +1,338 @@
+//! Detection end to end: `ccf detect`, the hooks and the spool, and check-quota's
+//! decisions on a private tmux server with the fake claude.
+
+use std::path::Path;
+
+use crate::support::Sandbox;
+
+fn detect_json(sb: &Sandbox, text: &str, now: &str, tz: Option<&str>) -> serde_json::Value {
+    let mut args = vec!["detect", "--json", "--now", now];
+    if let Some(tz) = tz {
+        args.extend(["--tz", tz]);
+    }
+    sb.ccf(&args).stdin(text).stderr_empty().run().json()
+}
+
+#[test]
+fn detect_prints_exactly_the_documented_json() {
+    let sb = Sandbox::new();
+    let v = detect_json(
+        &sb,
+        "● You've hit your limit · resets 10pm (America/New_York)\n",
+        "2026-01-30T20:00:00Z",
+        None,
+    );
+    assert_eq!(
+        v,
+        serde_json::json!({
+            "verdict": "limit", "scope": null, "resets_at": "2026-01-31T03:00:00Z",
+            "matched": "● You've hit your limit · resets 10pm (America/New_York)"
+        })
+    );
+}
+
+#[test]
+fn detect_uses_tz_for_a_banner_without_a_zone_and_needs_no_config() {
+    let sb = Sandbox::new();
+    std::fs::remove_file(&sb.config).unwrap();
+    let v = detect_json(
+        &sb,
+        "5-hour limit reached ∙ resets 12:30am\n",
+        "2025-08-10T20:00:00Z",
+        Some("Europe/Paris"),
+    );
+    assert_eq!(v["resets_at"], "2025-08-10T22:30:00Z");
+    assert_eq!(v["scope"], "five_hour");
+}
+
+#[test]
+fn detect_explains_why_check_quota_would_not_swap_on_a_500() {
+    let sb = Sandbox::new();
+    let capture = "\x1b[31m  ⎿  API Error: 500 {\"type\":\"error\",\"error\":{\"type\":\"api_error\",\"message\":\"Internal server error: rate limit\"}}\x1b[0m\n";
+    let path = sb.path("capture.txt");
+    std::fs::write(&path, capture).unwrap();
+    sb.ccf(&["detect", path.to_str().unwrap()])
+        .stdout_has("verdict:   server_error")
+        .stdout_has("would not swap: a server error")
+        .run();
+}
+
+#[test]
+fn an_unknown_zone_is_reported_not_guessed() {
+    let sb = Sandbox::new();
+    let out = sb
+        .ccf(&["detect", "--json", "--now", "2026-01-30T20:00:00Z"])
+        .stdin("You've hit your limit · resets 10pm (Mars/Olympus_Mons)\n")
+        .stderr_has("unknown time zone \"Mars/Olympus_Mons\"")
+        .run();
+    assert_eq!(out.json()["resets_at"], serde_json::Value::Null);
+}
+
+fn hook(sb: &Sandbox, event: &str, input: &str, env: &[(&str, &str)]) {
+    let mut run = sb.ccf(&["hook", event]).stdin(input);
+    for (k, v) in env {
+        run = run.env(k, v);
+    }
+    run.run();
+}
+
+fn spool_files(sb: &Sandbox) -> Vec<String> {
+    std::fs::read_dir(sb.path("state/spool"))
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_hook_never_fails_claude_code() {
+    let sb = Sandbox::new();
+    sb.ccf(&["hook", "stop-failure"])
+        .stdin("not json")
+        .stderr_has("not JSON")
+        .run();
+    sb.ccf(&["hook", "session-start"])
+        .stdin(vec![b'x'; 3 << 20])
+        .stderr_has("over")
+        .run();
+    sb.ccf(&["hook", "session-start"])
+        .env("CCF_CONFIG", "/nonexistent.yaml")
+        .stdin("{}")
+        .stderr_has("cannot read")
+        .run();
+    assert!(spool_files(&sb).is_empty());
+}
+
+#[test]
+fn a_stop_failure_reads_the_exact_reset_from_the_transcript() {
+    let sb = Sandbox::new();
+    let transcript = sb.path("t.jsonl");
+    std::fs::write(
+        &transcript,
+        concat!(
+            r#"{"type":"user","message":{"role":"user","content":"hi"}}"#,
+            "\n",
+            r#"{"type":"assistant","isApiErrorMessage":true,"error":"rate_limit","quotaLimits":{"status":"rejected","resetsAt":1893456000,"rateLimitType":"five_hour"},"message":{"content":[{"type":"text","text":"You've hit your 5-hour limit"}]}}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let input = serde_json::json!({
+        "session_id": "6f1c…", "transcript_path": transcript, "cwd": sb.path("proj"),
+        "hook_event_name": "StopFailure", "error": "rate_limit"
+    });
+    hook(
+        &sb,
+        "stop-failure",
+        &input.to_string(),
+        &[("TMUX_PANE", "%7")],
+    );
+    let files = spool_files(&sb);
+    assert_eq!(files.len(), 1);
+    let rec: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sb.path("state/spool").join(&files[0])).unwrap())
+            .unwrap();
+    assert_eq!(rec["event"], "stop_failure");
+    assert_eq!(rec["resets_at"], 1_893_456_000);
+    assert_eq!(rec["rate_limit_type"], "five_hour");
+    assert_eq!(rec["tmux_pane"], "%7");
+}
+
+/// A session running the fake claude, pinned to `account` or on ~/.claude.
+fn start_claude(sb: &Sandbox, name: &str, dir: &Path, account: Option<&str>) {
+    let mut argv: Vec<String> = vec!["env".into()];
+    if let Some(a) = account {
+        argv.push(format!(
+            "CLAUDE_CONFIG_DIR={}",
+            sb.account_home(a).display()
+        ));
+    }
+    argv.push("claude".into());
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    sb.tmux.new_session(name, dir, &argv);
+    sb.tmux.wait_for_text(name, "Welcome to fake Claude Code");
+}
+
+fn ready(sb: &Sandbox) {
+    sb.login_all();
+    sb.ccf(&["ensure-symlinks"]).run();
+}
+
+#[test]
+fn a_500_shown_for_many_polls_never_swaps() {
+    let sb = Sandbox::new();
+    ready(&sb);
+    start_claude(&sb, "ccl-1-proj", &sb.path("proj"), None);
+    sb.set_mode("compte1", "500");
+    sb.tmux.type_line("ccl-1-proj", "hello");
+    sb.tmux.wait_for_text("ccl-1-proj", "API Error: 500");
+    for _ in 0..4 {
+        sb.ccf(&["check-quota"]).run();
+    }
+    let state = sb.state();
+    assert_eq!(state["active_account"], "compte1");
+    assert!(state["last_swap"].is_null());
+    assert!(state["accounts"]["compte1"]["exhausted_until"].is_null());
+    sb.ccf(&["check-quota", "--dry-run"])
+        .stdout_has("ccl-1-proj [pane] on compte1: server_error")
+        .stdout_has("→ stay on compte1")
+        .run();
+}
+
+#[test]
+fn dry_run_explains_each_session_and_consumes_nothing() {
+    let sb = Sandbox::new();
+    ready(&sb);
+    start_claude(&sb, "ccl-1-proj", &sb.path("proj"), None);
+    start_claude(&sb, "ccl-auto-11", &sb.path("work"), None);
+    hook(
+        &sb,
+        "stop-failure",
+        r#"{"session_id":"x","error":"overloaded"}"#,
+        &[],
+    );
+    let before = std::fs::read(sb.state_file()).unwrap();
+    sb.ccf(&["check-quota", "--dry-run"])
+        .stdout_has("ccl-1-proj [pane] on compte1: none")
+        .stdout_has("ccl-auto-11 [pane] on compte1: none")
+        .stdout_has("[spool] on compte1: server_error")
+        .run();
+    assert_eq!(std::fs::read(sb.state_file()).unwrap(), before);
+    assert_eq!(spool_files(&sb).len(), 1);
+}
+
+#[test]
+fn a_spooled_limit_on_another_account_is_consumed_once_and_marks_only_that_account() {
+    let sb = Sandbox::new();
+    ready(&sb);
+    let home2 = sb.account_home("compte2").display().to_string();
+    hook(
+        &sb,
+        "stop-failure",
+        r#"{"session_id":"x","error":"rate_limit","last_assistant_message":"You've hit your limit"}"#,
+        &[("CLAUDE_CONFIG_DIR", &home2)],
+    );
+    hook(
+        &sb,
+        "stop-failure",
+        r#"{"session_id":"x","error":"rate_limit","agent_id":"sub-1"}"#,
+        &[],
+    );
+    // A limit without a reset time needs two polls; the sub-agent's event counts for nothing.
+    sb.ccf(&["check-quota"]).run();
+    assert!(spool_files(&sb).is_empty(), "the spool is consumed");
+    assert!(sb.state()["accounts"]["compte2"]["exhausted_until"].is_null());
+    sb.ccf(&["check-quota"]).run();
+    assert!(
+        sb.state()["accounts"]["compte2"]["exhausted_until"].is_null(),
+        "a consumed event never counts twice"
+    );
+    assert_eq!(sb.state()["active_account"], "compte1");
+}
+
+#[test]
+fn session_start_records_the_session_id_of_the_pane() {
+    let sb = Sandbox::new();
+    ready(&sb);
+    sb.tmux.new_session("ccl-1-proj", &sb.path("proj"), &[]);
+    let pane = sb.tmux.pane("ccl-1-proj", "#{pane_id}");
+    let input = serde_json::json!({"session_id": "0b6e2b1e-4a57-4c1e-9d35-2f0d0d6f7c11", "cwd": sb.path("proj"),
+        "hook_event_name": "SessionStart", "source": "startup"});
+    hook(
+        &sb,
+        "session-start",
+        &input.to_string(),
+        &[("TMUX_PANE", &pane)],
+    );
+    sb.ccf(&["check-quota"]).run();
+    let rec = &sb.state()["sessions"]["ccl-1-proj"];
+    assert_eq!(rec["session_id"], "0b6e2b1e-4a57-4c1e-9d35-2f0d0d6f7c11");
+    assert_eq!(rec["id_source"], "hook");
+    assert_eq!(rec["account"], "compte1");
+    sb.ccf(&["status", "--json"]).run();
+}
+
+#[test]
+fn install_hooks_merges_once_and_validate_stops_warning() {
+    let sb = Sandbox::new();
+    ready(&sb);
+    sb.ccf(&["validate"])
+        .stdout_has("has no ccf SessionStart/StopFailure hook")
+        .run();
+    std::fs::write(
+        sb.account_home("compte1").join("settings.json"),
+        r#"{"theme":"dark"}"#,
+    )
+    .unwrap();
+    sb.ccf(&["install-hooks", "--dry-run"])
+        .stdout_has("would add the SessionStart hook")
+        .run();
+    assert_eq!(
+        std::fs::read_to_string(sb.account_home("compte1").join("settings.json")).unwrap(),
+        r#"{"theme":"dark"}"#
+    );
+    sb.ccf(&["install-hooks"])
+        .stdout_has("did add the StopFailure hook")
+        .run();
+    sb.ccf(&["install-hooks"])
+        .stdout_has("hooks already installed")
+        .stdout_lacks("did add")
+        .run();
+    let settings: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(sb.account_home("compte1").join("settings.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(settings["theme"], "dark");
+    let cmd = settings["hooks"]["SessionStart"][0]["hooks"][0]["command"]
+        .as_str()
+        .unwrap();
+    assert!(
+        cmd.ends_with(&format!(
+            "--config {} hook session-start",
+            sb.config.display()
+        )),
+        "{cmd}"
+    );
+    sb.ccf(&["validate"]).stdout_lacks("hook").run();
+}
+
+#[test]
+fn the_fake_claude_runs_the_installed_hooks_and_check_quota_learns_the_id() {
+    let sb = Sandbox::new();
+    ready(&sb);
+    sb.ccf(&["install-hooks"]).run();
+    start_claude(&sb, "ccl-1-proj", &sb.path("proj"), None);
+    crate::support::wait_for(
+        "a session-start spool file",
+        std::time::Duration::from_secs(10),
+        || (!spool_files(&sb).is_empty()).then_some(()),
+    );
+    sb.ccf(&["check-quota"]).run();
+    // Like the real client, the transcript is written with the first turn.
+    sb.tmux.type_line("ccl-1-proj", "hello");
+    sb.tmux.wait_for_text("ccl-1-proj", "reply to: hello");
+    let id = sb.state()["sessions"]["ccl-1-proj"]["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let launched = sb.claude_log();
+    assert!(
+        Path::new(&launched[0]["config_dir"].as_str().unwrap())
+            .join("projects")
+            .exists()
+    );
+    let transcripts = sb
+        .path(".claude-shared/projects")
+        .join(ccf::commands::check_quota::slug(&sb.path("proj")));
+    assert!(
+        transcripts.join(format!("{id}.jsonl")).exists(),
+        "the recorded id {id} is not a transcript in {}: {:?}",
+        transcripts.display(),
+        std::fs::read_dir(sb.path(".claude-shared/projects"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect::<Vec<_>>()
+    );
+}
