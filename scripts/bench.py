@@ -1,0 +1,222 @@
+#!/usr/bin/python3
+"""ccf's benchmark: wall time and peak RSS of real runs, each beside a baseline measured
+in the same run, on a private tmux server with realistic panes.
+
+    scripts/bench.py [--ccf target/release/ccf] [--runs 30] [--quick]
+
+Prints a Markdown table (the one in README.md). Nothing outside a temp sandbox is touched;
+the tmux server is started here (ccf never starts one) and killed at the end.
+"""
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+PANE_TEXT = "\n".join(
+    ["\u273b Welcome to Claude Code", ""]
+    + [f"\u25cf Working on step {i}: reading src/module_{i}.rs and updating tests" for i in range(60)]
+    + ["  \u23bf  Read 120 lines (ctrl+r to expand)"] * 40
+    + ["\u273b Baked for 2m 4s", "", "\u276f "]
+)
+
+
+def run_measured(argv, env, stdin=None, cwd=None):
+    """Runs argv; returns (seconds, peak RSS in KiB, exit code)."""
+    start = time.perf_counter()
+    p = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if stdin is not None:
+        p.stdin.write(stdin)
+        p.stdin.close()
+    _, status, usage = os.wait4(p.pid, 0)
+    elapsed = time.perf_counter() - start
+    p.returncode = os.waitstatus_to_exitcode(status)
+    err = p.stderr.read().decode(errors="replace")
+    if p.returncode not in (0,):
+        raise SystemExit(f"{' '.join(argv)} exited {p.returncode}: {err}")
+    return elapsed, usage.ru_maxrss
+
+
+def measure(label, argv, env, runs, stdin=None, cwd=None):
+    times, rss = [], []
+    run_measured(argv, env, stdin, cwd)  # warm the page cache
+    for _ in range(runs):
+        t, r = run_measured(argv, env, stdin, cwd)
+        times.append(t)
+        rss.append(r)
+    return {"label": label, "median_ms": statistics.median(times) * 1000,
+            "p90_ms": sorted(times)[int(len(times) * 0.9) - 1] * 1000, "rss_kib": max(rss)}
+
+
+class World:
+    """A sandbox HOME, two logged-in accounts, a private tmux server and N pool panes."""
+
+    def __init__(self, ccf, sessions, tasks=0, claude=False):
+        self.ccf = ccf
+        self.root = tempfile.mkdtemp(prefix="ccf-bench-", dir="/tmp")
+        self.home = os.path.join(self.root, "home")
+        self.socket = os.path.join(self.root, "s")
+        for d in ("work", "proj", "bin", "queue/done"):
+            os.makedirs(os.path.join(self.home, d))
+        fake = os.path.join(REPO, "tests/support/fake_claude.py")
+        wrapper = os.path.join(self.home, "bin/claude")
+        with open(wrapper, "w") as f:
+            f.write(f"#!/bin/bash\nexec -a claude /usr/bin/python3 {fake} \"$@\"\n")
+        os.chmod(wrapper, 0o755)
+        self.env = {"HOME": self.home, "PATH": f"{self.home}/bin:/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8",
+                    "TERM": "xterm-256color", "SHELL": "/bin/bash", "CCF_CONFIG": os.path.join(self.home, "ccf.yaml")}
+        for a in ("compte1", "compte2"):
+            h = os.path.join(self.home, f".claude-{a}")
+            os.makedirs(h)
+            with open(os.path.join(h, ".credentials.json"), "w") as f:
+                f.write('{"claudeAiOauth":{"accessToken":"x"}}')
+            with open(os.path.join(h, ".claude.json"), "w") as f:
+                json.dump({"hasCompletedOnboarding": True, "projects": {
+                    os.path.join(self.home, "work"): {"hasTrustDialogAccepted": True},
+                    os.path.join(self.home, "proj"): {"hasTrustDialogAccepted": True}}}, f)
+        with open(self.env["CCF_CONFIG"], "w") as f:
+            f.write(f"""accounts:
+  - {{name: compte1, home: ~/.claude-compte1}}
+  - {{name: compte2, home: ~/.claude-compte2}}
+state_dir: ~/state
+timezone: UTC
+tmux: {{socket_path: {self.socket}}}
+claude: {{command: claude, args: []}}
+pool:
+  autonomous: {{prefix: ccl-auto-, start_index: 11, min: 0, max: {max(sessions, 1)}, workdir: ~/work}}
+  dedicated: [{{name: ccl-1-proj, project: ~/proj}}]
+quota: {{cooldown: 0s}}
+dispatcher: {{queue_dir: ~/queue}}
+""")
+        text = os.path.join(self.root, "pane.txt")
+        with open(text, "w") as f:
+            f.write(PANE_TEXT + "\n")
+        self.tmux("new-session", "-d", "-s", "keepalive")
+        subprocess.run([ccf, "ensure-symlinks"], env=self.env, check=True, stdout=subprocess.DEVNULL)
+        self.names = [f"ccl-auto-{11 + i}" for i in range(sessions)]
+        for n in self.names:
+            if claude:
+                sid = str(uuid.uuid4())
+                self.tmux("new-session", "-d", "-s", n, "-c", os.path.join(self.home, "work"), "--",
+                          "env", f"CLAUDE_CONFIG_DIR={self.home}/.claude-compte1", "claude", "--session-id", sid)
+            else:
+                self.tmux("new-session", "-d", "-s", n, "-x", "200", "-y", "60", "--",
+                          "sh", "-c", f"cat {text}; exec sleep 3600")
+        for i in range(tasks):
+            with open(os.path.join(self.home, f"queue/done/task-{i:05}.md"), "w") as f:
+                f.write("a finished task\n")
+        self.wait_panes(claude)
+
+    def tmux(self, *args):
+        subprocess.run(["tmux", "-S", self.socket, "-f", "/dev/null", *args], env=self.env, check=True)
+
+    def wait_panes(self, claude):
+        needle = "Welcome to fake Claude" if claude else "Baked for"
+        deadline = time.time() + 30
+        for n in self.names:
+            while True:
+                out = subprocess.run(["tmux", "-S", self.socket, "capture-pane", "-p", "-t", f"={n}:"],
+                                     env=self.env, capture_output=True, text=True).stdout
+                if needle in out:
+                    break
+                if time.time() > deadline:
+                    raise SystemExit(f"pane {n} never showed {needle!r}")
+                time.sleep(0.05)
+
+    def close(self):
+        subprocess.run(["tmux", "-S", self.socket, "kill-server"], env=self.env, capture_output=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def per_pane_loop(world):
+    """The Go daemon's way: one tmux process per pane, from a shell loop."""
+    names = " ".join(world.names)
+    return ["sh", "-c", f'for s in {names}; do tmux -S {world.socket} capture-pane -p -J -t "=$s:" -S -200 >/dev/null; done']
+
+
+def swap_round_trip(world, runs):
+    times = []
+    for i in range(runs):
+        target = "compte2" if i % 2 == 0 else "compte1"
+        t, _ = run_measured([world.ccf, "swap", "--to", target], world.env)
+        times.append(t)
+    return statistics.median(times) * 1000
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ccf", default=os.path.join(REPO, "target/release/ccf"))
+    ap.add_argument("--runs", type=int, default=30)
+    ap.add_argument("--quick", action="store_true", help="fewer runs, no scaling rows")
+    args = ap.parse_args()
+    runs = 5 if args.quick else args.runs
+    ccf = os.path.abspath(args.ccf)
+    rows = []
+
+    w = World(ccf, 20)
+    try:
+        cq = measure("check-quota, 20 pool + 1 dedicated panes", [ccf, "check-quota"], w.env, runs)
+        base = measure("baseline: one tmux capture-pane per pane (shell loop)", per_pane_loop(w), w.env, runs)
+        rows += [cq, base]
+        rows.append(measure("status --json", [ccf, "status", "--json"], w.env, runs))
+        hook_in = json.dumps({"session_id": str(uuid.uuid4()), "cwd": w.home, "hook_event_name": "SessionStart",
+                              "source": "startup"}).encode()
+        rows.append(measure("hook session-start (Claude Code waits for it)", [ccf, "hook", "session-start"], w.env,
+                            runs * 3, stdin=hook_in))
+        rows.append(measure("baseline: /bin/true (process start)", ["/bin/true"], w.env, runs * 3))
+        rows.append(measure("baseline: tmux -V", ["tmux", "-V"], w.env, runs))
+    finally:
+        w.close()
+    ratio = cq["median_ms"] / base["median_ms"]
+
+    scaling = []
+    if not args.quick:
+        for n, tasks in ((10, 0), (100, 0), (10, 10000)):
+            w = World(ccf, n, tasks=tasks)
+            try:
+                label = f"{n} panes" + (f", {tasks} finished tasks" if tasks else "")
+                scaling.append((label, measure("check-quota", [ccf, "check-quota"], w.env, runs)["median_ms"],
+                                measure("status", [ccf, "status", "--json"], w.env, runs)["median_ms"]))
+            finally:
+                w.close()
+
+    swap_ms = None
+    w = World(ccf, 12, claude=True)
+    try:
+        swap_ms = swap_round_trip(w, 4 if args.quick else 8)
+    except SystemExit as e:
+        print(f"swap not measured: {e}", file=sys.stderr)
+    finally:
+        w.close()
+
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    print(f"Machine: {os.cpu_count()} cores, {cpu}, Linux {platform.release()}; "
+          f"{time.strftime('%Y-%m-%d')}; tmux {subprocess.run(['tmux', '-V'], capture_output=True, text=True).stdout.strip()}; "
+          f"{runs} runs each (hook and /bin/true: {runs * 3}).\n")
+    print("| what | median | p90 | peak RSS |")
+    print("|---|---:|---:|---:|")
+    for r in rows:
+        print(f"| {r['label']} | {r['median_ms']:.1f} ms | {r['p90_ms']:.1f} ms | {r['rss_kib'] / 1024:.1f} MiB |")
+    print(f"\ncheck-quota / per-pane baseline: **{ratio:.2f}x** (target <= 0.1x counts tmux work; "
+          "check-quota also loads config and state and saves state)")
+    if swap_ms is not None:
+        print(f"\nFull swap of 12 sessions running claude (relaunch each with --resume, verify it runs claude): "
+              f"median {swap_ms:.0f} ms")
+    if scaling:
+        print("\n| sessions / queue | check-quota median | status median |")
+        print("|---|---:|---:|")
+        for label, c, s in scaling:
+            print(f"| {label} | {c:.1f} ms | {s:.1f} ms |")
+
+
+if __name__ == "__main__":
+    main()
