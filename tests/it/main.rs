@@ -3,5 +3,6 @@
 //! the fake claude, real files and symlinks.
 
 mod foundation;
+mod notify;
 mod support;
 mod tmux_boundary;
