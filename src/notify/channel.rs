@@ -178,7 +178,7 @@ impl Ready<'_> {
             Target::Webhook(w) => {
                 let mut req = client.post(&w.url);
                 for (k, v) in &w.headers {
-                    req = req.header(k, v);
+                    req = req.header(k, v.expose());
                 }
                 req.json(&json!({
                     "event": m.kind,
@@ -197,7 +197,7 @@ impl Ready<'_> {
     fn secrets(&self) -> Vec<&str> {
         let mut out: Vec<&str> = self.secret.iter().map(Secret::expose).collect();
         if let Target::Webhook(w) = self.target {
-            out.extend(w.headers.values().map(String::as_str));
+            out.extend(w.headers.values().map(Secret::expose));
         }
         out
     }

@@ -11,8 +11,10 @@ use std::path::{Path, PathBuf};
 /// Replaces a secret wherever it could be shown.
 pub const REDACTED: &str = "<redacted>";
 
-/// A secret value. Only [`Secret::expose`] shows it, for the request that needs it.
-#[derive(Clone, PartialEq, Eq)]
+/// A secret value. Only [`Secret::expose`] shows it, for the request that needs it; the
+/// config holds inline secrets as this type so that no `Debug` of the config shows them.
+#[derive(Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(transparent)]
 pub struct Secret(String);
 
 impl Secret {
@@ -34,19 +36,19 @@ impl fmt::Debug for Secret {
 /// Where the config says a secret is: exactly one of these (config checks that).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source<'a> {
-    Inline(&'a str),
+    Inline(&'a Secret),
     File(&'a Path),
     Env(&'a str),
 }
 
 impl<'a> Source<'a> {
     pub fn of(
-        inline: Option<&'a String>,
+        inline: Option<&'a Secret>,
         file: Option<&'a PathBuf>,
         env: Option<&'a String>,
     ) -> Option<Source<'a>> {
         inline
-            .map(|s| Source::Inline(s))
+            .map(Source::Inline)
             .or_else(|| file.map(|p| Source::File(p)))
             .or_else(|| env.map(|v| Source::Env(v)))
     }
@@ -80,7 +82,7 @@ pub fn resolve(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Secret, Unavailable> {
     let value = match source {
-        Source::Inline(s) => s.to_string(),
+        Source::Inline(s) => s.0.clone(),
         Source::Env(var) => env(var).ok_or_else(|| Unavailable {
             why: format!("${var} is not set"),
             expected: false,
@@ -132,6 +134,18 @@ mod tests {
         let s = Secret::new("123:ABC");
         assert_eq!(format!("{s:?}"), REDACTED);
         assert_eq!(format!("{:?}", Some(&s)), "Some(<redacted>)");
+    }
+
+    #[test]
+    fn the_config_s_debug_output_hides_inline_secrets() {
+        let n: crate::config::Notifications = serde_yaml::from_str(
+            "telegram: {bot_token: '123:ABC', chat_id: '1'}\nresend: {api_key: re_KEY, from: a, to: [b]}\nwebhook: {url: 'http://x', headers: {Authorization: Bearer HOOK}}\n",
+        )
+        .unwrap();
+        let shown = format!("{n:?}");
+        for s in ["123:ABC", "re_KEY", "HOOK"] {
+            assert!(!shown.contains(s), "{shown}");
+        }
     }
 
     #[test]
