@@ -165,6 +165,10 @@ pub fn flush_with(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>) {
         max_age: n.max_age.0,
     };
     let mut run = Delivery::new(ctx, env);
+    // A backlog on a slow but working service must not hold the run either: past the
+    // worst case of one timeout per channel, the rest waits for the next run.
+    let budget = n.timeout.0 * u32::try_from(channels.len()).unwrap_or(u32::MAX);
+    let started = std::time::Instant::now();
     for path in files {
         // Read again under the lock: another run may have delivered it meanwhile.
         let Some(mut record) = load(&path) else {
@@ -174,6 +178,10 @@ pub fn flush_with(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>) {
             Plan::Done => remove(&path),
             Plan::Expired(why) => drop_message(&path, &record, &why),
             Plan::Wait => {}
+            Plan::Send(_) if started.elapsed() >= budget => {
+                log::info("notification time budget spent; the rest waits for the next run");
+                break;
+            }
             Plan::Send(list) => {
                 if run.deliver(&mut record, &list) {
                     finish(&path, &record, &channels, limits);

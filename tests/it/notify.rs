@@ -581,3 +581,11 @@ fn validate_flags_a_secret_header_in_a_config_others_can_read() {
         out.stdout
     );
 }
+
+#[test]
+fn without_a_channel_queued_events_are_let_go() {
+    let sb = Sandbox::new();
+    queue(&sb, &swap_done(), 0);
+    sb.ccf(&["status"]).stderr_empty().run();
+    assert!(queued(&sb).is_empty());
+}
