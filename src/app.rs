@@ -28,9 +28,13 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         _ => {}
     }
     let ctx = context(cli.config.as_deref())?;
+    // Claude Code waits for a hook: it must not wait for a slow notification service too.
+    let delivers = !matches!(cli.command, Command::Hook(_));
     let result = dispatch(&ctx, cli.command);
     // Deliver what this run (or an earlier one) queued; never changes the outcome.
-    crate::notify::flush(&ctx);
+    if delivers {
+        crate::notify::flush(&ctx);
+    }
     result
 }
 

@@ -12,6 +12,7 @@ use crate::context::Ctx;
 use crate::exit::Exit;
 use crate::fsutil::{self, Entry};
 use crate::links;
+use crate::notify::secret;
 
 #[derive(Debug, Default)]
 pub struct Report {
@@ -286,8 +287,10 @@ fn check_layout(ctx: &Ctx, state: Option<&crate::state::State>, r: &mut Report) 
 
 fn check_secrets(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>, r: &mut Report) {
     let n = &ctx.config.notifications;
+    // Webhook headers usually carry a token (`Authorization`, `X-Api-Key`).
     let inline = n.telegram.as_ref().is_some_and(|t| t.bot_token.is_some())
-        || n.resend.as_ref().is_some_and(|x| x.api_key.is_some());
+        || n.resend.as_ref().is_some_and(|x| x.api_key.is_some())
+        || n.webhook.as_ref().is_some_and(|w| !w.headers.is_empty());
     if inline && readable_by_others(&ctx.config.path) {
         r.problem(
             format!(
@@ -307,10 +310,16 @@ fn check_secrets(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>, r: &mut Report
         .into_iter()
         .chain(n.resend.as_ref().and_then(|x| x.api_key_file.clone()));
     for f in files {
-        let path = if f.is_relative() {
-            env("CREDENTIALS_DIRECTORY").map_or(f.clone(), |d| Path::new(&d).join(&f))
-        } else {
-            f.clone()
+        let creds = env("CREDENTIALS_DIRECTORY");
+        let Some(path) = secret::file_path(&f, creds.as_deref()) else {
+            r.warning(
+                format!(
+                    "secret file {} is relative: it is read from $CREDENTIALS_DIRECTORY, which only systemd sets",
+                    f.display()
+                ),
+                "give ccf's units LoadCredential= for it (runs outside systemd do not send)",
+            );
+            continue;
         };
         match fsutil::entry(&path) {
             Ok(Entry::Missing) => r.problem(
@@ -323,6 +332,12 @@ fn check_secrets(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>, r: &mut Report
                     format!("chmod 600 {}", path.display()),
                 );
             }
+            _ if std::fs::read_to_string(&path).is_ok_and(|s| s.trim().is_empty()) => {
+                r.problem(
+                    format!("secret file {} is empty", path.display()),
+                    "write the token or key into it",
+                );
+            }
             _ => {}
         }
     }
@@ -333,7 +348,7 @@ fn check_secrets(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>, r: &mut Report
         .into_iter()
         .chain(n.resend.as_ref().and_then(|x| x.api_key_env.clone()));
     for v in vars {
-        if env(&v).is_none() {
+        if env(&v).is_none_or(|s| s.trim().is_empty()) {
             r.problem(
                 format!("secret variable ${v} is not set"),
                 "set it in ccf's environment (systemd: Environment= or a credential)",

@@ -11,6 +11,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+use crate::notify::secret::Secret;
+
 /// A humantime duration (`30s`, `5m`, `2h`, `7d`).
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Dur(pub Duration);
@@ -277,7 +279,7 @@ impl Default for Notifications {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Telegram {
-    pub bot_token: Option<String>,
+    pub bot_token: Option<Secret>,
     pub bot_token_file: Option<PathBuf>,
     pub bot_token_env: Option<String>,
     pub chat_id: String,
@@ -295,7 +297,7 @@ fn telegram_api() -> String {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Resend {
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     pub api_key_file: Option<PathBuf>,
     pub api_key_env: Option<String>,
     pub from: String,
@@ -314,8 +316,9 @@ fn resend_api() -> String {
 #[serde(deny_unknown_fields)]
 pub struct Webhook {
     pub url: String,
+    /// Values are secrets: they often carry a token.
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub headers: BTreeMap<String, Secret>,
     #[serde(default)]
     pub events: Vec<String>,
 }

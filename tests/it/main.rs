@@ -4,5 +4,6 @@
 
 mod detection;
 mod foundation;
+mod notify;
 mod support;
 mod tmux_boundary;

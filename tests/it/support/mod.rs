@@ -1,9 +1,10 @@
-//! Test support: a private tmux server, a sandboxed HOME with account homes and the fake
-//! claude first on PATH, and a builder that runs the real ccf binary and checks exit
-//! code, stdout and stderr together.
+//! Test support: a private tmux server, a loopback HTTP server, a sandboxed HOME with
+//! account homes and the fake claude first on PATH, and a builder that runs the real ccf
+//! binary and checks exit code, stdout and stderr together.
 
 #![allow(dead_code, reason = "shared by every test module; each uses a part")]
 
+pub mod http;
 pub mod run;
 pub mod sandbox;
 pub mod tmux;
