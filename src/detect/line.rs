@@ -35,7 +35,9 @@ const OPENER: &str = r"(?i)^(?:(?:api\s+)?error\s*:?\s*)?(?:claude(?:\s+ai)?(?:\
 
 /// The words that may name a limit (`5-hour`, `Opus weekly`, `monthly spend`, `org's usage`).
 /// It starts with a word character, so a diff's `-`/`+` or a bullet cannot open it.
-const WHAT: &str = r"(?P<what>(?:\w[\w'./ -]{0,39}?)?)";
+/// ASCII classes: the text is folded first, and Unicode `\w` under a bounded repetition
+/// makes each pattern cost milliseconds to compile on every run.
+const WHAT: &str = r"(?P<what>(?:[A-Za-z0-9_][A-Za-z0-9_'./ -]{0,39}?)?)";
 
 static LIMIT_SHAPES: LazyLock<[Regex; 3]> = LazyLock::new(|| {
     [
