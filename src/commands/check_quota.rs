@@ -247,8 +247,16 @@ impl Facts<'_> {
                 rec.account = Some(account);
             }
             Record::StopFailure(f) => {
+                // Claude Code reports every 429 as `rate_limit`: an API-key rejection and
+                // a server-side throttle too. Only the transcript's quota row, or the
+                // banner's own words, make it the account's usage limit.
+                let said = f.last_assistant_message.as_deref().map(detect::classify);
                 let verdict = match f.error.as_deref() {
-                    Some("rate_limit") => Verdict::Limit,
+                    Some("rate_limit") if f.resets_at.is_some() => Verdict::Limit,
+                    Some("rate_limit") => said.as_ref().map_or(Verdict::Limit, |d| match d.verdict {
+                        Verdict::None => Verdict::Limit,
+                        v => v,
+                    }),
                     Some("authentication_failed") => Verdict::Auth,
                     Some("billing_error") => Verdict::Billing,
                     Some("overloaded" | "server_error" | "api_error" | "timeout") => {
