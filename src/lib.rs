@@ -21,3 +21,4 @@ pub mod procfs;
 pub mod spool;
 pub mod state;
 pub mod tmux;
+pub mod units;
