@@ -4,4 +4,5 @@
 
 mod foundation;
 mod support;
+mod systemd;
 mod tmux_boundary;
