@@ -22,3 +22,4 @@ pub mod quota;
 pub mod spool;
 pub mod state;
 pub mod tmux;
+pub mod units;

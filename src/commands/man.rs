@@ -8,8 +8,18 @@ use clap::CommandFactory;
 use crate::cli::Cli;
 
 pub fn run() -> Result<ExitCode> {
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut std::io::stdout())
+    use std::io::Write as _;
+    std::io::stdout()
+        .write_all(&render())
         .context("failed to write the man page")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The man page; `man/ccf.1` in the repository holds the same bytes.
+pub fn render() -> Vec<u8> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut out)
+        .expect("rendering into memory cannot fail");
+    out
 }

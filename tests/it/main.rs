@@ -6,4 +6,5 @@ mod detection;
 mod foundation;
 mod notify;
 mod support;
+mod systemd;
 mod tmux_boundary;
