@@ -411,24 +411,19 @@ impl Facts<'_> {
     /// The account a pane's claude runs on: ccf's own record of a launch, else the
     /// claude process's `CLAUDE_CONFIG_DIR`, else where `~/.claude` points.
     fn pane_account(&self, pane: &Pane, record: Option<&SessionRecord>) -> String {
-        if let Some(a) = record
-            .filter(|r| r.launched_at.is_some())
-            .and_then(|r| r.account.clone())
-        {
+        if let Some(a) = record.filter(|r| r.launched_at.is_some()).and_then(|r| r.account.clone()) {
             return a;
         }
-        let claude_pid = claude_process(pane.pid);
-        let dir = claude_pid
-            .and_then(crate::procfs::process_environ)
-            .and_then(|env| {
-                env.into_iter()
-                    .find(|(k, _)| k == "CLAUDE_CONFIG_DIR")
-                    .map(|(_, v)| PathBuf::from(v))
-            });
-        if let (None, Some(a)) = (claude_pid, record.and_then(|r| r.account.clone())) {
-            return a;
+        // Inside a sandboxed user unit /proc/<pid>/environ is unreadable: then the
+        // SessionStart record's account is the next best word.
+        let environ = claude_process(pane.pid).and_then(crate::procfs::process_environ);
+        match environ {
+            Some(env) => {
+                let dir = env.into_iter().find(|(k, _)| k == "CLAUDE_CONFIG_DIR").map(|(_, v)| PathBuf::from(v));
+                self.account_of_dir(dir.as_deref())
+            }
+            None => record.and_then(|r| r.account.clone()).unwrap_or_else(|| self.link_account.to_string()),
         }
-        self.account_of_dir(dir.as_deref())
     }
 
     /// The exact reset from the session's transcript, when its last row is the API error.
