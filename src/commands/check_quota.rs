@@ -253,10 +253,12 @@ impl Facts<'_> {
                 let said = f.last_assistant_message.as_deref().map(detect::classify);
                 let verdict = match f.error.as_deref() {
                     Some("rate_limit") if f.resets_at.is_some() => Verdict::Limit,
-                    Some("rate_limit") => said.as_ref().map_or(Verdict::Limit, |d| match d.verdict {
-                        Verdict::None => Verdict::Limit,
-                        v => v,
-                    }),
+                    Some("rate_limit") => {
+                        said.as_ref().map_or(Verdict::Limit, |d| match d.verdict {
+                            Verdict::None => Verdict::Limit,
+                            v => v,
+                        })
+                    }
                     Some("authentication_failed") => Verdict::Auth,
                     Some("billing_error") => Verdict::Billing,
                     Some("overloaded" | "server_error" | "api_error" | "timeout") => {
@@ -411,7 +413,10 @@ impl Facts<'_> {
     /// The account a pane's claude runs on: ccf's own record of a launch, else the
     /// claude process's `CLAUDE_CONFIG_DIR`, else where `~/.claude` points.
     fn pane_account(&self, pane: &Pane, record: Option<&SessionRecord>) -> String {
-        if let Some(a) = record.filter(|r| r.launched_at.is_some()).and_then(|r| r.account.clone()) {
+        if let Some(a) = record
+            .filter(|r| r.launched_at.is_some())
+            .and_then(|r| r.account.clone())
+        {
             return a;
         }
         // Inside a sandboxed user unit /proc/<pid>/environ is unreadable: then the
@@ -419,10 +424,15 @@ impl Facts<'_> {
         let environ = claude_process(pane.pid).and_then(crate::procfs::process_environ);
         match environ {
             Some(env) => {
-                let dir = env.into_iter().find(|(k, _)| k == "CLAUDE_CONFIG_DIR").map(|(_, v)| PathBuf::from(v));
+                let dir = env
+                    .into_iter()
+                    .find(|(k, _)| k == "CLAUDE_CONFIG_DIR")
+                    .map(|(_, v)| PathBuf::from(v));
                 self.account_of_dir(dir.as_deref())
             }
-            None => record.and_then(|r| r.account.clone()).unwrap_or_else(|| self.link_account.to_string()),
+            None => record
+                .and_then(|r| r.account.clone())
+                .unwrap_or_else(|| self.link_account.to_string()),
         }
     }
 

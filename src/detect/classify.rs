@@ -146,6 +146,19 @@ fn compatible(a: Option<&ResetSpec>, b: Option<&ResetSpec>) -> bool {
     }
 }
 
+/// Claude Code's own `●` notices that are neither a message nor the assistant's reply,
+/// e.g. `● Automatic continue cancelled · /rate-limit-options to wait again` (2.1.330,
+/// after Esc at a limit): they must not end the event above them.
+fn is_ui_notice(head: &str) -> bool {
+    static NOTICE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?i)^(?:automatic\s+continue|continuing\s+automatically|interrupted\b)|[·∙]\s*/[a-z][a-z-]*(?:\s|$)",
+        )
+        .expect("invariant: the notice pattern is a valid regex")
+    });
+    NOTICE.is_match(head)
+}
+
 /// Classifies a whole pane capture (many lines, ANSI allowed). Pure.
 pub fn classify(text: &str) -> Detection {
     let mut events: Vec<Event> = Vec::new();
@@ -167,7 +180,7 @@ pub fn classify(text: &str) -> Detection {
             }
             Gutter::Bullet => {
                 let hit = read(&line.head);
-                if hit.is_some() {
+                if hit.is_some() || is_ui_notice(&line.head) {
                     block = Block::Notice;
                 } else {
                     // Any other assistant item is the conversation moving on.

@@ -336,3 +336,45 @@ fn the_fake_claude_runs_the_installed_hooks_and_check_quota_learns_the_id() {
             .collect::<Vec<_>>()
     );
 }
+
+/// Screens captured from the real Claude Code 2.1.330 against a loopback API stand-in
+/// (`tests/fixtures/real-2.1.330/`, with its no-break spaces): what each must say.
+#[test]
+fn real_2_1_330_screens_classify_as_seen() {
+    let sb = Sandbox::new();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/real-2.1.330");
+    for (file, verdict, resets_at) in [
+        ("startup.txt", "none", None),
+        ("reply.txt", "none", None),
+        ("500.txt", "server_error", None),
+        ("529.txt", "server_error", None),
+        ("limit.txt", "limit", Some("2026-11-22T06:13:00Z")),
+        // Esc cancels the automatic continue, not the limit.
+        ("limit-after-esc.txt", "limit", Some("2026-11-22T06:03:00Z")),
+        // The classifier sees the re-rendered banner; check-quota knows it is history.
+        (
+            "resumed-before-prompt.txt",
+            "limit",
+            Some("2026-11-22T06:13:00Z"),
+        ),
+    ] {
+        let path = dir.join(file);
+        let v = sb
+            .ccf(&[
+                "detect",
+                "--json",
+                "--now",
+                "2026-11-22T04:05:00Z",
+                "--tz",
+                "UTC",
+                path.to_str().unwrap(),
+            ])
+            .run()
+            .json();
+        assert_eq!(v["verdict"], verdict, "{file}: {v}");
+        assert_eq!(v["resets_at"].as_str(), resets_at, "{file}: {v}");
+        if verdict == "limit" {
+            assert_eq!(v["scope"], "five_hour", "{file}");
+        }
+    }
+}
