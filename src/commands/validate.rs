@@ -244,6 +244,9 @@ fn check_layout(ctx: &Ctx, state: Option<&crate::state::State>, r: &mut Report) 
             for item in items {
                 match item.action {
                     links::Action::Ok => {}
+                    // A missing account home is reported, with the login hint, by check_homes.
+                    links::Action::CreateDir
+                        if ctx.config.accounts.iter().any(|a| a.home == item.path) => {}
                     links::Action::CreateDir => {
                         r.problem(
                             format!("{} is missing", item.path.display()),
