@@ -142,11 +142,15 @@ pub fn resolve_reset(
         .map_err(|e| ResetError::Invalid(format!("{hour}:{minute:02}: {e}")))?;
     let today = now.to_zoned(tz.clone()).date();
     let not_passed = |at: Timestamp| now.as_second() - at.as_second() <= ROUNDING_GRACE_SECONDS;
-    let at = |date: Date| -> Result<Timestamp, ResetError> {
-        DateTime::from_parts(date, clock)
-            .to_zoned(tz.clone())
-            .map(|z| z.timestamp())
-            .map_err(|e| ResetError::Invalid(format!("{date} {clock}: {e}")))
+    // The first occurrence of the wall-clock time on `date` that has not passed: a time
+    // repeated at fall back happens twice, and the second one may still be ahead when the
+    // first is behind (1:30am seen at 1:10am, after the clocks went back).
+    let at = |date: Date| -> Result<Option<Timestamp>, ResetError> {
+        let ambiguous = tz.to_ambiguous_timestamp(DateTime::from_parts(date, clock));
+        let invalid = |e: jiff::Error| ResetError::Invalid(format!("{date} {clock}: {e}"));
+        let first = ambiguous.compatible().map_err(invalid)?;
+        let second = ambiguous.later().map_err(invalid)?;
+        Ok([first, second].into_iter().find(|t| not_passed(*t)))
     };
     if let Some((month, day)) = month_day {
         // A date without a year: this year's, else the next year that has it (Feb 29).
@@ -154,21 +158,19 @@ pub fn resolve_reset(
             let Ok(date) = Date::new(year, month, day) else {
                 continue;
             };
-            let instant = at(date)?;
-            if not_passed(instant) {
+            if let Some(instant) = at(date)? {
                 return Ok(instant);
             }
         }
         return Err(ResetError::Invalid(format!("no date {month:02}-{day:02}")));
     }
-    let instant = at(today)?;
-    if not_passed(instant) {
+    if let Some(instant) = at(today)? {
         return Ok(instant);
     }
     let tomorrow = today
         .tomorrow()
         .map_err(|e| ResetError::Invalid(format!("day after {today}: {e}")))?;
-    at(tomorrow)
+    at(tomorrow)?.ok_or_else(|| ResetError::Invalid(format!("{tomorrow} {clock} has passed")))
 }
 
 #[cfg(test)]
@@ -338,6 +340,25 @@ mod tests {
             "UTC",
         );
         assert_eq!(got, ts("2026-11-01T05:30:00Z"));
+    }
+
+    #[test]
+    fn a_repeated_time_seen_between_its_two_occurrences_is_the_second_not_tomorrow() {
+        // 06:10Z is 1:10am EST, after the clocks went back: 1:30am EST is 20 minutes on.
+        let got = resolve(
+            "resets 1:30am (America/New_York)",
+            "2026-11-01T06:10:00Z",
+            "UTC",
+        );
+        assert_eq!(got, ts("2026-11-01T06:30:00Z"));
+    }
+
+    #[test]
+    fn a_midnight_repeated_by_a_fall_back_at_midnight_is_never_in_the_past() {
+        // St. John's went back at 00:01 on 1987-10-25: midnight came twice, at 02:30Z and
+        // 03:30Z. Seen at 02:35:01Z, the reset is the second one (found by the fuzzer).
+        let got = resolve("resets 12am", "1987-10-25T02:35:01Z", "America/St_Johns");
+        assert_eq!(got, ts("1987-10-25T03:30:00Z"));
     }
 
     #[test]
