@@ -28,6 +28,8 @@ mod zone;
 
 #[cfg(test)]
 mod corpus_tests;
+#[cfg(test)]
+mod fuzz_tests;
 
 pub use classify::{Detection, Scope, Verdict, classify};
 pub use reset::{ResetError, ResetSpec, resolve_reset};
