@@ -7,8 +7,9 @@
 //! (`=name:`), so `ccl-auto-1` can never address `ccl-auto-11`. "No server running" is
 //! an empty list of sessions, not an error.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::io::Write as _;
+use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 
@@ -65,6 +66,39 @@ impl Launch {
             self.argv.clone()
         }
     }
+
+    /// `-c CWD` and one `-e K=V` per variable, escaped for tmux.
+    fn options(&self) -> Vec<OsString> {
+        let mut args = vec!["-c".into(), unformatted(self.cwd.as_os_str())];
+        for (k, v) in &self.env {
+            args.extend(["-e".into(), literal(format!("{k}={v}").as_ref())]);
+        }
+        args
+    }
+}
+
+/// Text ccf hands tmux as data, made to reach the program as it is. tmux splits its
+/// argv into commands at any argument that *ends* in `;`, even after `--` (`-s x;` ends
+/// the command there); a `\` before that `;` keeps it, and tmux removes the `\`.
+fn literal(arg: &OsStr) -> OsString {
+    let bytes = arg.as_bytes();
+    match bytes.strip_suffix(b";") {
+        Some(head) => OsString::from_vec([head, b"\\;"].concat()),
+        None => arg.to_os_string(),
+    }
+}
+
+/// Text that tmux expands as a format (`new-session -s`, every `-c`): `#(cmd)` there
+/// runs `cmd` in a shell and `#{…}` is replaced, so each `#` is doubled (`##` is `#`).
+fn unformatted(arg: &OsStr) -> OsString {
+    let mut doubled = Vec::with_capacity(arg.len() + 2);
+    for &b in arg.as_bytes() {
+        if b == b'#' {
+            doubled.push(b'#');
+        }
+        doubled.push(b);
+    }
+    literal(&OsString::from_vec(doubled))
 }
 
 const NO_SERVER: [&str; 3] = [
@@ -229,15 +263,16 @@ impl Tmux {
 
     /// Creates a detached session in `launch.cwd`; an empty argv starts the default shell.
     pub fn new_session(&self, name: &str, launch: &Launch) -> Result<()> {
-        let mut args: Vec<OsString> =
-            vec!["new-session".into(), "-d".into(), "-s".into(), name.into()];
-        args.extend(["-c".into(), launch.cwd.clone().into_os_string()]);
-        for (k, v) in &launch.env {
-            args.extend(["-e".into(), format!("{k}={v}").into()]);
-        }
+        let mut args: Vec<OsString> = vec![
+            "new-session".into(),
+            "-d".into(),
+            "-s".into(),
+            unformatted(name.as_ref()),
+        ];
+        args.extend(launch.options());
         if !launch.argv.is_empty() {
             args.push("--".into());
-            args.extend(launch.argv().into_iter().map(OsString::from));
+            args.extend(launch.argv().iter().map(|a| literal(a.as_ref())));
         }
         self.run_ok(&format!("failed to create tmux session {name}"), args)?;
         Ok(())
@@ -253,12 +288,9 @@ impl Tmux {
             "-t".into(),
             target(session).into(),
         ];
-        args.extend(["-c".into(), launch.cwd.clone().into_os_string()]);
-        for (k, v) in &launch.env {
-            args.extend(["-e".into(), format!("{k}={v}").into()]);
-        }
+        args.extend(launch.options());
         args.push("--".into());
-        args.extend(launch.argv().into_iter().map(OsString::from));
+        args.extend(launch.argv().iter().map(|a| literal(a.as_ref())));
         self.run_ok(&format!("failed to respawn tmux session {session}"), args)?;
         Ok(())
     }
@@ -400,6 +432,20 @@ mod tests {
         let panes = parse_list("ccl-auto-11\t%3\t42\tclaude\t0\t/home/op/my dir\n");
         assert_eq!(panes[0].cwd, Path::new("/home/op/my dir"));
         assert!(panes[0].runs_claude());
+    }
+
+    #[test]
+    fn a_trailing_semicolon_is_escaped_so_tmux_does_not_end_the_command_there() {
+        assert_eq!(literal(OsStr::new("fix it;")), "fix it\\;");
+        assert_eq!(literal(OsStr::new("a\\;")), "a\\\\;");
+        assert_eq!(literal(OsStr::new("a;b")), "a;b");
+        assert_eq!(literal(OsStr::new(";")), "\\;");
+    }
+
+    #[test]
+    fn hashes_are_doubled_where_tmux_expands_formats() {
+        assert_eq!(unformatted(OsStr::new("/p/#(touch x)")), "/p/##(touch x)");
+        assert_eq!(unformatted(OsStr::new("s#{host};")), "s##{host}\\;");
     }
 
     #[test]
