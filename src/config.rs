@@ -690,6 +690,11 @@ pub fn tmux_name_problem(name: &str) -> Result<(), &'static str> {
         Err("contains whitespace or control characters")
     } else if name.starts_with('-') {
         Err("starts with '-', which tmux reads as an option")
+    } else if name.contains([';', '#', '$', '`', '\\', '\'', '"']) {
+        // tmux expands `#(…)` in a new session's name and ends a command at a trailing
+        // `;`; ccf escapes both, but a name that needs escaping is a trap in every
+        // script and key binding the operator writes around it.
+        Err("contains one of ; # $ ` \\ ' \" which tmux or a shell reads specially")
     } else {
         Ok(())
     }
