@@ -4,6 +4,7 @@
 
 mod detection;
 mod foundation;
+mod hostile;
 mod notify;
 mod support;
 mod systemd;

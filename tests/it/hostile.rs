@@ -1,0 +1,285 @@
+//! Hostile names and texts: session names and directories that a shell or tmux would
+//! read as commands, a 100 MB hook input, captures that are not UTF-8, configuration
+//! files that are not files. ccf runs nothing it was not asked to, fails cleanly, and
+//! changes nothing outside its own files.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use ccf::config::TmuxSocket;
+use ccf::tmux::{Launch, Tmux};
+
+use crate::support::{Sandbox, wait_for};
+
+/// Every path under `root` with its kind, size and modification time, except those
+/// under `skip`: what a run must leave as it found it.
+fn snapshot(root: &Path, skip: &[PathBuf]) -> BTreeMap<PathBuf, String> {
+    fn walk(dir: &Path, skip: &[PathBuf], out: &mut BTreeMap<PathBuf, String>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let path = e.path();
+            if skip.contains(&path) {
+                continue;
+            }
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let kind = if meta.is_dir() {
+                "dir"
+            } else if meta.is_symlink() {
+                "link"
+            } else {
+                "file"
+            };
+            // A directory's own mtime moves when ccf creates its state beside it.
+            let what = if meta.is_dir() {
+                kind.to_string()
+            } else {
+                format!("{kind} {} {:?}", meta.len(), meta.modified().ok())
+            };
+            out.insert(path.clone(), what);
+            if meta.is_dir() {
+                walk(&path, skip, out);
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, skip, &mut out);
+    out
+}
+
+/// The paths that differ between two snapshots, with what each was and is.
+fn changes(before: &BTreeMap<PathBuf, String>, after: &BTreeMap<PathBuf, String>) -> Vec<String> {
+    let mut keys: Vec<&PathBuf> = before.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| before.get(*k) != after.get(*k))
+        .map(|k| format!("{}: {:?} -> {:?}", k.display(), before.get(k), after.get(k)))
+        .collect()
+}
+
+/// Waits until the tmux server has run a `#(…)` job of its own, so a job ccf might have
+/// caused has had the same chance to run. tmux now and then drops a format job (about 1
+/// in 20 here), so a new control session is made every half second until one runs.
+fn drain_tmux_jobs(sb: &Sandbox) {
+    let control = sb.path("control-job-ran");
+    let mut polls = 0;
+    wait_for("tmux's own format job", Duration::from_secs(10), || {
+        if polls % 20 == 0 {
+            sb.tmux.new_session(
+                &format!("control-{polls}"),
+                Path::new(&format!("#(touch {})", control.display())),
+                &["sleep", "600"],
+            );
+        }
+        polls += 1;
+        control.exists().then_some(())
+    });
+    for s in sb.tmux.sessions() {
+        if s.starts_with("control-") {
+            sb.tmux.ok(["kill-session", "-t", &format!("={s}")]);
+        }
+    }
+}
+
+#[test]
+fn manual_sessions_named_like_shell_commands_are_never_run() {
+    let sb = Sandbox::new();
+    sb.login_all();
+    sb.ccf(&["ensure-symlinks"]).run();
+    let marks: Vec<PathBuf> = (1..=4).map(|i| sb.path(&format!("pwned-{i}"))).collect();
+    let names = [
+        format!("x;touch {}", marks[0].display()),
+        format!("$(touch {})", marks[1].display()),
+        format!("`touch {}`", marks[2].display()),
+        // Doubled for the harness's own tmux call: the session is named `h#(touch …)`.
+        format!("h##(touch {})", marks[3].display()),
+    ];
+    for n in &names {
+        sb.tmux.new_session(n, &sb.home, &[]);
+    }
+    let before = sb.tmux.sessions();
+    assert_eq!(before.len(), 5, "{before:?}");
+    let skip = [sb.path("state"), sb.path("control-job-ran")];
+    let tree = snapshot(sb.home.parent().unwrap(), &skip);
+    sb.ccf(&["status", "--json"]).run();
+    sb.ccf(&["check-quota"]).run();
+    sb.ccf(&["check-quota", "--dry-run"]).run();
+    sb.ccf(&["validate"]).run();
+    drain_tmux_jobs(&sb);
+    for m in &marks {
+        assert!(!m.exists(), "{} was created", m.display());
+    }
+    assert_eq!(sb.tmux.sessions(), before, "every session is still there");
+    let after = snapshot(sb.home.parent().unwrap(), &skip);
+    assert_eq!(changes(&tree, &after), Vec::<String>::new());
+}
+
+#[test]
+fn config_session_names_a_shell_or_tmux_would_read_are_rejected() {
+    let sb = Sandbox::new();
+    let config = sb.default_config().replace(
+        "    - {name: ccl-1-proj, project: ~/proj}\n",
+        "    - {name: 'x;touch', project: ~/proj}\n    - {name: 'a#(reboot)', project: ~/proj}\n    - {name: '$(id)', project: ~/proj}\n    - {name: 'b`id`', project: ~/proj}\n",
+    );
+    sb.write_config(&config.replace("prefix: ccl-auto-", "prefix: 'p;'"));
+    let done = sb
+        .ccf(&["validate"])
+        .code(78)
+        .stderr_has("5 problems in the configuration")
+        .run();
+    for name in [
+        "\"x;touch\"",
+        "\"a#(reboot)\"",
+        "\"$(id)\"",
+        "\"b`id`\"",
+        "\"p;\"",
+    ] {
+        assert!(done.stderr.contains(name), "{name} in {}", done.stderr);
+    }
+    sb.ccf(&["status"]).code(78).run();
+}
+
+#[test]
+fn tmux_gets_names_directories_and_arguments_that_look_like_commands_verbatim() {
+    let sb = Sandbox::new();
+    // tmux expands formats in a new session's name and in -c, and ends a command at an
+    // argument ending in `;`; `cd;` makes the would-be job write into the sandbox HOME.
+    let dir = sb.path("d#(cd;touch pwned-cwd)x;");
+    std::fs::create_dir(&dir).unwrap();
+    let name = "n#(cd;touch pwned-name)x;";
+    let out = sb.path("out.txt");
+    let launch = |tag: &str| Launch {
+        argv: vec![
+            "sh".into(),
+            "-c".into(),
+            format!(
+                "printf '%s|%s|%s|%s|%s|%s' {tag} \"$1\" \"$2\" \"$3\" \"$PWD\" \"$FOO\" > {}; exec sleep 600",
+                out.display()
+            ),
+            "sh".into(),
+            "one;".into(),
+            "two\\;".into(),
+            "#(cd;touch pwned-argv)".into(),
+        ],
+        cwd: dir.clone(),
+        env: vec![("FOO".into(), "bar;".into())],
+    };
+    let tmux = Tmux::with_program("tmux", &TmuxSocket::Path(sb.tmux.socket.clone()));
+    let expect = |tag: &str| {
+        format!(
+            "{tag}|one;|two\\;|#(cd;touch pwned-argv)|{}|bar;",
+            dir.display()
+        )
+    };
+    let read = |tag: &str| {
+        wait_for(&format!("{tag} output"), Duration::from_secs(10), || {
+            std::fs::read_to_string(&out)
+                .ok()
+                .filter(|s| s.starts_with(tag))
+        })
+    };
+    tmux.new_session(name, &launch("new")).unwrap();
+    assert_eq!(read("new"), expect("new"));
+    assert!(
+        sb.tmux.sessions().contains(&name.to_string()),
+        "{:?}",
+        sb.tmux.sessions()
+    );
+    tmux.respawn(name, &launch("respawned")).unwrap();
+    assert_eq!(read("respawned"), expect("respawned"));
+    drain_tmux_jobs(&sb);
+    for m in ["pwned-cwd", "pwned-name", "pwned-argv"] {
+        assert!(!sb.path(m).exists(), "tmux ran the job that creates {m}");
+    }
+}
+
+#[test]
+fn a_100_mb_hook_input_is_dropped_fast_and_nothing_is_written() {
+    let sb = Sandbox::new();
+    let mut big = br#"{"session_id":"x","error":"rate_limit","last_assistant_message":""#.to_vec();
+    big.resize(100 << 20, b'a');
+    big.extend_from_slice(b"\"}");
+    let tree = snapshot(sb.home.parent().unwrap(), &[]);
+    for event in ["session-start", "stop-failure", "statusline"] {
+        let started = Instant::now();
+        sb.ccf(&["hook", event])
+            .stdin(big.clone())
+            .stderr_has("hook input is over 1048576 bytes; ignored")
+            .stdout_lacks("ccf")
+            .run();
+        // Not a benchmark: a hang or a 100 MB parse would take far longer than this.
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{event}: {:?}",
+            started.elapsed()
+        );
+    }
+    let after = snapshot(sb.home.parent().unwrap(), &[]);
+    assert_eq!(changes(&tree, &after), Vec::<String>::new());
+}
+
+#[test]
+fn a_capture_that_is_not_utf8_is_classified_from_its_readable_lines() {
+    let sb = Sandbox::new();
+    let mut capture = b"garbage \xff\xfe\xc3\x28 line\n\xe2\x80 cut mid-character\n".to_vec();
+    capture.extend_from_slice("⎿  You've hit your limit · resets 3pm (UTC)\n".as_bytes());
+    capture.extend_from_slice(b"\x1b[31m\xff\x1b[0m\n");
+    let file = sb.path("capture.bin");
+    std::fs::write(&file, &capture).unwrap();
+    let args = [
+        "detect",
+        "--json",
+        "--tz",
+        "UTC",
+        "--now",
+        "2026-03-10T12:00:00Z",
+    ];
+    let from_stdin = sb.ccf(&args).stdin(capture.clone()).run().json();
+    let mut with_file = args.to_vec();
+    with_file.insert(1, file.to_str().unwrap());
+    let from_file = sb.ccf(&with_file).run().json();
+    assert_eq!(from_stdin, from_file);
+    assert_eq!(from_file["verdict"], "limit", "{from_file}");
+    assert_eq!(
+        from_file["resets_at"], "2026-03-10T15:00:00Z",
+        "{from_file}"
+    );
+}
+
+#[test]
+fn a_config_that_is_a_directory_a_symlink_loop_or_binary_exits_78_with_its_path() {
+    let sb = Sandbox::new();
+    let dir = sb.path("dir.yaml");
+    std::fs::create_dir(&dir).unwrap();
+    let looped = sb.path("loop.yaml");
+    std::os::unix::fs::symlink(sb.path("loop2.yaml"), &looped).unwrap();
+    std::os::unix::fs::symlink(&looped, sb.path("loop2.yaml")).unwrap();
+    let binary = sb.path("binary.yaml");
+    std::fs::write(&binary, b"\x7fELF\x02\x01\x01\x00\xff\xfe\x00\x00garbage").unwrap();
+    let nul = sb.path("nul.yaml");
+    std::fs::write(&nul, b"accounts:\x00\x01\n").unwrap();
+    let cases = [
+        (&dir, "Is a directory"),
+        (&looped, "Too many levels of symbolic links"),
+        (&binary, "did not contain valid UTF-8"),
+        (&nul, "control characters are not allowed"),
+    ];
+    for (path, why) in cases {
+        for cmd in ["status", "check-quota", "validate"] {
+            let done = sb
+                .ccf(&["--config", path.to_str().unwrap(), cmd])
+                .code(78)
+                .stderr_has(&path.display().to_string())
+                .stderr_has(why)
+                .run();
+            assert!(!done.stderr.contains("panicked"), "{}", done.stderr);
+            assert!(done.stdout.is_empty(), "{}", done.stdout);
+        }
+    }
+    assert!(!sb.path("state").exists(), "no state was created");
+}
