@@ -53,5 +53,16 @@ fn context(explicit: Option<&Path>) -> Result<Ctx> {
     let env = |k: &str| std::env::var(k).ok();
     let path = config::locate(explicit, &env)?;
     let config = config::load(&path, &home)?;
-    Ok(Ctx::new(config, jiff::Timestamp::now(), home))
+    Ok(Ctx::new(config, now()?, home))
+}
+
+/// The clock, read once. `CCF_NOW` (RFC 3339) pins it: a test-only override, so tests
+/// drive resets and returns without waiting for hours.
+fn now() -> Result<jiff::Timestamp> {
+    match std::env::var("CCF_NOW") {
+        Ok(s) if !s.is_empty() => s
+            .parse()
+            .with_context(|| format!("CCF_NOW={s} is not an RFC 3339 instant")),
+        _ => Ok(jiff::Timestamp::now()),
+    }
 }
