@@ -53,5 +53,12 @@ fn context(explicit: Option<&Path>) -> Result<Ctx> {
     let env = |k: &str| std::env::var(k).ok();
     let path = config::locate(explicit, &env)?;
     let config = config::load(&path, &home)?;
-    Ok(Ctx::new(config, jiff::Timestamp::now(), home))
+    // CCF_NOW pins the clock (tests of timeouts and pruning); unset, it is the real time.
+    let now = match std::env::var("CCF_NOW") {
+        Ok(s) if !s.is_empty() => s
+            .parse()
+            .with_context(|| format!("CCF_NOW={s:?} is not an RFC 3339 instant"))?,
+        _ => jiff::Timestamp::now(),
+    };
+    Ok(Ctx::new(config, now, home))
 }

@@ -20,4 +20,5 @@ pub mod notify;
 pub mod procfs;
 pub mod spool;
 pub mod state;
+pub mod tasks;
 pub mod tmux;

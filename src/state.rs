@@ -40,6 +40,15 @@ pub struct State {
     pub all_exhausted_since: Option<Timestamp>,
     /// When an alert was last sent, by key, so a standing problem is not re-sent every run.
     pub alerts: BTreeMap<String, Timestamp>,
+    /// What dispatch last found wrong with the pool (tasks wait and no pool session exists
+    /// or can be made), for `status`; `None` when all is well.
+    pub pool_problem: Option<PoolProblem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoolProblem {
+    pub since: Timestamp,
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
