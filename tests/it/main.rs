@@ -4,4 +4,5 @@
 
 mod foundation;
 mod support;
+mod tasks;
 mod tmux_boundary;
