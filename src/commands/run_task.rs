@@ -80,10 +80,12 @@ fn run_task(ctx: &Ctx, name: &str) -> Result<()> {
         record.cwd.display()
     );
     let result = converse(ctx, &record, &prompt);
-    queue.write_result(&result)?;
+    // The spool first: once the result exists janitor may act on it, and check-quota
+    // should know of the limit by then.
     if result.outcome == Outcome::Limit {
         report_limit(ctx, &record, &result);
     }
+    queue.write_result(&result)?;
     println!(
         "[ccf] task {name}: {} after {}s — result in {}",
         match result.outcome {

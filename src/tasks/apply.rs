@@ -317,12 +317,12 @@ impl<'a> Applier<'a> {
     /// Prints each action's plan line and, unless this is a dry run, carries it out.
     pub fn apply_all(&mut self, state: &mut State, facts: &Facts, actions: &[Action]) {
         for a in actions {
-            if matches!(a, Action::Wait { .. }) {
-                crate::log::info(&a.to_string());
-                continue;
-            }
             if self.dry_run {
                 println!("would {a}");
+                continue;
+            }
+            if matches!(a, Action::Wait { .. }) {
+                crate::log::info(&a.to_string());
                 continue;
             }
             println!("{a}");
@@ -365,7 +365,7 @@ impl<'a> Applier<'a> {
                 account,
                 until,
             } => {
-                let mut r = self.record(facts, task)?;
+                let mut r = self.record(task)?;
                 r.session = None;
                 r.resume = true;
                 r.wait = Some(Wait {
@@ -425,7 +425,7 @@ impl<'a> Applier<'a> {
     }
 
     /// The record as it is now on disk: an earlier action of this run may have changed it.
-    fn record(&self, _facts: &Facts, task: &str) -> Result<TaskRecord> {
+    fn record(&self, task: &str) -> Result<TaskRecord> {
         self.queue.read_record(task)
     }
 
@@ -493,7 +493,7 @@ impl<'a> Applier<'a> {
     ) -> Result<()> {
         let ctx = self.ctx;
         let before = if claimed {
-            Some(self.record(facts, task)?)
+            Some(self.record(task)?)
         } else {
             None
         };
@@ -716,7 +716,8 @@ pub fn config_dir(ctx: &Ctx, state: &State, account: &str) -> Option<PathBuf> {
 }
 
 /// The wrapper's argv: this very binary, the config by absolute path (the pane's
-/// environment is the tmux server's, not ours), and the task's file name as one word.
+/// environment is the tmux server's, not ours), and the task's file name as one word
+/// after `--`.
 fn wrapper_argv(ctx: &Ctx, task: &str) -> Result<Vec<String>> {
     let exe = std::env::current_exe().context("failed to find the ccf executable")?;
     let config = if ctx.config.path.is_absolute() {
@@ -731,6 +732,8 @@ fn wrapper_argv(ctx: &Ctx, task: &str) -> Result<Vec<String>> {
         "--config".into(),
         config.to_string_lossy().into_owned(),
         "run-task".into(),
+        // A task file may be named `-x.md`: it must never read as an option.
+        "--".into(),
         task.to_string(),
     ])
 }

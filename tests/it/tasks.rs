@@ -174,9 +174,15 @@ fn two_dispatch_runs_at_once_start_a_task_once() {
     // Whichever ran second (or a third, now) finds nothing left to start.
     sb.ccf(&["dispatch"]).stdout_lacks("start").run();
     for i in 0..3 {
-        wait_result(&sb, &format!("t{i}"));
+        wait_for(&format!("t{i} to end"), WAIT, || {
+            (q(&sb, &format!("running/t{i}.result.json")).exists()
+                || q(&sb, &format!("done/t{i}.md")).exists())
+            .then_some(())
+        });
     }
-    let log = sb.claude_log();
+    sb.ccf(&["janitor"]).run();
+    assert_eq!(std::fs::read_dir(q(&sb, "done")).unwrap().count(), 6);
+    let log = wait_claude_runs(&sb, 3);
     let mut prompts: Vec<&str> = log.iter().map(|e| e["prompt"].as_str().unwrap()).collect();
     prompts.sort_unstable();
     assert_eq!(
@@ -191,10 +197,10 @@ fn a_hostile_prompt_and_name_reach_claude_byte_for_byte_and_execute_nothing() {
     let sb = sandbox();
     let prompt = "--help\n$(touch ~/pwned-subst) `touch ~/pwned-tick`; touch ~/pwned-semi\n\
                   'single' \"double\" \\ Enter C-c \r\n-- ; \u{7}end";
-    let name = "odd $(touch ~x) ; name.md";
+    let name = "-odd $(touch ~x) ; name.md";
     drop_task(&sb, name, prompt.as_bytes());
     sb.ccf(&["dispatch"]).run();
-    wait_result(&sb, "odd $(touch ~x) ; name");
+    wait_result(&sb, "-odd $(touch ~x) ; name");
     let log = sb.claude_log();
     assert_eq!(log.len(), 1);
     assert_eq!(log[0]["prompt"], prompt, "the prompt arrives verbatim");
