@@ -194,7 +194,7 @@ pub fn pool_slots(
         .collect()
 }
 
-/// Whether a pane's foreground command is an interactive shell (a login shell's argv[0]
+/// Whether a pane's foreground command is an interactive shell (a login shell's `argv[0]`
 /// starts with `-`).
 pub fn is_shell(command: &str) -> bool {
     matches!(
