@@ -44,6 +44,15 @@ pub struct State {
     /// transcript has not grown, a limit banner on its screen is the re-rendered history,
     /// not a new limit.
     pub resumed_len: BTreeMap<String, u64>,
+    /// What dispatch last found wrong with the pool (tasks wait and no pool session exists
+    /// or can be made), for `status`; `None` when all is well.
+    pub pool_problem: Option<PoolProblem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoolProblem {
+    pub since: Timestamp,
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

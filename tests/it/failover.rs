@@ -19,12 +19,7 @@ const DEDICATED_ID: &str = "11111111-2222-4333-8444-555555555555";
 /// A sandbox with every account logged in and the shared layout built (link -> compte1).
 fn world(accounts: &[&str]) -> Sandbox {
     let sb = Sandbox::with_accounts(accounts);
-    // A webhook that is down keeps every event in the outbox, where the tests read them.
-    let url = crate::support::http::dead_url();
-    sb.write_config(&format!(
-        "{}notifications:\n  webhook: {{url: \"{url}\"}}\n",
-        sb.default_config()
-    ));
+    sb.hold_notifications();
     sb.login_all();
     sb.ccf(&["ensure-symlinks"]).run();
     sb

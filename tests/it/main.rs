@@ -8,4 +8,5 @@ mod foundation;
 mod notify;
 mod support;
 mod systemd;
+mod tasks;
 mod tmux_boundary;
