@@ -3,9 +3,11 @@
 //! the fake claude, real files and symlinks.
 
 mod detection;
+mod failover;
 mod foundation;
 mod hostile;
 mod notify;
 mod support;
 mod systemd;
+mod tasks;
 mod tmux_boundary;
