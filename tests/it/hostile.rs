@@ -14,7 +14,7 @@ use crate::support::{Sandbox, wait_for};
 
 /// Every path under `root` with its kind, size and modification time, except those
 /// under `skip`: what a run must leave as it found it.
-fn snapshot(root: &Path, skip: &[PathBuf]) -> BTreeMap<PathBuf, String> {
+pub(crate) fn snapshot(root: &Path, skip: &[PathBuf]) -> BTreeMap<PathBuf, String> {
     fn walk(dir: &Path, skip: &[PathBuf], out: &mut BTreeMap<PathBuf, String>) {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
@@ -52,7 +52,10 @@ fn snapshot(root: &Path, skip: &[PathBuf]) -> BTreeMap<PathBuf, String> {
 }
 
 /// The paths that differ between two snapshots, with what each was and is.
-fn changes(before: &BTreeMap<PathBuf, String>, after: &BTreeMap<PathBuf, String>) -> Vec<String> {
+pub(crate) fn changes(
+    before: &BTreeMap<PathBuf, String>,
+    after: &BTreeMap<PathBuf, String>,
+) -> Vec<String> {
     let mut keys: Vec<&PathBuf> = before.keys().chain(after.keys()).collect();
     keys.sort();
     keys.dedup();
@@ -282,4 +285,35 @@ fn a_config_that_is_a_directory_a_symlink_loop_or_binary_exits_78_with_its_path(
         }
     }
     assert!(!sb.path("state").exists(), "no state was created");
+}
+
+#[test]
+fn a_task_whose_project_and_prompt_look_like_commands_runs_verbatim_and_runs_nothing_else() {
+    let sb = Sandbox::new();
+    sb.hold_notifications();
+    sb.login_all();
+    sb.ccf(&["ensure-symlinks"]).run();
+    // tmux would run `#(…)` in a -c directory and end its command at a trailing `;`.
+    let project = sb.path("p#(cd;touch pwned-project)x;");
+    std::fs::create_dir(&project).unwrap();
+    let prompt = "C-c Enter Escape \u{3}\u{1b}[A\u{7f} ; \\; #(cd;touch pwned-prompt) $(cd;touch pwned-subst)\n-- -n\t;";
+    let task = format!("---\nproject: '{}'\n---\n{prompt}", project.display());
+    let inbox = sb.path("queue/inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::write(inbox.join(".t.tmp"), &task).unwrap();
+    std::fs::rename(inbox.join(".t.tmp"), inbox.join("hostile.md")).unwrap();
+    sb.ccf(&["dispatch"]).run();
+    let result = sb.path("queue/running/hostile.result.json");
+    wait_for("the task's result", Duration::from_secs(20), || {
+        result.exists().then_some(())
+    });
+    let log = sb.claude_log();
+    assert_eq!(log.len(), 1, "{log:#?}");
+    assert_eq!(log[0]["prompt"], prompt, "the prompt arrives byte for byte");
+    assert_eq!(log[0]["cwd"], project.display().to_string());
+    drain_tmux_jobs(&sb);
+    for f in ["pwned-project", "pwned-prompt", "pwned-subst"] {
+        assert!(!sb.path(f).exists(), "{f} was created");
+        assert!(!project.join(f).exists(), "{f} was created in the project");
+    }
 }

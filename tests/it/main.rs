@@ -4,7 +4,9 @@
 
 mod detection;
 mod failover;
+mod faults;
 mod foundation;
+mod fuzz;
 mod hostile;
 mod notify;
 mod support;
