@@ -1,5 +1,5 @@
 //! File-system primitives that must not leave anything half-done: atomic writes and
-//! atomic symlink replacement.
+//! atomic symlink replacement; and a bounded read of a file's end.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -109,9 +109,49 @@ pub fn open_append(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
+/// The last `max` bytes (at most) of the regular file at `path`; `None` for anything
+/// else. Transcript paths come from hook input and the disk: opening a FIFO blocks until
+/// a writer comes, and `/dev/zero` never ends, while Claude Code waits for the hook.
+pub fn read_tail(path: &Path, max: u64) -> Option<Vec<u8>> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    if !fs::metadata(path).ok()?.is_file() {
+        return None;
+    }
+    let mut f = File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(max))).ok()?;
+    let mut buf = Vec::new();
+    f.take(max).read_to_end(&mut buf).ok()?;
+    Some(buf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_tail_reads_only_the_end_of_regular_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("t.jsonl");
+        fs::write(&file, "0123456789").unwrap();
+        assert_eq!(read_tail(&file, 4).unwrap(), b"6789");
+        assert_eq!(read_tail(&file, 100).unwrap(), b"0123456789");
+        let fifo = dir.path().join("fifo");
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        assert_eq!(read_tail(&fifo, 4), None, "a FIFO would block");
+        assert_eq!(
+            read_tail(Path::new("/dev/zero"), 4),
+            None,
+            "a device never ends"
+        );
+        assert_eq!(read_tail(dir.path(), 4), None);
+    }
 
     #[test]
     fn write_atomic_replaces_content_and_sets_the_mode() {

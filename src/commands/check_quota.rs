@@ -474,12 +474,7 @@ pub fn slug(cwd: &Path) -> String {
 }
 
 fn read_tail(path: &Path, max: u64) -> Option<String> {
-    use std::io::{Read as _, Seek as _, SeekFrom};
-    let mut f = std::fs::File::open(path).ok()?;
-    let len = f.metadata().ok()?.len();
-    f.seek(SeekFrom::Start(len.saturating_sub(max))).ok()?;
-    let mut buf = Vec::new();
-    f.read_to_end(&mut buf).ok()?;
+    let buf = crate::fsutil::read_tail(path, max)?;
     Some(String::from_utf8_lossy(&buf).into_owned())
 }
 

@@ -87,13 +87,7 @@ fn str_field(v: &Value, key: &str) -> Option<String> {
 
 /// The API-error row at the end of a transcript, if it has one.
 fn transcript_limit(path: &Path) -> Option<crate::detect::TranscriptLimit> {
-    use std::io::{Seek, SeekFrom};
-    let mut f = std::fs::File::open(path).ok()?;
-    let len = f.metadata().ok()?.len();
-    f.seek(SeekFrom::Start(len.saturating_sub(TRANSCRIPT_TAIL)))
-        .ok()?;
-    let mut tail = Vec::new();
-    f.read_to_end(&mut tail).ok()?;
+    let tail = crate::fsutil::read_tail(path, TRANSCRIPT_TAIL)?;
     crate::detect::last_api_error(&String::from_utf8_lossy(&tail))
 }
 

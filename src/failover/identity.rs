@@ -329,13 +329,7 @@ fn from_transcripts(
 /// The first line (at most 60 characters) of the last prompt the user typed, from the
 /// tail of a transcript.
 fn last_prompt(path: &Path) -> Option<String> {
-    use std::io::{Read as _, Seek as _, SeekFrom};
-    let mut f = std::fs::File::open(path).ok()?;
-    let len = f.metadata().ok()?.len();
-    f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)))
-        .ok()?;
-    let mut buf = Vec::new();
-    f.read_to_end(&mut buf).ok()?;
+    let buf = crate::fsutil::read_tail(path, 64 * 1024)?;
     let text = String::from_utf8_lossy(&buf);
     text.lines().rev().find_map(|line| {
         let v: serde_json::Value = serde_json::from_str(line).ok()?;
