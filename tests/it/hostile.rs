@@ -317,3 +317,30 @@ fn a_task_whose_project_and_prompt_look_like_commands_runs_verbatim_and_runs_not
         assert!(!project.join(f).exists(), "{f} was created in the project");
     }
 }
+
+#[test]
+fn a_hook_whose_transcript_is_a_device_or_a_fifo_returns_at_once() {
+    let sb = Sandbox::new();
+    let fifo = sb.path("transcript.jsonl");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    // Found by the hook fuzzing: /dev/zero was read to the end, until memory ran out.
+    for path in ["/dev/zero", fifo.to_str().unwrap(), "/proc/self/mem", "/"] {
+        let input =
+            serde_json::json!({"session_id": "s", "error": "rate_limit", "transcript_path": path});
+        let started = Instant::now();
+        sb.ccf(&["hook", "stop-failure"])
+            .stdin(input.to_string())
+            .run();
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{path}: {:?}",
+            started.elapsed()
+        );
+    }
+}
