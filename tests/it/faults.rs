@@ -65,6 +65,12 @@ fn claude_in(sb: &Sandbox, name: &str) -> (Option<String>, Option<PathBuf>) {
 
 /// The invariants of the failover, after whatever happened (`what` names it).
 fn assert_consistent(sb: &Sandbox, what: &str) {
+    assert!(
+        sb.state_file().exists(),
+        "{what}: no state file; state_dir holds {:?}",
+        std::fs::read_dir(sb.path("state"))
+            .map(|d| d.map(|e| e.unwrap().file_name()).collect::<Vec<_>>())
+    );
     let st = sb.state();
     assert!(st["swap"].is_null(), "{what}: a journal is left: {st:#}");
     let active = st["active_account"]
@@ -211,9 +217,14 @@ fn sigkill(child: &mut Child) {
 
 /// The tmux calls of one whole swap, counted (the next swap goes back).
 fn calls_of_a_swap(sb: &Sandbox, gate: &Gate) -> usize {
-    let mut child = gate.spawn(sb, &["swap"], 0, "before");
-    let out = child.wait().unwrap();
-    assert!(out.success(), "a plain swap through the gate fails");
+    let child = gate.spawn(sb, &["swap"], 0, "before");
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "a plain swap through the gate fails: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     gate.calls()
 }
 
@@ -297,8 +308,7 @@ fn the_tmux_server_dying_mid_swap_loses_no_session_id() {
 fn a_session_killed_by_hand_mid_swap_does_not_stop_the_others() {
     let sb = world();
     let gate = Gate::new(&sb);
-    let mut child = gate.spawn(&sb, &["swap"], 0, "before");
-    assert!(child.wait().unwrap().success());
+    calls_of_a_swap(&sb, &gate);
     let first_respawn = gate
         .log()
         .lines()
