@@ -5,6 +5,7 @@
 mod detection;
 mod foundation;
 mod notify;
+mod real;
 mod support;
 mod systemd;
 mod tmux_boundary;
