@@ -251,8 +251,10 @@ impl Facts<'_> {
                 // a server-side throttle too. Only the transcript's quota row, or the
                 // banner's own words, make it the account's usage limit.
                 let said = f.last_assistant_message.as_deref().map(detect::classify);
+                let (resets_at, rate_limit_type, quota_row) =
+                    self.stop_failure_reset(f, said.as_ref());
                 let verdict = match f.error.as_deref() {
-                    Some("rate_limit") if f.resets_at.is_some() => Verdict::Limit,
+                    Some("rate_limit") if quota_row => Verdict::Limit,
                     Some("rate_limit") => {
                         said.as_ref().map_or(Verdict::Limit, |d| match d.verdict {
                             Verdict::None => Verdict::Limit,
@@ -282,14 +284,62 @@ impl Facts<'_> {
                     account,
                     source: Source::Spool,
                     verdict,
-                    scope: f.rate_limit_type.as_deref().map(scope_of_type),
-                    resets_at: f.resets_at.and_then(|s| Timestamp::from_second(s).ok()),
+                    scope: rate_limit_type.as_deref().map(scope_of_type),
+                    resets_at,
                     matched: f.last_assistant_message.clone().or_else(|| f.error.clone()),
                     stale: why_stale,
                 });
             }
             Record::Statusline(_) => {}
         }
+    }
+
+    /// The reset of a `StopFailure`: what the hook read, else the transcript row now, else
+    /// the banner's own words. Claude Code 2.1.330 runs the hook *before* it writes the
+    /// failed turn to the transcript, so the hook itself rarely finds the row; by the time
+    /// check-quota consumes the record it is usually there. The row must carry the banner
+    /// the hook was given, or it is an older error's. The flag says whether a quota row
+    /// (the account's usage limit, not a throttle) was found.
+    fn stop_failure_reset(
+        &self,
+        f: &spool::StopFailure,
+        said: Option<&detect::Detection>,
+    ) -> (Option<Timestamp>, Option<String>, bool) {
+        if let Some(s) = f.resets_at {
+            return (
+                Timestamp::from_second(s).ok(),
+                f.rate_limit_type.clone(),
+                true,
+            );
+        }
+        let row = f
+            .origin
+            .transcript_path
+            .as_deref()
+            .and_then(|p| read_tail(p, 64 << 10))
+            .and_then(|t| detect::last_api_error(&t))
+            .filter(|row| row.resets_at.is_some() && row.text == f.last_assistant_message);
+        if let Some(row) = row {
+            return (
+                row.resets_at.and_then(|s| Timestamp::from_second(s).ok()),
+                row.rate_limit_type,
+                true,
+            );
+        }
+        let banner = said
+            .and_then(|d| d.reset.as_ref())
+            .and_then(|spec| detect::resolve_reset(spec, self.ctx.now, &self.zone()).ok());
+        (banner, f.rate_limit_type.clone(), false)
+    }
+
+    /// The zone of banners without one: the configured, else the system's.
+    fn zone(&self) -> jiff::tz::TimeZone {
+        self.ctx
+            .config
+            .timezone
+            .as_deref()
+            .and_then(|z| detect::lookup_zone(z).ok())
+            .unwrap_or_else(jiff::tz::TimeZone::system)
     }
 
     /// Status-line figures over the configured threshold count as a limit.
@@ -346,12 +396,7 @@ impl Facts<'_> {
             .filter(|p| ctx.config.session_kind(&p.session).is_some())
             .collect();
         let names: Vec<String> = managed.iter().map(|p| p.session.clone()).collect();
-        let zone = ctx
-            .config
-            .timezone
-            .as_deref()
-            .and_then(|z| detect::lookup_zone(z).ok())
-            .unwrap_or_else(jiff::tz::TimeZone::system);
+        let zone = self.zone();
         let mut fingerprints = BTreeMap::new();
         for ((name, text), pane) in ctx
             .tmux

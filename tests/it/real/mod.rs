@@ -4,3 +4,4 @@
 //! installed, except in CI (`CI=true`), where that fails.
 
 mod detection;
+mod hooks;
