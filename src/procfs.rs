@@ -49,6 +49,22 @@ pub fn children(pid: u32) -> Vec<u32> {
         .collect()
 }
 
+/// The full argv of `pid`, to read the `--session-id`/`--resume` a claude was started with.
+pub fn process_argv(pid: u32) -> Option<Vec<String>> {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+    Some(
+        raw.split(|b| *b == 0)
+            .filter(|a| !a.is_empty())
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect(),
+    )
+}
+
+/// The working directory of `pid`: where a claude's conversation lives.
+pub fn process_cwd(pid: u32) -> Option<std::path::PathBuf> {
+    std::fs::read_link(format!("/proc/{pid}/cwd")).ok()
+}
+
 /// The basename of argv[0] of `pid`.
 pub fn command_name(pid: u32) -> Option<String> {
     let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;

@@ -395,6 +395,7 @@ mod tests {
             manual: false,
             moved: vec![],
             failed: vec![],
+            rollback: false,
         });
         let reset = now() + Duration::from_secs(600);
         let d = decide(

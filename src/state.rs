@@ -40,6 +40,10 @@ pub struct State {
     pub all_exhausted_since: Option<Timestamp>,
     /// When an alert was last sent, by key, so a standing problem is not re-sent every run.
     pub alerts: BTreeMap<String, Timestamp>,
+    /// By session: its transcript's length when a swap last resumed it. While the
+    /// transcript has not grown, a limit banner on its screen is the re-rendered history,
+    /// not a new limit.
+    pub resumed_len: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -129,6 +133,16 @@ pub struct SwapJournal {
     #[serde(default)]
     pub manual: bool,
     pub sessions: Vec<SwapSession>,
+    /// What to mark the account left behind with when the swap finishes.
+    #[serde(default)]
+    pub exhausted_until: Option<Timestamp>,
+    #[serde(default)]
+    pub exhausted_scope: Option<String>,
+    #[serde(default)]
+    pub auth_failed: bool,
+    /// Whether this swap undoes the previous one (`ccf rollback`).
+    #[serde(default)]
+    pub rollback: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,6 +162,17 @@ pub struct SwapSession {
     pub cwd: Option<PathBuf>,
     /// Whether the session must be relaunched (else it follows the link by itself).
     pub relaunch: bool,
+    /// The account it ran on before the swap (where an undo sends it back).
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub kind: Option<Kind>,
+    /// `PATH` of the process that ran in its pane, for the relaunch.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// The pid of the claude it replaces (a claude with another pid was relaunched).
+    #[serde(default)]
+    pub pid: Option<u32>,
     #[serde(default)]
     pub done: bool,
     #[serde(default)]
@@ -176,6 +201,9 @@ pub struct SwapRecord {
     pub moved: Vec<String>,
     #[serde(default)]
     pub failed: Vec<String>,
+    /// Set when this swap undid the previous one, so a second `rollback` finds nothing.
+    #[serde(default)]
+    pub rollback: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,4 +1,6 @@
-//! `ccf rollback`.
+//! `ccf rollback [--dry-run]`: finish or undo an interrupted swap; else clear the
+//! degraded flag when things are consistent again; else undo the last swap. A second
+//! run finds nothing to do.
 
 use std::process::ExitCode;
 
@@ -6,7 +8,16 @@ use anyhow::Result;
 
 use crate::cli::DryRun;
 use crate::context::Ctx;
+use crate::lock::StateLock;
 
-pub fn run(_ctx: &Ctx, _args: &DryRun) -> Result<ExitCode> {
-    super::not_implemented("rollback")
+pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
+    // Not `begin_mutation`: that would repair an interrupted swap before this command
+    // could say (or, dry, merely show) what it does about it.
+    let _lock = StateLock::acquire(&ctx.config.state_dir)?;
+    let mut state = ctx.read_state()?;
+    let out = crate::failover::rollback(ctx, &mut state, args.dry_run)?;
+    for line in out.lines {
+        println!("{line}");
+    }
+    Ok(ExitCode::SUCCESS)
 }

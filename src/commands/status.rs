@@ -241,20 +241,51 @@ fn render(s: &Status) -> String {
         "tasks: {} waiting, {} running, {} done, {} failed",
         t["inbox"], t["running"], t["done"], t["failed"]
     );
+    render_failover(&mut o, s);
+    o
+}
+
+/// The last swap (reason, trigger, stragglers), parked sessions and a pending return.
+fn render_failover(o: &mut String, s: &Status) {
+    use std::fmt::Write as _;
     match &s.last_swap {
         Some(w) => {
+            let trigger = w
+                .trigger
+                .as_ref()
+                .map(|t| {
+                    format!(
+                        ", seen by {} in {}",
+                        t.source,
+                        t.session.as_deref().unwrap_or("-")
+                    )
+                })
+                .unwrap_or_default();
             let _ = writeln!(
                 o,
-                "last swap: {} -> {} at {} ({})",
-                w.from, w.to, w.at, w.reason
+                "last swap: {} -> {} at {} ({}{trigger}){}",
+                w.from,
+                w.to,
+                w.at,
+                w.reason,
+                if w.failed.is_empty() {
+                    String::new()
+                } else {
+                    format!("; not relaunched: {}", w.failed.join(", "))
+                }
             );
         }
         None => {
             let _ = writeln!(o, "last swap: none");
         }
     }
+    if let Some(since) = s.all_exhausted_since {
+        let _ = writeln!(
+            o,
+            "every account exhausted since {since}: sessions parked until the first reset"
+        );
+    }
     if let Some(p) = &s.pending_return {
         let _ = writeln!(o, "return to {} due after {}", p.to, p.not_before);
     }
-    o
 }

@@ -3,6 +3,7 @@
 //! the fake claude, real files and symlinks.
 
 mod detection;
+mod failover;
 mod foundation;
 mod notify;
 mod real;

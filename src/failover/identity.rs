@@ -1,0 +1,393 @@
+//! Who runs where: for every managed session, its claude session id, cwd and account.
+//!
+//! A running Claude prints no id, so the id comes from, in order: a `SessionStart` hook
+//! record of this very pane written after its claude started (it also catches `/clear`);
+//! the id ccf chose itself (the state registry) unless the process's own argv names
+//! another; the newest transcript in `<home>/projects/<slug of cwd>/` written since the
+//! pane's claude started (when sessions share a directory, the one whose last prompt is
+//! on that pane's screen, else the one the process was started with); the
+//! `--session-id`/`--resume` of the process's argv; and last a `--resume <uuid>` line on
+//! the screen. An id found without its cwd is only taken when its transcript is under
+//! that cwd's slug: `--resume` works only from the session's own directory.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use super::plan::{SessionFacts, is_session_id};
+use crate::context::Ctx;
+use crate::detect::{Verdict, classify};
+use crate::procfs;
+use crate::spool::SessionStart;
+use crate::state::{Kind, State};
+use crate::tmux::{Pane, is_claude_command};
+
+const SHELLS: &[&str] = &["bash", "zsh", "sh", "dash", "fish", "ksh", "tcsh", "csh"];
+
+/// Seconds of slack between a process's start (whole seconds) and what it wrote.
+const SLACK_S: i64 = 5;
+
+/// A claude process found under a pane.
+#[derive(Debug, Clone)]
+pub struct Claude {
+    pub pid: u32,
+    pub start: Option<i64>,
+    /// `CLAUDE_CONFIG_DIR` from its environment.
+    pub config_dir: Option<PathBuf>,
+    /// The id its argv names (`--session-id` or `--resume`).
+    pub argv_id: Option<String>,
+    pub cwd: Option<PathBuf>,
+    pub path: Option<String>,
+}
+
+/// Finds the claude under a pane: the pane's process itself, or a descendant (a shell's
+/// child, or the child of ccf's relaunch script).
+pub fn find_claude(pane_pid: u32) -> Option<Claude> {
+    let mut queue = vec![(pane_pid, 0)];
+    while let Some((pid, depth)) = queue.pop() {
+        if procfs::command_name(pid).is_some_and(|c| is_claude_command(&c)) {
+            let env = procfs::process_environ(pid).unwrap_or_default();
+            let argv = procfs::process_argv(pid).unwrap_or_default();
+            return Some(Claude {
+                pid,
+                start: procfs::process_start(pid),
+                config_dir: env
+                    .iter()
+                    .find(|(k, v)| k == "CLAUDE_CONFIG_DIR" && !v.is_empty())
+                    .map(|(_, v)| PathBuf::from(v)),
+                path: env_path(&env),
+                argv_id: argv_id(&argv),
+                cwd: procfs::process_cwd(pid),
+            });
+        }
+        if depth < 3 {
+            queue.extend(procfs::children(pid).into_iter().map(|c| (c, depth + 1)));
+        }
+    }
+    None
+}
+
+fn env_path(env: &[(String, String)]) -> Option<String> {
+    env.iter()
+        .find(|(k, _)| k == "PATH")
+        .map(|(_, v)| v.clone())
+}
+
+fn argv_id(argv: &[String]) -> Option<String> {
+    argv.windows(2)
+        .rev()
+        .find(|w| matches!(w[0].as_str(), "--session-id" | "--resume" | "-r"))
+        .map(|w| w[1].clone())
+        .filter(|id| is_session_id(id))
+}
+
+/// Claude Code's project directory name for a cwd.
+pub fn slug(cwd: &Path) -> String {
+    cwd.to_string_lossy()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect()
+}
+
+#[expect(
+    clippy::too_many_lines,
+    reason = "the sources of an id, in their order, read best in one place"
+)]
+/// Every managed session the state or tmux knows, with what is known about it.
+/// `link_account` is the account `~/.claude` points at (where unpinned claudes run).
+pub fn gather(ctx: &Ctx, state: &State, link_account: Option<&str>) -> Result<Vec<SessionFacts>> {
+    let panes = ctx.tmux.list()?;
+    let mut names: BTreeMap<String, Option<Kind>> = state
+        .sessions
+        .iter()
+        .map(|(n, r)| (n.clone(), Some(r.kind)))
+        .collect();
+    for p in &panes {
+        if let Some(k) = ctx.config.session_kind(&p.session) {
+            names.insert(p.session.clone(), Some(k.into()));
+        }
+    }
+    let existing: Vec<String> = names
+        .keys()
+        .filter(|n| panes.iter().any(|p| &p.session == *n))
+        .cloned()
+        .collect();
+    let captures: BTreeMap<String, String> = ctx
+        .tmux
+        .capture_many(&existing, ctx.config.quota.capture_lines)
+        .into_iter()
+        .filter_map(|(n, r)| r.ok().map(|t| (n, t)))
+        .collect();
+    let starts = crate::spool::session_starts(&ctx.config.spool_dir());
+
+    let mut out = Vec::new();
+    let mut claudes = BTreeMap::new();
+    for (name, kind) in names {
+        let pane = panes.iter().find(|p| p.session == name);
+        let claude = pane.filter(|p| !p.dead).and_then(|p| find_claude(p.pid));
+        let rec = state.sessions.get(&name);
+        let capture = captures.get(&name).map_or("", String::as_str);
+        let mut f = SessionFacts {
+            name: name.clone(),
+            kind,
+            exists: pane.is_some(),
+            claude: claude.is_some(),
+            pid: claude.as_ref().map(|c| c.pid),
+            at_shell: pane.is_some_and(|p| p.dead || SHELLS.contains(&p.command.as_str())),
+            path: claude.as_ref().map_or_else(
+                || {
+                    pane.and_then(|p| procfs::process_environ(p.pid))
+                        .and_then(|e| env_path(&e))
+                },
+                |c| c.path.clone(),
+            ),
+            ..SessionFacts::default()
+        };
+        match &claude {
+            Some(c) => {
+                f.pinned = c.config_dir.is_some();
+                f.account = match &c.config_dir {
+                    Some(d) => ctx.config.account_by_home(d).map(|a| a.name.clone()),
+                    None => link_account.map(String::from),
+                };
+                f.blocked = matches!(
+                    classify(capture).verdict,
+                    Verdict::Limit | Verdict::Auth | Verdict::Billing
+                );
+            }
+            None => f.account = rec.and_then(|r| r.account.clone()),
+        }
+        // Strong sources first: a hook record of this pane, then ccf's own registry.
+        if let (Some(p), Some(c)) = (pane, &claude)
+            && let Some(h) = hook_for(&starts, p, c)
+        {
+            f.session_id.clone_from(&h.origin.session_id);
+            f.cwd = h.origin.cwd.clone().or_else(|| c.cwd.clone());
+            f.id_source = Some("hook".into());
+        } else if let Some(r) = rec
+            && let Some(id) = &r.session_id
+            && claude
+                .as_ref()
+                .is_none_or(|c| c.argv_id.as_ref().is_none_or(|a| a == id))
+        {
+            f.session_id = Some(id.clone());
+            f.cwd = r
+                .cwd
+                .clone()
+                .or_else(|| claude.as_ref().and_then(|c| c.cwd.clone()));
+            f.id_source = r.id_source.clone().or_else(|| Some("launched".into()));
+        }
+        if let Some(c) = claude {
+            claudes.insert(name.clone(), c);
+        }
+        out.push(f);
+    }
+
+    // Weaker sources, never handing out an id another session already has.
+    let mut claimed: BTreeSet<String> = out.iter().filter_map(|f| f.session_id.clone()).collect();
+    for f in out
+        .iter_mut()
+        .filter(|f| f.session_id.is_none() && f.exists)
+    {
+        let pane = panes.iter().find(|p| p.session == f.name);
+        let capture = captures.get(&f.name).map_or("", String::as_str);
+        let claude = claudes.get(&f.name);
+        let cwd = claude
+            .and_then(|c| c.cwd.clone())
+            .or_else(|| pane.map(|p| p.cwd.clone()));
+        let home = f
+            .account
+            .as_deref()
+            .and_then(|a| ctx.config.account(a))
+            .map(|a| a.home.clone());
+        let (Some(cwd), Some(home)) = (cwd, home) else {
+            continue;
+        };
+        let dir = home.join("projects").join(slug(&cwd));
+        let found = match claude {
+            Some(c) => from_transcripts(&dir, c, capture, &claimed)
+                .map(|id| (id, "transcript"))
+                .or_else(|| {
+                    c.argv_id
+                        .clone()
+                        .filter(|id| has_transcript(&dir, id))
+                        .map(|id| (id, "argv"))
+                }),
+            None => None,
+        }
+        .or_else(|| {
+            scraped_id(capture)
+                .filter(|id| !claimed.contains(id) && has_transcript(&dir, id))
+                .map(|id| (id, "pane"))
+        });
+        if let Some((id, source)) = found {
+            claimed.insert(id.clone());
+            f.session_id = Some(id);
+            f.id_source = Some(source.into());
+            f.cwd = Some(cwd);
+        }
+    }
+    for f in out.iter_mut().filter(|f| f.blocked) {
+        f.blocked = !resumed_history(ctx, state, f);
+    }
+    Ok(out)
+}
+
+/// Whether the session is the one ccf resumed and its transcript has not grown since:
+/// then a banner on its screen is the re-rendered history, not a new limit.
+fn resumed_history(ctx: &Ctx, state: &State, f: &SessionFacts) -> bool {
+    let Some(rec) = state.sessions.get(&f.name) else {
+        return false;
+    };
+    let (Some(len), Some(id), Some(cwd), Some(account)) = (
+        state.resumed_len.get(&f.name),
+        &f.session_id,
+        &f.cwd,
+        &f.account,
+    ) else {
+        return false;
+    };
+    if rec.session_id.as_ref() != Some(id) {
+        return false;
+    }
+    let Some(home) = ctx.config.account(account).map(|a| &a.home) else {
+        return false;
+    };
+    let path = home
+        .join("projects")
+        .join(slug(cwd))
+        .join(format!("{id}.jsonl"));
+    std::fs::metadata(path).is_ok_and(|m| m.len() == *len)
+}
+
+/// The newest `SessionStart` record of this pane written since its claude started.
+fn hook_for<'a>(starts: &'a [SessionStart], pane: &Pane, c: &Claude) -> Option<&'a SessionStart> {
+    starts
+        .iter()
+        .rev()
+        .filter(|s| s.origin.session_id.as_deref().is_some_and(is_session_id))
+        .filter(|s| s.origin.tmux_pane.as_deref() == Some(pane.pane_id.as_str()))
+        .find(|s| match (s.origin.at, c.start) {
+            (Some(at), Some(start)) => at.as_second() + SLACK_S >= start,
+            _ => true,
+        })
+}
+
+fn has_transcript(dir: &Path, id: &str) -> bool {
+    dir.join(format!("{id}.jsonl")).is_file()
+}
+
+/// The transcript in `dir` that this claude writes: among the unclaimed ones modified
+/// since it started, the only one; else those whose last prompt is on the screen; else
+/// the one its argv names; else the newest.
+fn from_transcripts(
+    dir: &Path,
+    c: &Claude,
+    capture: &str,
+    claimed: &BTreeSet<String>,
+) -> Option<String> {
+    let since = c.start.map_or(0, |s| s - SLACK_S);
+    let mut cands: Vec<(i64, String, PathBuf)> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let path = e.path();
+            let id = path
+                .file_name()?
+                .to_str()?
+                .strip_suffix(".jsonl")?
+                .to_string();
+            let mtime = e.metadata().ok()?.modified().ok()?;
+            let secs =
+                i64::try_from(mtime.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs()).ok()?;
+            (is_session_id(&id) && !claimed.contains(&id) && secs >= since)
+                .then_some((secs, id, path))
+        })
+        .collect();
+    cands.sort();
+    if cands.len() <= 1 {
+        return cands.pop().map(|(_, id, _)| id);
+    }
+    let on_screen: Vec<&(i64, String, PathBuf)> = cands
+        .iter()
+        .filter(|(_, _, p)| last_prompt(p).is_some_and(|q| capture.contains(&q)))
+        .collect();
+    let pool: Vec<&(i64, String, PathBuf)> = if on_screen.is_empty() {
+        cands.iter().collect()
+    } else {
+        on_screen
+    };
+    if let Some(a) = &c.argv_id
+        && pool.iter().any(|(_, id, _)| id == a)
+    {
+        return Some(a.clone());
+    }
+    pool.last().map(|(_, id, _)| id.clone())
+}
+
+/// The first line (at most 60 characters) of the last prompt the user typed, from the
+/// tail of a transcript.
+fn last_prompt(path: &Path) -> Option<String> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(64 * 1024)))
+        .ok()?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf).ok()?;
+    let text = String::from_utf8_lossy(&buf);
+    text.lines().rev().find_map(|line| {
+        let v: serde_json::Value = serde_json::from_str(line).ok()?;
+        if v.get("type")?.as_str()? != "user" {
+            return None;
+        }
+        let content = v.get("message")?.get("content")?;
+        let s = match content {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .find_map(|i| (i.get("type")?.as_str()? == "text").then(|| i.get("text")?.as_str()))
+                .flatten()?
+                .to_string(),
+            _ => return None,
+        };
+        let first: String = s.lines().next()?.trim().chars().take(60).collect();
+        (first.chars().count() >= 3).then_some(first)
+    })
+}
+
+/// The last `--resume <uuid>` on the screen (Claude prints it when it exits).
+fn scraped_id(capture: &str) -> Option<String> {
+    capture
+        .lines()
+        .rev()
+        .find_map(|l| {
+            let (_, rest) = l.split_once("--resume ")?;
+            rest.split_whitespace().next().map(String::from)
+        })
+        .filter(|id| is_session_id(id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_slug_replaces_every_non_alphanumeric_character() {
+        assert_eq!(
+            slug(Path::new("/home/op/my_proj.v2")),
+            "-home-op-my-proj-v2"
+        );
+    }
+
+    #[test]
+    fn ids_come_from_argv_and_from_the_exit_hint() {
+        let id = "0b6e1f2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
+        let argv: Vec<String> = ["claude", "--resume", id, "--x"].map(String::from).to_vec();
+        assert_eq!(argv_id(&argv).as_deref(), Some(id));
+        let screen = format!("bye\nResume this session with:\nclaude --resume {id}\n$ ");
+        assert_eq!(scraped_id(&screen).as_deref(), Some(id));
+        assert_eq!(scraped_id("claude --resume $(rm -rf ~)"), None);
+    }
+}

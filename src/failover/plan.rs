@@ -1,0 +1,418 @@
+//! The pure half of a swap: facts about accounts and sessions in, decisions out.
+//!
+//! Nothing here reads the clock, the file system or tmux: the target account, which
+//! sessions are relaunched and which follow the link by themselves, the exact argv of
+//! a relaunch, the return to a higher-priority account and the lines `--dry-run`
+//! prints are all decided from values the caller gathered.
+
+use std::path::{Path, PathBuf};
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::state::Kind;
+use crate::tmux::Launch;
+
+/// Variables Claude Code sets for its own children. A claude started with one of them
+/// set refuses to run or believes it is a sub-process; tmux's server environment often
+/// carries them (the server was started from inside a Claude session).
+pub const CLAUDE_SESSION_VARS: &[&str] = &[
+    "CLAUDECODE",
+    "CLAUDE_CODE_ENTRYPOINT",
+    "CLAUDE_CODE_SESSION_ID",
+    "CLAUDE_CODE_SSE_PORT",
+    "CLAUDE_CONFIG_DIR",
+];
+
+/// The constant script that runs a relaunched claude: `set -m` gives claude its own
+/// process group in the foreground (so `#{pane_current_command}` shows claude, not
+/// `sh`), and the operator's shell takes the pane over when claude exits, instead of
+/// the tmux session vanishing with it. Its arguments are `"$@"`: never parsed as code.
+pub const RELAUNCH_SCRIPT: &str = r#"set -m; "$@"; exec "${SHELL:-/bin/sh}""#;
+
+/// What is known about one managed session before a swap.
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent observations of a pane, not a state machine"
+)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionFacts {
+    pub name: String,
+    pub kind: Option<Kind>,
+    /// Whether the tmux session exists.
+    pub exists: bool,
+    /// Whether its pane runs claude now.
+    pub claude: bool,
+    /// Whether its pane sits at a shell (claude exited): only then may a relaunch
+    /// replace what runs there.
+    pub at_shell: bool,
+    /// The account it runs on (or last ran on, when claude is not running).
+    pub account: Option<String>,
+    /// Whether claude has an explicit `CLAUDE_CONFIG_DIR` (else it follows `~/.claude`).
+    pub pinned: bool,
+    /// Whether the pane shows a limit (or login/billing) screen as its latest word.
+    pub blocked: bool,
+    pub session_id: Option<String>,
+    /// `launched`, `hook`, `transcript`, `argv`, `pane`.
+    pub id_source: Option<String>,
+    pub cwd: Option<PathBuf>,
+    /// `PATH` of the process in its pane. tmux gives a respawned pane the *client's*
+    /// PATH (ccf's, under systemd a bare one), so a relaunch passes the session's own.
+    pub path: Option<String>,
+    /// The pid of its claude, to tell a relaunched claude from the one it replaced.
+    pub pid: Option<u32>,
+}
+
+/// What a swap does with one session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Move {
+    /// Relaunch it on the target with `--resume <id>` in `cwd`.
+    Relaunch { id: String, cwd: PathBuf },
+    /// It runs on `~/.claude` and works: the flipped link carries it.
+    Follow,
+    /// It needs a relaunch that cannot be done (no id, no cwd): reported as failed.
+    Stuck(String),
+    /// Not concerned (another account, not running, nothing to resume).
+    Leave,
+}
+
+/// Decides what a swap from `from` to `to` does with `s` (`from == to`: resume in place
+/// the sessions that are blocked or whose claude exited).
+pub fn decide(s: &SessionFacts, from: &str, to: &str) -> Move {
+    if !s.exists || s.account.as_deref() != Some(from) {
+        return Move::Leave;
+    }
+    let needs_relaunch = if s.claude {
+        s.blocked || (s.pinned && from != to)
+    } else {
+        s.at_shell && s.session_id.is_some()
+    };
+    if !needs_relaunch {
+        return if s.claude && from != to {
+            Move::Follow
+        } else {
+            Move::Leave
+        };
+    }
+    match (&s.session_id, &s.cwd) {
+        (Some(id), Some(cwd)) => Move::Relaunch {
+            id: id.clone(),
+            cwd: cwd.clone(),
+        },
+        (None, _) => Move::Stuck("no session id known, so it cannot be resumed".into()),
+        (Some(_), None) => Move::Stuck("its working directory is unknown".into()),
+    }
+}
+
+/// The outcome of choosing a target account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pick {
+    Account(String),
+    /// Every other account is exhausted or auth-failed.
+    NoneAvailable,
+}
+
+/// The target: the requested account (which must exist), else the first account in
+/// priority order that is available and is not `from`.
+pub fn pick_target(
+    order: &[String],
+    from: &str,
+    requested: Option<&str>,
+    available: impl Fn(&str) -> bool,
+) -> Result<Pick, String> {
+    if let Some(r) = requested {
+        if !order.iter().any(|a| a == r) {
+            return Err(format!("no account named {r}; known: {}", order.join(", ")));
+        }
+        return Ok(Pick::Account(r.to_string()));
+    }
+    Ok(order
+        .iter()
+        .find(|a| *a != from && available(a))
+        .map_or(Pick::NoneAvailable, |a| Pick::Account(a.clone())))
+}
+
+/// The account to go back to, when one is due: while every account was exhausted, the
+/// first whose reset (plus `margin`) has passed; after an automatic failover, once the
+/// pending return is due, the highest-priority available account above the active one.
+/// `until(a)` is `None` for an account that is available at all (not auth-failed) and
+/// has no exhaustion, `Some(None)` for an auth-failed one.
+pub fn due_return(
+    order: &[String],
+    active: &str,
+    all_exhausted: bool,
+    pending_not_before: Option<Timestamp>,
+    until: impl Fn(&str) -> Option<Option<Timestamp>>,
+    margin: SignedDuration,
+    now: Timestamp,
+) -> Option<String> {
+    let ready = |a: &str| match until(a) {
+        None => true,
+        Some(None) => false,
+        Some(Some(u)) => u.checked_add(margin).is_ok_and(|t| t <= now),
+    };
+    if all_exhausted {
+        return order.iter().find(|a| ready(a)).cloned();
+    }
+    if pending_not_before.is_some_and(|t| t <= now) {
+        return order
+            .iter()
+            .take_while(|a| *a != active)
+            .find(|a| ready(a))
+            .cloned();
+    }
+    None
+}
+
+/// Whether `a` comes before `b` in priority order.
+pub fn outranks(order: &[String], a: &str, b: &str) -> bool {
+    let pos = |x: &str| order.iter().position(|o| o == x).unwrap_or(usize::MAX);
+    pos(a) < pos(b)
+}
+
+/// What a relaunch runs: the constant script (see [`RELAUNCH_SCRIPT`]) around
+/// `env -u <Claude's session variables> CLAUDE_CONFIG_DIR=<home> <extra env> <claude>
+/// <args> --resume <id>`, in the session's own `cwd`. No shell ever reads the argv.
+pub fn launch(
+    command: &str,
+    claude_args: &[String],
+    extra_env: &[(String, String)],
+    path: Option<&str>,
+    home: &Path,
+    id: &str,
+    cwd: &Path,
+) -> Launch {
+    let mut argv: Vec<String> = vec![
+        "sh".into(),
+        "-c".into(),
+        RELAUNCH_SCRIPT.into(),
+        "ccf-relaunch".into(),
+        "env".into(),
+    ];
+    for v in CLAUDE_SESSION_VARS {
+        argv.extend(["-u".to_string(), (*v).to_string()]);
+    }
+    argv.push(format!("CLAUDE_CONFIG_DIR={}", home.display()));
+    if let Some(p) = path {
+        argv.push(format!("PATH={p}"));
+    }
+    argv.extend(extra_env.iter().map(|(k, v)| format!("{k}={v}")));
+    argv.push(command.into());
+    argv.extend(claude_args.iter().cloned());
+    argv.extend(["--resume".to_string(), id.to_string()]);
+    Launch {
+        argv,
+        cwd: cwd.to_path_buf(),
+        env: vec![],
+    }
+}
+
+/// One line per step and session, for `--dry-run` and the log.
+pub fn describe(
+    from: &str,
+    to: &str,
+    link: Option<(&Path, &Path)>,
+    moves: &[(SessionFacts, Move)],
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    if from == to {
+        lines.push(format!(
+            "resume on {to}: relaunch the sessions that stopped"
+        ));
+    } else {
+        lines.push(format!("swap {from} -> {to}"));
+        if let Some((l, home)) = link {
+            lines.push(format!("flip {} -> {}", l.display(), home.display()));
+        }
+        lines.push(format!("ensure the shared links of {to}"));
+    }
+    for (s, m) in moves {
+        let id = s.session_id.as_deref().unwrap_or("-");
+        let entry = match m {
+            Move::Relaunch { cwd, .. } => format!(
+                "relaunch {} on {to} with --resume {id} in {} (id from {})",
+                s.name,
+                cwd.display(),
+                s.id_source.as_deref().unwrap_or("?")
+            ),
+            Move::Follow => format!("{} follows the link to {to} (session {id})", s.name),
+            Move::Stuck(why) => format!("cannot move {}: {why}", s.name),
+            Move::Leave => continue,
+        };
+        lines.push(entry);
+    }
+    if from != to {
+        lines.push(format!("set the active account to {to}"));
+    }
+    lines
+}
+
+/// Whether `text` is a UUID as Claude Code writes session ids (lowercase hex, dashed).
+pub fn is_session_id(text: &str) -> bool {
+    text.len() == 36
+        && text.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "0b6e1f2a-3c4d-4e5f-8a9b-0c1d2e3f4a5b";
+
+    fn facts(account: &str) -> SessionFacts {
+        SessionFacts {
+            name: "ccl-1-proj".into(),
+            exists: true,
+            claude: true,
+            account: Some(account.into()),
+            session_id: Some(ID.into()),
+            cwd: Some("/p".into()),
+            ..SessionFacts::default()
+        }
+    }
+
+    fn order() -> Vec<String> {
+        vec!["a".into(), "b".into(), "c".into()]
+    }
+
+    #[test]
+    fn a_working_session_on_the_link_follows_and_a_pinned_one_is_relaunched() {
+        assert_eq!(decide(&facts("a"), "a", "b"), Move::Follow);
+        let pinned = SessionFacts {
+            pinned: true,
+            ..facts("a")
+        };
+        assert!(matches!(
+            decide(&pinned, "a", "b"),
+            Move::Relaunch { ref id, .. } if id == ID
+        ));
+    }
+
+    #[test]
+    fn a_blocked_session_is_relaunched_even_on_the_link() {
+        let s = SessionFacts {
+            blocked: true,
+            ..facts("a")
+        };
+        assert!(matches!(decide(&s, "a", "b"), Move::Relaunch { .. }));
+        assert!(matches!(decide(&s, "a", "a"), Move::Relaunch { .. }));
+    }
+
+    #[test]
+    fn sessions_on_other_accounts_or_busy_with_something_else_are_left() {
+        assert_eq!(decide(&facts("c"), "a", "b"), Move::Leave);
+        let vim = SessionFacts {
+            claude: false,
+            at_shell: false,
+            ..facts("a")
+        };
+        assert_eq!(decide(&vim, "a", "b"), Move::Leave);
+        let shell = SessionFacts {
+            claude: false,
+            at_shell: true,
+            ..facts("a")
+        };
+        assert!(matches!(decide(&shell, "a", "b"), Move::Relaunch { .. }));
+    }
+
+    #[test]
+    fn resuming_in_place_leaves_working_sessions_alone() {
+        let pinned = SessionFacts {
+            pinned: true,
+            ..facts("a")
+        };
+        assert_eq!(decide(&pinned, "a", "a"), Move::Leave);
+    }
+
+    #[test]
+    fn a_session_to_relaunch_without_an_id_is_stuck() {
+        let s = SessionFacts {
+            blocked: true,
+            session_id: None,
+            ..facts("a")
+        };
+        assert!(matches!(decide(&s, "a", "b"), Move::Stuck(_)));
+    }
+
+    #[test]
+    fn the_target_is_the_first_available_other_account() {
+        let o = order();
+        assert_eq!(
+            pick_target(&o, "a", None, |x| x != "b"),
+            Ok(Pick::Account("c".into()))
+        );
+        assert_eq!(
+            pick_target(&o, "a", None, |_| false),
+            Ok(Pick::NoneAvailable)
+        );
+        assert_eq!(
+            pick_target(&o, "a", Some("a"), |_| true),
+            Ok(Pick::Account("a".into()))
+        );
+        assert!(pick_target(&o, "a", Some("zz"), |_| true).is_err());
+    }
+
+    #[test]
+    fn a_return_is_due_only_after_reset_plus_margin() {
+        let o = order();
+        let t = |s: &str| -> Timestamp { s.parse().unwrap() };
+        let reset = t("2026-01-01T10:00:00Z");
+        let until = |a: &str| (a == "a").then_some(Some(reset));
+        let m = SignedDuration::from_mins(5);
+        let due = |now, pending| due_return(&o, "b", false, pending, until, m, now);
+        assert_eq!(
+            due(t("2026-01-01T10:04:00Z"), Some(t("2026-01-01T10:05:00Z"))),
+            None
+        );
+        assert_eq!(
+            due(t("2026-01-01T10:05:00Z"), Some(t("2026-01-01T10:05:00Z"))),
+            Some("a".into())
+        );
+        assert_eq!(due(t("2026-01-01T11:00:00Z"), None), None);
+        // Parked: the first account whose reset passed, even the active one.
+        let all = |a: &str| {
+            Some(Some(if a == "b" {
+                reset
+            } else {
+                t("2026-01-02T00:00:00Z")
+            }))
+        };
+        assert_eq!(
+            due_return(&o, "b", true, None, all, m, t("2026-01-01T10:06:00Z")),
+            Some("b".into())
+        );
+    }
+
+    #[test]
+    fn a_relaunch_strips_claude_variables_and_pins_the_home_without_a_shell_reading_it() {
+        let l = launch(
+            "claude",
+            &["--x".into()],
+            &[("K".into(), "v w".into())],
+            None,
+            Path::new("/h/b"),
+            ID,
+            Path::new("/p"),
+        );
+        let tail: Vec<&str> = l.argv[4..].iter().map(String::as_str).collect();
+        assert_eq!(&tail[..3], &["env", "-u", "CLAUDECODE"]);
+        assert!(tail.ends_with(&[
+            "CLAUDE_CONFIG_DIR=/h/b",
+            "K=v w",
+            "claude",
+            "--x",
+            "--resume",
+            ID
+        ]));
+        assert_eq!(l.argv[2], RELAUNCH_SCRIPT);
+        assert_eq!(l.cwd, Path::new("/p"));
+    }
+
+    #[test]
+    fn session_ids_are_uuids() {
+        assert!(is_session_id(ID));
+        assert!(!is_session_id("not-an-id; rm -rf /"));
+    }
+}

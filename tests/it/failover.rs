@@ -1,0 +1,547 @@
+//! The failover end to end: `ccf swap`/`ccf rollback` on a real tmux server with the fake
+//! claude, check-quota's automatic paths (failover, parking, resume, return) through the
+//! library with a pinned clock, and crash injection at every step of a swap.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+
+use ccf::context::Ctx;
+use ccf::failover::{self, SwapRequest};
+use ccf::state::State;
+
+use crate::support::{Sandbox, wait_for};
+
+const DEDICATED_ID: &str = "11111111-2222-4333-8444-555555555555";
+
+/// A sandbox with every account logged in and the shared layout built (link -> compte1).
+fn world(accounts: &[&str]) -> Sandbox {
+    let sb = Sandbox::with_accounts(accounts);
+    // A webhook that is down keeps every event in the outbox, where the tests read them.
+    let url = crate::support::http::dead_url();
+    sb.write_config(&format!(
+        "{}notifications:\n  webhook: {{url: \"{url}\"}}\n",
+        sb.default_config()
+    ));
+    sb.login_all();
+    sb.ccf(&["ensure-symlinks"]).run();
+    sb
+}
+
+fn home(sb: &Sandbox, account: &str) -> String {
+    sb.account_home(account).display().to_string()
+}
+
+/// Starts claude in `name` the way an operator would: pinned to `account` by
+/// `CLAUDE_CONFIG_DIR` when given, else on `~/.claude`; `id` via `--session-id`.
+fn start(sb: &Sandbox, name: &str, dir: &str, account: Option<&str>, id: Option<&str>) {
+    let mut argv: Vec<String> = vec!["env".into()];
+    if let Some(a) = account {
+        argv.push(format!("CLAUDE_CONFIG_DIR={}", home(sb, a)));
+    }
+    argv.push("claude".into());
+    if let Some(id) = id {
+        argv.extend(["--session-id".into(), id.into()]);
+    }
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    sb.tmux.new_session(name, &sb.path(dir), &argv);
+    sb.tmux.wait_for_text(name, "Welcome to fake Claude Code");
+}
+
+/// Types a prompt and waits for the fake's answer (a reply or a banner).
+fn prompt(sb: &Sandbox, name: &str, text: &str, answer: &str) {
+    sb.tmux.type_line(name, text);
+    sb.tmux.wait_for_text(name, answer);
+}
+
+/// The id of the shared transcript under `dir` that holds `text`.
+fn transcript_id(sb: &Sandbox, dir: &str, text: &str) -> String {
+    let slug = failover::slug(&sb.path(dir));
+    let d = sb.path(".claude-shared/projects").join(slug);
+    for e in std::fs::read_dir(&d).unwrap() {
+        let p = e.unwrap().path();
+        if std::fs::read_to_string(&p).unwrap().contains(text) {
+            return p.file_stem().unwrap().to_string_lossy().into_owned();
+        }
+    }
+    panic!("no transcript in {} holds {text:?}", d.display());
+}
+
+/// The fake's invocations after the first `skip`, for session `id`.
+fn launches_of(sb: &Sandbox, skip: usize, id: &str) -> Vec<Value> {
+    sb.claude_log()
+        .into_iter()
+        .skip(skip)
+        .filter(|e| {
+            e["argv"]
+                .as_array()
+                .unwrap()
+                .windows(2)
+                .any(|w| w[0] == "--resume" && w[1] == id)
+        })
+        .collect()
+}
+
+fn assert_resumed(sb: &Sandbox, skip: usize, id: &str, dir: &str, account: &str) {
+    let l = launches_of(sb, skip, id);
+    assert_eq!(l.len(), 1, "one relaunch of {id}: {l:#?}");
+    let e = &l[0];
+    assert_eq!(e["cwd"], sb.path(dir).display().to_string(), "{e:#}");
+    assert_eq!(e["config_dir"], home(sb, account), "{e:#}");
+    assert_eq!(e["env"]["CLAUDE_CONFIG_DIR"], home(sb, account), "{e:#}");
+    assert!(
+        e["env"].get("CLAUDECODE").is_none(),
+        "CLAUDECODE leaked: {e:#}"
+    );
+}
+
+fn link(sb: &Sandbox) -> PathBuf {
+    std::fs::read_link(sb.path(".claude")).unwrap()
+}
+
+/// Waits until the pane runs claude again (after a relaunch) and returns its pid.
+fn claude_pid(sb: &Sandbox, name: &str) -> u32 {
+    wait_for(
+        &format!("claude in {name}"),
+        Duration::from_secs(10),
+        || (sb.tmux.pane_command(name) == "claude").then(|| sb.tmux.pane_pid(name)),
+    )
+}
+
+/// The kinds of the queued events, sorted (events of one run share a timestamp).
+fn outbox_kinds(sb: &Sandbox) -> Vec<String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(sb.path("state/outbox"))
+        .map(|d| {
+            d.map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+        .iter()
+        .map(|p| {
+            let v: Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+            v["event"]["kind"].as_str().unwrap().to_string()
+        })
+        .collect::<std::collections::BTreeSet<String>>()
+        .into_iter()
+        .collect()
+}
+
+/// Swapping again to the active account relaunches nothing; returns the log length.
+fn assert_a_second_swap_changes_nothing(sb: &Sandbox, names: &[&str]) -> usize {
+    let pids: Vec<u32> = names.iter().map(|n| claude_pid(sb, n)).collect();
+    let after = sb.claude_log().len();
+    sb.ccf(&["swap", "--to", "compte2"])
+        .stdout_has("already on compte2")
+        .run();
+    assert_eq!(sb.claude_log().len(), after);
+    for (n, pid) in names.iter().zip(&pids) {
+        assert_eq!(sb.tmux.pane_pid(n), *pid, "{n} untouched by the second run");
+    }
+    after
+}
+
+#[test]
+fn swap_moves_pinned_and_blocked_sessions_with_their_ids_and_leaves_the_rest_running() {
+    let sb = world(&["compte1", "compte2"]);
+    start(
+        &sb,
+        "ccl-1-proj",
+        "proj",
+        Some("compte1"),
+        Some(DEDICATED_ID),
+    );
+    start(&sb, "ccl-auto-11", "work", Some("compte1"), None);
+    start(&sb, "ccl-auto-12", "work", None, None);
+    start(&sb, "ccl-auto-13", "work", None, None);
+    start(&sb, "ccl-0", "proj", None, None);
+    prompt(
+        &sb,
+        "ccl-1-proj",
+        "hello dedicated",
+        "reply to: hello dedicated",
+    );
+    prompt(&sb, "ccl-auto-11", "task eleven", "reply to: task eleven");
+    prompt(
+        &sb,
+        "ccl-auto-13",
+        "task thirteen",
+        "reply to: task thirteen",
+    );
+    sb.set_mode("compte1", "limit 1893456000");
+    prompt(
+        &sb,
+        "ccl-auto-12",
+        "task twelve",
+        "You've hit your 5-hour limit",
+    );
+    sb.set_mode("compte1", "normal");
+    let id11 = transcript_id(&sb, "work", "task eleven");
+    let id12 = transcript_id(&sb, "work", "task twelve");
+    let follower = sb.tmux.pane_pid("ccl-auto-13");
+    let manual = sb.tmux.pane_pid("ccl-0");
+    // A tmux server started from inside Claude carries this; no relaunch may inherit it.
+    sb.tmux.ok(["set-environment", "-g", "CLAUDECODE", "1"]);
+    let before = sb.claude_log().len();
+
+    sb.ccf(&["swap"])
+        .stdout_has("swap compte1 -> compte2")
+        .stdout_has("ccl-auto-13 follows the link")
+        .stdout_has("active account: compte2")
+        .run();
+
+    assert_resumed(&sb, before, DEDICATED_ID, "proj", "compte2");
+    assert_resumed(&sb, before, &id11, "work", "compte2");
+    assert_resumed(&sb, before, &id12, "work", "compte2");
+    assert_eq!(
+        sb.claude_log().len(),
+        before + 3,
+        "exactly three relaunches"
+    );
+    assert_eq!(link(&sb), sb.account_home("compte2"));
+    assert_eq!(
+        sb.tmux.pane_pid("ccl-auto-13"),
+        follower,
+        "a working follower keeps running"
+    );
+    assert_eq!(
+        sb.tmux.pane_pid("ccl-0"),
+        manual,
+        "a manual session is never touched"
+    );
+    let st = sb.state();
+    assert_eq!(st["active_account"], "compte2");
+    assert!(st["swap"].is_null());
+    for (name, id) in [
+        ("ccl-1-proj", DEDICATED_ID),
+        ("ccl-auto-11", id11.as_str()),
+        ("ccl-auto-12", id12.as_str()),
+    ] {
+        assert_eq!(st["sessions"][name]["session_id"], id, "{name}");
+        assert_eq!(st["sessions"][name]["account"], "compte2", "{name}");
+        claude_pid(&sb, name);
+    }
+    assert_eq!(st["sessions"]["ccl-auto-13"]["account"], "compte2");
+    assert!(st["sessions"].get("ccl-0").is_none());
+    assert_eq!(st["last_swap"]["from"], "compte1");
+    assert_eq!(st["last_swap"]["manual"], true);
+    assert!(
+        st["pending_return"].is_null(),
+        "a manual swap sets no return"
+    );
+    assert_eq!(outbox_kinds(&sb), ["swap_done", "swap_started"]);
+
+    let after =
+        assert_a_second_swap_changes_nothing(&sb, &["ccl-1-proj", "ccl-auto-11", "ccl-auto-12"]);
+
+    // rollback takes them back with their ids; a second rollback has nothing to do.
+    sb.ccf(&["rollback"]).stdout_has("back on compte1").run();
+    assert_resumed(&sb, after, DEDICATED_ID, "proj", "compte1");
+    assert_resumed(&sb, after, &id12, "work", "compte1");
+    assert_eq!(link(&sb), sb.account_home("compte1"));
+    assert_eq!(sb.state()["active_account"], "compte1");
+    let again = sb.claude_log().len();
+    sb.ccf(&["rollback"])
+        .stdout_has("nothing to roll back")
+        .run();
+    assert_eq!(sb.claude_log().len(), again);
+}
+
+#[test]
+fn three_accounts_with_the_second_exhausted_swap_to_the_third() {
+    let sb = world(&["compte1", "compte2", "compte3"]);
+    start(
+        &sb,
+        "ccl-1-proj",
+        "proj",
+        Some("compte1"),
+        Some(DEDICATED_ID),
+    );
+    prompt(&sb, "ccl-1-proj", "hi", "reply to: hi");
+    let mut st: Value = sb.state();
+    st["accounts"]["compte2"] = serde_json::json!({"exhausted_until": "2099-01-01T00:00:00Z"});
+    std::fs::write(sb.state_file(), st.to_string()).unwrap();
+    let before = sb.claude_log().len();
+    sb.ccf(&["swap"])
+        .stdout_has("swap compte1 -> compte3")
+        .run();
+    assert_resumed(&sb, before, DEDICATED_ID, "proj", "compte3");
+    assert_eq!(link(&sb), sb.account_home("compte3"));
+}
+
+/// A Ctx for in-process calls, as check-quota makes them, at instant `now`.
+fn ctx_at(sb: &Sandbox, now: Timestamp) -> Ctx {
+    let config = ccf::config::load(&sb.config, &sb.home).unwrap();
+    Ctx::new(config, now, sb.home.clone())
+}
+
+fn limit_request(until: Timestamp) -> SwapRequest {
+    SwapRequest {
+        to: None,
+        reason: "usage limit on compte1".into(),
+        trigger: None,
+        manual: false,
+        exhausted_until: Some(until),
+        exhausted_scope: Some("five_hour".into()),
+        auth_failed: false,
+    }
+}
+
+fn load(sb: &Sandbox) -> State {
+    State::load(&sb.state_file()).unwrap()
+}
+
+#[test]
+fn all_accounts_exhausted_parks_the_sessions_and_resumes_them_after_the_reset() {
+    let sb = world(&["compte1", "compte2"]);
+    start(
+        &sb,
+        "ccl-1-proj",
+        "proj",
+        Some("compte1"),
+        Some(DEDICATED_ID),
+    );
+    sb.set_mode("compte1", "limit 1893456000");
+    prompt(&sb, "ccl-1-proj", "hi", "You've hit your 5-hour limit");
+    let now = Timestamp::now();
+    let reset = now + SignedDuration::from_hours(1);
+    let mut st = load(&sb);
+    st.account_mut("compte2").exhausted_until = Some(now + SignedDuration::from_hours(3));
+    let parked_pid = sb.tmux.pane_pid("ccl-1-proj");
+    let before = sb.claude_log().len();
+
+    let ctx = ctx_at(&sb, now);
+    let out = failover::swap(&ctx, &mut st, &limit_request(reset), false).unwrap();
+    assert_eq!(out.to, None);
+    let st = load(&sb);
+    assert_eq!(st.all_exhausted_since, Some(now));
+    assert_eq!(st.accounts["compte1"].exhausted_until, Some(reset));
+    assert_eq!(
+        sb.tmux.pane_pid("ccl-1-proj"),
+        parked_pid,
+        "parked, not relaunched"
+    );
+    assert_eq!(outbox_kinds(&sb), ["all_exhausted"]);
+    assert_eq!(failover::due_return(&ctx, &st), None);
+
+    let later = reset + SignedDuration::from_mins(6);
+    let ctx = ctx_at(&sb, later);
+    let due = failover::due_return(&ctx, &st);
+    assert_eq!(due.as_deref(), Some("compte1"));
+    sb.set_mode("compte1", "normal");
+    let mut st = st;
+    let req = SwapRequest {
+        to: due,
+        reason: "return".into(),
+        ..limit_request(reset)
+    };
+    let req = SwapRequest {
+        exhausted_until: None,
+        exhausted_scope: None,
+        ..req
+    };
+    failover::swap(&ctx, &mut st, &req, false).unwrap();
+    assert_resumed(&sb, before, DEDICATED_ID, "proj", "compte1");
+    let st = load(&sb);
+    assert_eq!(st.all_exhausted_since, None);
+    assert_eq!(failover::due_return(&ctx, &st), None);
+    assert_eq!(outbox_kinds(&sb), ["all_exhausted", "work_resumed"]);
+}
+
+#[test]
+fn an_automatic_failover_returns_to_the_primary_after_its_reset() {
+    let sb = world(&["compte1", "compte2"]);
+    start(
+        &sb,
+        "ccl-1-proj",
+        "proj",
+        Some("compte1"),
+        Some(DEDICATED_ID),
+    );
+    sb.set_mode("compte1", "limit 1893456000");
+    prompt(&sb, "ccl-1-proj", "hi", "You've hit your 5-hour limit");
+    sb.set_mode("compte1", "normal");
+    let now = Timestamp::now();
+    let reset = now + SignedDuration::from_hours(2);
+    let mut st = load(&sb);
+    let before = sb.claude_log().len();
+    let out = failover::swap(&ctx_at(&sb, now), &mut st, &limit_request(reset), false).unwrap();
+    assert_eq!(out.to.as_deref(), Some("compte2"), "{out:#?}");
+    assert_resumed(&sb, before, DEDICATED_ID, "proj", "compte2");
+    let st = load(&sb);
+    let pending = st.pending_return.clone().unwrap();
+    assert_eq!(pending.to, "compte1");
+    assert_eq!(pending.not_before, reset + SignedDuration::from_mins(5));
+
+    // The binary reads the same pinned clock: exhausted now, available after the reset.
+    let after = (reset + SignedDuration::from_mins(6)).to_string();
+    let status = sb.ccf(&["status", "--json"]).run().json();
+    assert_eq!(status["accounts"][0]["state"], "exhausted");
+    let status = sb
+        .ccf(&["status", "--json"])
+        .env("CCF_NOW", &after)
+        .run()
+        .json();
+    assert_eq!(status["accounts"][0]["state"], "available");
+
+    assert_eq!(failover::due_return(&ctx_at(&sb, reset), &st), None);
+    let ctx = ctx_at(&sb, after.parse().unwrap());
+    let due = failover::due_return(&ctx, &st);
+    assert_eq!(due.as_deref(), Some("compte1"));
+    let req = SwapRequest {
+        to: due,
+        reason: "return".into(),
+        trigger: None,
+        manual: false,
+        exhausted_until: None,
+        exhausted_scope: None,
+        auth_failed: false,
+    };
+    let before = sb.claude_log().len();
+    let mut st = st;
+    failover::swap(&ctx, &mut st, &req, false).unwrap();
+    assert_resumed(&sb, before, DEDICATED_ID, "proj", "compte1");
+    let st = load(&sb);
+    assert_eq!(st.active_account.as_deref(), Some("compte1"));
+    assert_eq!(st.pending_return, None);
+    assert_eq!(link(&sb), sb.account_home("compte1"));
+    assert_eq!(outbox_kinds(&sb), ["returned", "swap_done", "swap_started"]);
+}
+
+#[test]
+fn a_divergent_link_on_the_target_cancels_the_swap_and_puts_the_link_back() {
+    let sb = world(&["compte1", "compte2"]);
+    start(
+        &sb,
+        "ccl-1-proj",
+        "proj",
+        Some("compte1"),
+        Some(DEDICATED_ID),
+    );
+    let pid = sb.tmux.pane_pid("ccl-1-proj");
+    let planted = sb.account_home("compte2").join("projects");
+    std::fs::remove_file(&planted).unwrap();
+    std::os::unix::fs::symlink(sb.path("elsewhere"), &planted).unwrap();
+    sb.ccf(&["swap"])
+        .code(1)
+        .stderr_has("cancelled")
+        .stderr_has("projects")
+        .run();
+    assert_eq!(link(&sb), sb.account_home("compte1"));
+    assert_eq!(
+        std::fs::read_link(&planted).unwrap(),
+        sb.path("elsewhere"),
+        "left alone"
+    );
+    let st = sb.state();
+    assert_eq!(st["active_account"], "compte1");
+    assert!(st["swap"].is_null() && st["degraded"].is_null());
+    assert_eq!(sb.tmux.pane_pid("ccl-1-proj"), pid);
+    assert_eq!(outbox_kinds(&sb), ["swap_failed", "swap_started"]);
+}
+
+#[test]
+fn a_swap_killed_at_any_step_is_repaired_by_the_next_run() {
+    for point in [
+        "planned",
+        "link-flipped-unsaved",
+        "link-flipped",
+        "symlinks-ensured",
+        "relaunching",
+        "respawned",
+        "relaunched",
+        "finished",
+    ] {
+        let sb = world(&["compte1", "compte2"]);
+        start(
+            &sb,
+            "ccl-1-proj",
+            "proj",
+            Some("compte1"),
+            Some(DEDICATED_ID),
+        );
+        prompt(&sb, "ccl-1-proj", "hi", "reply to: hi");
+        let killed = sb.ccf(&["swap"]).env("CCF_FAULT", point).code(-1).run();
+        assert!(
+            killed.stdout.is_empty() || !killed.stdout.contains("active account"),
+            "{point}"
+        );
+        // The next mutating run repairs; status then shows a consistent world.
+        sb.ccf(&["ensure-symlinks"]).run();
+        sb.ccf(&["status", "--check"]).run();
+        let st = sb.state();
+        assert!(st["swap"].is_null(), "{point}: journal left");
+        assert!(st["degraded"].is_null(), "{point}: degraded");
+        let active = st["active_account"].as_str().unwrap().to_string();
+        assert_eq!(
+            link(&sb),
+            sb.account_home(&active),
+            "{point}: link and state disagree"
+        );
+        let rec = &st["sessions"]["ccl-1-proj"];
+        let on = rec["account"].as_str().unwrap_or("compte1").to_string();
+        assert_eq!(
+            on, active,
+            "{point}: the session is not on the active account"
+        );
+        let pid = claude_pid(&sb, "ccl-1-proj");
+        let claude = failover::find_claude(pid).unwrap_or_else(|| panic!("{point}: no claude"));
+        assert_eq!(
+            claude.argv_id.as_deref(),
+            Some(DEDICATED_ID),
+            "{point}: id lost"
+        );
+        assert_eq!(
+            claude.config_dir.as_deref(),
+            Some(Path::new(&home(&sb, &active))),
+            "{point}: runs on another account"
+        );
+    }
+}
+
+#[test]
+fn dry_run_prints_the_plan_and_changes_nothing() {
+    let sb = world(&["compte1", "compte2"]);
+    start(
+        &sb,
+        "ccl-1-proj",
+        "proj",
+        Some("compte1"),
+        Some(DEDICATED_ID),
+    );
+    prompt(&sb, "ccl-1-proj", "hi", "reply to: hi");
+    let state = std::fs::read(sb.state_file()).unwrap();
+    let before = sb.claude_log().len();
+    let pid = sb.tmux.pane_pid("ccl-1-proj");
+    sb.ccf(&["swap", "--dry-run"])
+        .stdout_has("swap compte1 -> compte2")
+        .stdout_has(&format!(
+            "relaunch ccl-1-proj on compte2 with --resume {DEDICATED_ID}"
+        ))
+        .run();
+    sb.ccf(&["rollback", "--dry-run"])
+        .stdout_has("nothing to roll back")
+        .run();
+    assert_eq!(std::fs::read(sb.state_file()).unwrap(), state);
+    assert_eq!(sb.claude_log().len(), before);
+    assert_eq!(link(&sb), sb.account_home("compte1"));
+    assert_eq!(sb.tmux.pane_pid("ccl-1-proj"), pid);
+}
+
+#[test]
+fn swap_to_an_unknown_account_is_refused_and_to_the_active_one_does_nothing() {
+    let sb = world(&["compte1", "compte2"]);
+    sb.ccf(&["swap", "--to", "nope"])
+        .code(1)
+        .stderr_has("no account named nope")
+        .run();
+    sb.ccf(&["swap", "--to", "compte1"])
+        .stdout_has("already on compte1")
+        .run();
+    assert_eq!(link(&sb), sb.account_home("compte1"));
+    assert!(sb.state()["last_swap"].is_null());
+}
