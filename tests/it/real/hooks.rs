@@ -107,4 +107,30 @@ fn the_real_hook_payloads_reach_the_spool_and_give_the_exact_reset() {
         out.contains("→ swap away from compte1: usage limit on compte1"),
         "{out}"
     );
+
+    w.sb.ccf(&["check-quota"])
+        .stdout_has("swapped compte1 -> compte2")
+        .run();
+    let state = w.sb.state();
+    assert_eq!(
+        state["accounts"]["compte1"]["exhausted_until"],
+        exact.as_str(),
+        "{state}"
+    );
+    // The relaunched claude runs compte2's copy of the hooks: a resume of the same id.
+    let resumed = wait_for("a SessionStart resume", Duration::from_secs(30), || {
+        spooled(&w, "session_start")
+            .into_iter()
+            .find(|r| r["source"] == "resume")
+    });
+    assert_eq!(resumed["session_id"], id.as_str(), "{resumed}");
+    let home2 = w.sb.account_home("compte2").display().to_string();
+    assert_eq!(resumed["claude_config_dir"], home2.as_str(), "{resumed}");
+    w.sb.ccf(&["check-quota"]).stdout_lacks("swapped").run();
+    let state = w.sb.state();
+    assert_eq!(state["sessions"][SESSION]["account"], "compte2", "{state}");
+    assert!(
+        state["accounts"]["compte2"]["exhausted_until"].is_null(),
+        "{state}"
+    );
 }

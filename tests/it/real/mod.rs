@@ -4,4 +4,5 @@
 //! installed, except in CI (`CI=true`), where that fails.
 
 mod detection;
+mod failover;
 mod hooks;
