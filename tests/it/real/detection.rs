@@ -71,3 +71,40 @@ fn the_real_limit_screen_is_a_five_hour_limit_and_server_errors_are_not() {
         .stdout_has("→ swap away from compte1: usage limit on compte1")
         .run();
 }
+
+#[test]
+fn the_real_weekly_limit_is_weekly_and_a_throttle_is_not_a_limit() {
+    let Some(w) = RealWorld::new() else { return };
+    let a = RealWorld::token("compte1");
+    w.start_by_hand(SESSION, &w.sb.path("proj"));
+    w.api.set_mode(&a, Mode::Throttle429);
+    w.prompt(SESSION, "ping echo");
+    w.wait_screen(SESSION, "the throttle error", |s| {
+        after(s, "ping echo").contains("API Error")
+    });
+    let v = detect_screen(&w, epoch_now());
+    assert_eq!(v["verdict"], "throttle", "{v}");
+    w.sb.ccf(&["check-quota", "--dry-run"])
+        .stdout_has(&format!("{SESSION} [pane] on compte1: throttle"))
+        .stdout_has("→ stay on compte1")
+        .run();
+
+    // Four days ahead: the banner names the day.
+    let reset = (epoch_now() / 3600 + 4 * 24) * 3600;
+    w.api.set_mode(
+        &a,
+        Mode::UsageLimit {
+            reset,
+            window: Window::SevenDay,
+        },
+    );
+    w.prompt(SESSION, "ping foxtrot");
+    // Wait for the banner itself: the footer differs from the five-hour one.
+    let screen = w.wait_screen(SESSION, "the weekly limit screen", |s| {
+        after(s, "ping foxtrot").contains("You've hit your weekly limit · resets")
+    });
+    let v = detect_screen(&w, epoch_now());
+    assert_eq!(v["verdict"], "limit", "{v}\n{screen}");
+    assert_eq!(v["scope"], "weekly", "{v}\n{screen}");
+    assert_eq!(v["resets_at"], rfc3339(reset), "{v}\n{screen}");
+}
