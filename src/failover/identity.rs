@@ -3,7 +3,8 @@
 //! A running Claude prints no id, so the id comes from, in order: a `SessionStart` hook
 //! record of this very pane written after its claude started (it also catches `/clear`);
 //! the id ccf chose itself (the state registry) unless the process's own argv names
-//! another; the newest transcript in `<home>/projects/<slug of cwd>/` written since the
+//! another; Claude Code's own registry of running sessions (`<home>/sessions/<pid>.json`);
+//! the newest transcript in `<home>/projects/<slug of cwd>/` written since the
 //! pane's claude started (when sessions share a directory, the one whose last prompt is
 //! on that pane's screen, else the one the process was started with); the
 //! `--session-id`/`--resume` of the process's argv; and last a `--resume <uuid>` line on
@@ -206,8 +207,12 @@ pub fn gather(ctx: &Ctx, state: &State, link_account: Option<&str>) -> Result<Ve
         };
         let dir = home.join("projects").join(slug(&cwd));
         let found = match claude {
-            Some(c) => from_transcripts(&dir, c, capture, &claimed)
-                .map(|id| (id, "transcript"))
+            Some(c) => from_registry(&home, c, &cwd)
+                .filter(|id| !claimed.contains(id))
+                .map(|id| (id, "registry"))
+                .or_else(|| {
+                    from_transcripts(&dir, c, capture, &claimed).map(|id| (id, "transcript"))
+                })
                 .or_else(|| {
                     c.argv_id
                         .clone()
@@ -272,6 +277,31 @@ fn hook_for<'a>(starts: &'a [SessionStart], pane: &Pane, c: &Claude) -> Option<&
             (Some(at), Some(start)) => at.as_second() + SLACK_S >= start,
             _ => true,
         })
+}
+
+/// The id Claude Code itself registered for this process: an interactive claude
+/// (2.1.330) keeps `<its config dir>/sessions/<pid>.json` (`pid`, `sessionId`, `cwd`,
+/// `startedAt` in ms) while it runs. Exact where transcripts are a guess: two sessions in
+/// one directory whose last prompts read the same. A file left by an earlier process of
+/// the same pid is told apart by its start time.
+fn from_registry(home: &Path, c: &Claude, cwd: &Path) -> Option<String> {
+    let text =
+        std::fs::read_to_string(home.join("sessions").join(format!("{}.json", c.pid))).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let pid_ok = v.get("pid")?.as_u64()? == u64::from(c.pid);
+    let cwd_ok = v
+        .get("cwd")
+        .and_then(|d| d.as_str())
+        .is_none_or(|d| Path::new(d) == cwd);
+    let started_ok = match (
+        v.get("startedAt").and_then(serde_json::Value::as_i64),
+        c.start,
+    ) {
+        (Some(ms), Some(start)) => ms / 1000 + SLACK_S >= start,
+        _ => true,
+    };
+    let id = v.get("sessionId")?.as_str()?;
+    (pid_ok && cwd_ok && started_ok && is_session_id(id)).then(|| id.to_string())
 }
 
 fn has_transcript(dir: &Path, id: &str) -> bool {
