@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::support::anthropic::{Mode, Window, epoch_now};
 use crate::support::real::{RealWorld, after, ready};
+use crate::support::wait_for;
 
 const SESSION: &str = "ccl-1-proj";
 
@@ -150,4 +151,76 @@ fn the_session_returns_to_the_primary_after_its_reset_with_its_conversation() {
         last.body.contains("PING CHARLIE"),
         "what was said on compte2 is kept"
     );
+}
+
+#[test]
+fn two_hand_started_sessions_in_one_directory_each_resume_their_own_conversation() {
+    let Some(w) = RealWorld::new() else { return };
+    let a = RealWorld::token("compte1");
+    let work = w.sb.path("work");
+    let mut ids = Vec::new();
+    for (session, word) in [("ccl-auto-11", "kilo"), ("ccl-auto-12", "lima")] {
+        w.start_by_hand(session, &work);
+        w.prompt(session, &format!("ping {word}"));
+        let reply = format!("Stand-in reply: PING {}.", word.to_uppercase());
+        w.wait_screen(session, "the reply", |s| s.contains(&reply));
+        ids.push(w.last_session_id(&a));
+    }
+    assert_ne!(ids[0], ids[1]);
+    let reset = (epoch_now() / 60 + 130) * 60;
+    w.api.set_mode(
+        &a,
+        Mode::UsageLimit {
+            reset,
+            window: Window::FiveHour,
+        },
+    );
+    // The same last prompt in both, the second one's transcript written a second later:
+    // neither the screen nor the newest transcript tells them apart.
+    for session in ["ccl-auto-11", "ccl-auto-12"] {
+        let second = epoch_now();
+        wait_for("the next second", Duration::from_secs(2), || {
+            (epoch_now() > second).then_some(())
+        });
+        w.prompt(session, "ping mike");
+        w.wait_screen(session, "the armed limit screen", |s| {
+            after(s, "ping mike").contains("Continuing automatically at")
+        });
+    }
+    w.sb.ccf(&["swap", "--dry-run"])
+        .stdout_has(&format!(
+            "--resume {} in {} (id from registry)",
+            ids[0],
+            work.display()
+        ))
+        .stdout_has(&format!(
+            "--resume {} in {} (id from registry)",
+            ids[1],
+            work.display()
+        ))
+        .run();
+    w.sb.ccf(&["check-quota"])
+        .stdout_has("swapped compte1 -> compte2")
+        .run();
+    for ((session, word), id) in [("ccl-auto-11", "kilo"), ("ccl-auto-12", "lima")]
+        .into_iter()
+        .zip(&ids)
+    {
+        w.wait_screen(session, "the resumed conversation", |s| {
+            ready(s) && s.contains(&format!("ping {word}")) && s.contains("ping mike")
+        });
+        let prompt = format!("ping november {word}");
+        w.prompt(session, &prompt);
+        let turn = w.api.wait_turn(
+            &format!("{session}'s turn on compte2"),
+            Duration::from_secs(20),
+            |r| r.body.contains(&prompt),
+        );
+        assert_eq!(turn.token.as_deref(), Some("tok-compte2"));
+        assert_eq!(turn.session_id.as_deref(), Some(id.as_str()), "{session}");
+        assert!(
+            turn.body.contains(&format!("PING {}", word.to_uppercase())),
+            "{session} resumed another conversation"
+        );
+    }
 }
