@@ -131,11 +131,21 @@ fn remember(
             matched: o.matched.clone(),
         });
     }
+    // A banner becomes history once it has counted (its account marked out); one still
+    // waiting for confirmation must be seen again on the next poll.
+    let counted = |session: &str| {
+        obs.iter().any(|o| {
+            o.session.as_deref() == Some(session)
+                && o.verdict == Verdict::Limit
+                && decision.exhausted.iter().any(|(a, ..)| *a == o.account)
+        })
+    };
     for (session, fp) in fingerprints {
         match fp {
-            Some(fp) => {
+            Some(fp) if counted(&session) => {
                 state.quota.acted.insert(session, fp);
             }
+            Some(_) => {}
             None => {
                 state.quota.acted.remove(&session);
             }
