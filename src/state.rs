@@ -182,6 +182,10 @@ pub struct SwapSession {
     /// The pid of the claude it replaces (a claude with another pid was relaunched).
     #[serde(default)]
     pub pid: Option<u32>,
+    /// It was stopped at a limit (or login) screen: its turn failed, so after the
+    /// relaunch ccf types `claude.resume_prompt` to carry on.
+    #[serde(default)]
+    pub blocked: bool,
     #[serde(default)]
     pub done: bool,
     #[serde(default)]

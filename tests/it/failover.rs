@@ -588,6 +588,8 @@ fn a_limit_seen_in_a_dedicated_session_moves_it_in_one_check_quota_run_and_back_
         "{until} vs {reset}"
     );
     claude_pid(&sb, "ccl-1-proj");
+    // The limit had stopped its turn: ccf types the resume prompt so the work carries on.
+    sb.tmux.wait_for_text("ccl-1-proj", "reply to: continue");
     // The resumed session re-shows the old banner: it is history, not a limit of compte2.
     sb.tmux.wait_for_text("ccl-1-proj", "hit your 5-hour limit");
     let relaunched = sb.claude_log().len();
