@@ -100,6 +100,17 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
         .with_context(|| format!("failed to create directory {}", dir.display()))
 }
 
+/// The last `max` bytes of a file (lossy UTF-8), e.g. a transcript's newest rows.
+pub fn read_tail(path: &Path, max: u64) -> Option<String> {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut f = File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    f.seek(SeekFrom::Start(len.saturating_sub(max))).ok()?;
+    let mut buf = Vec::new();
+    f.read_to_end(&mut buf).ok()?;
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
 /// Opens (creating) a file for appending, mode 0600.
 pub fn open_append(path: &Path) -> io::Result<File> {
     OpenOptions::new()

@@ -21,5 +21,6 @@ pub mod procfs;
 pub mod quota;
 pub mod spool;
 pub mod state;
+pub mod tasks;
 pub mod tmux;
 pub mod units;

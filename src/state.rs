@@ -44,6 +44,15 @@ pub struct State {
     /// transcript has not grown, a limit banner on its screen is the re-rendered history,
     /// not a new limit.
     pub resumed_len: BTreeMap<String, u64>,
+    /// What dispatch last found wrong with the pool (tasks wait and no pool session exists
+    /// or can be made), for `status`; `None` when all is well.
+    pub pool_problem: Option<PoolProblem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoolProblem {
+    pub since: Timestamp,
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -173,6 +182,10 @@ pub struct SwapSession {
     /// The pid of the claude it replaces (a claude with another pid was relaunched).
     #[serde(default)]
     pub pid: Option<u32>,
+    /// It was stopped at a limit (or login) screen: its turn failed, so after the
+    /// relaunch ccf types `claude.resume_prompt` to carry on.
+    #[serde(default)]
+    pub blocked: bool,
     #[serde(default)]
     pub done: bool,
     #[serde(default)]

@@ -14,6 +14,7 @@ use anyhow::Result;
 use jiff::Timestamp;
 
 use crate::cli::DryRun;
+use crate::commands::hook::TRANSCRIPT_TAIL;
 use crate::context::Ctx;
 use crate::detect::{self, Verdict};
 use crate::failover::{self, SwapRequest};
@@ -131,11 +132,21 @@ fn remember(
             matched: o.matched.clone(),
         });
     }
+    // A banner becomes history once it has counted (its account marked out); one still
+    // waiting for confirmation must be seen again on the next poll.
+    let counted = |session: &str| {
+        obs.iter().any(|o| {
+            o.session.as_deref() == Some(session)
+                && o.verdict == Verdict::Limit
+                && decision.exhausted.iter().any(|(a, ..)| *a == o.account)
+        })
+    };
     for (session, fp) in fingerprints {
         match fp {
-            Some(fp) => {
+            Some(fp) if counted(&session) => {
                 state.quota.acted.insert(session, fp);
             }
+            Some(_) => {}
             None => {
                 state.quota.acted.remove(&session);
             }
@@ -316,7 +327,7 @@ impl Facts<'_> {
             .origin
             .transcript_path
             .as_deref()
-            .and_then(|p| read_tail(p, 64 << 10))
+            .and_then(|p| crate::fsutil::read_tail(p, 64 << 10))
             .and_then(|t| detect::last_api_error(&t))
             .filter(|row| row.resets_at.is_some() && row.text == f.last_assistant_message);
         if let Some(row) = row {
@@ -488,9 +499,9 @@ impl Facts<'_> {
         let home = &self.ctx.config.account(account)?.home;
         let path = home
             .join("projects")
-            .join(slug(cwd))
+            .join(crate::failover::slug(cwd))
             .join(format!("{id}.jsonl"));
-        let text = read_tail(&path, 64 << 10)?;
+        let text = crate::fsutil::read_tail(&path, TRANSCRIPT_TAIL)?;
         let limit = detect::last_api_error(&text)?;
         Timestamp::from_second(limit.resets_at?).ok()
     }
@@ -507,25 +518,6 @@ fn claude_process(pane_pid: u32) -> Option<u32> {
     crate::procfs::children(pane_pid)
         .into_iter()
         .find(|c| is_claude(*c))
-}
-
-/// Claude Code's project directory name for a cwd: every non-alphanumeric character
-/// becomes `-`.
-pub fn slug(cwd: &Path) -> String {
-    cwd.to_string_lossy()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect()
-}
-
-fn read_tail(path: &Path, max: u64) -> Option<String> {
-    use std::io::{Read as _, Seek as _, SeekFrom};
-    let mut f = std::fs::File::open(path).ok()?;
-    let len = f.metadata().ok()?.len();
-    f.seek(SeekFrom::Start(len.saturating_sub(max))).ok()?;
-    let mut buf = Vec::new();
-    f.read_to_end(&mut buf).ok()?;
-    Some(String::from_utf8_lossy(&buf).into_owned())
 }
 
 /// A banner's identity across re-renders: its letters and digits only.

@@ -1,12 +1,76 @@
-//! `ccf dispatch`.
+//! `ccf dispatch`: start queued tasks on free autonomous sessions.
+//!
+//! Under the state lock: settle runs that ended (their sessions become free), reject
+//! task files that can never run, then place waiting tasks — those held in `running/`
+//! after a limit or a timeout, and the inbox — by priority and age on free pool
+//! sessions (creating them up to `max`). Tasks that find no session stay where they are.
+//! When tasks wait and the pool can take none at all, that is logged as an error,
+//! recorded for `status`, and notified once.
 
+use std::collections::BTreeSet;
 use std::process::ExitCode;
 
 use anyhow::Result;
 
 use crate::cli::DryRun;
 use crate::context::Ctx;
+use crate::state::State;
+use crate::tasks::apply::{Applier, Facts};
+use crate::tasks::plan::{self, Accounts};
 
-pub fn run(_ctx: &Ctx, _args: &DryRun) -> Result<ExitCode> {
-    super::not_implemented("dispatch")
+pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
+    let mut m = ctx.begin_mutation()?;
+    let mut ap = Applier::new(ctx, args.dry_run);
+    if !args.dry_run {
+        ap.queue.ensure()?;
+    }
+    let facts = Facts::gather(ctx, &ap.queue, true)?;
+    let (mut actions, leaving, again) = facts.settle(ctx, false);
+    let (mut candidates, inbox_actions) = facts.inbox_candidates();
+    actions.extend(inbox_actions);
+    candidates.extend(again);
+    candidates.extend(facts.waiting_candidates(&leaving));
+    let slots = plan::pool_slots(&ctx.config, &facts.panes, &facts.tasked_sessions(&leaving));
+    let placement = plan::place(
+        candidates,
+        &slots,
+        facts.server_running,
+        &accounts(ctx, &m.state),
+        ctx.now,
+    );
+    actions.extend(placement.actions);
+    ap.apply_all(&mut m.state, &facts, &actions);
+    if args.dry_run {
+        if let Some(p) = placement.problem {
+            println!("would report: {p}");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    ap.pool_problem(&mut m.state, placement.problem);
+    ap.sync_state(&mut m.state)?;
+    ctx.save(&m.state)?;
+    ap.emit();
+    finish(ap.failed)
+}
+
+/// The active account and the accounts that can take work now.
+pub fn accounts(ctx: &Ctx, state: &State) -> Accounts {
+    Accounts {
+        active: ctx.active_account(state).name.clone(),
+        available: ctx
+            .config
+            .accounts
+            .iter()
+            .filter(|a| state.is_available(&a.name, ctx.now))
+            .map(|a| a.name.clone())
+            .collect::<BTreeSet<_>>(),
+    }
+}
+
+/// A run whose actions partly failed exits 1 (each failure was logged).
+pub fn finish(failed: usize) -> Result<ExitCode> {
+    if failed > 0 {
+        anyhow::bail!("{failed} action(s) failed (see above); the next run tries again");
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -13,6 +13,7 @@ use crate::cli::StatusArgs;
 use crate::context::Ctx;
 use crate::exit::Exit;
 use crate::state::{self, State};
+use crate::tasks::queue::Queue;
 
 /// The `--json` document. Field names are a documented contract: add, never rename.
 #[derive(Debug, Serialize)]
@@ -31,6 +32,44 @@ pub struct Status {
     pub tmux_server: bool,
     pub last_check: Option<Timestamp>,
     pub last_decision: Option<String>,
+    pub queue: QueueView,
+}
+
+/// The task queue beyond its counts.
+#[derive(Debug, Serialize)]
+pub struct QueueView {
+    /// Tasks claimed in `running/`: on a pool session, finished and not yet settled by
+    /// janitor, or waiting to start again (after a usage limit or a timeout).
+    pub running: Vec<TaskView>,
+    /// The task that has waited longest in `inbox/`.
+    pub oldest_waiting: Option<WaitingView>,
+    /// Why tasks cannot start at all, as dispatch last found it (none: all is well).
+    pub problem: Option<String>,
+    pub problem_since: Option<Timestamp>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TaskView {
+    pub task: String,
+    /// `running`, `finished` or `waiting`.
+    pub state: &'static str,
+    pub session: Option<String>,
+    pub account: Option<String>,
+    pub session_id: Option<String>,
+    pub attempt: Option<u32>,
+    pub launched_at: Option<Timestamp>,
+    /// Seconds since it was launched.
+    pub age_secs: Option<i64>,
+    /// Why it waits: `limit` or `retry`.
+    pub wait_reason: Option<String>,
+    pub wait_until: Option<Timestamp>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct WaitingView {
+    pub task: String,
+    pub since: Timestamp,
+    pub age_secs: i64,
 }
 
 #[derive(Debug, Serialize)]
@@ -160,6 +199,58 @@ pub fn gather(ctx: &Ctx, st: &State) -> Status {
         tmux_server,
         last_check: st.quota.last_check,
         last_decision: st.quota.last_decision.clone(),
+        queue: queue_view(ctx, st),
+    }
+}
+
+fn queue_view(ctx: &Ctx, st: &State) -> QueueView {
+    let queue = Queue::new(&ctx.config.dispatcher.queue_dir);
+    let age = |t: Timestamp| ctx.now.as_second() - t.as_second();
+    let running = queue
+        .claimed()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| {
+            let r = c.record.and_then(Result::ok);
+            let state = if c.result.is_some() {
+                "finished"
+            } else if r.as_ref().is_some_and(|r| r.session.is_some()) {
+                "running"
+            } else {
+                "waiting"
+            };
+            let launched_at = r.as_ref().and_then(|r| r.launched_at);
+            TaskView {
+                task: c.name,
+                state,
+                session: r.as_ref().and_then(|r| r.session.clone()),
+                account: r.as_ref().map(|r| r.account.clone()),
+                session_id: r.as_ref().map(|r| r.session_id.clone()),
+                attempt: r.as_ref().map(|r| r.attempt),
+                launched_at,
+                age_secs: launched_at.map(age),
+                wait_reason: r
+                    .as_ref()
+                    .and_then(|r| Some(r.wait.as_ref()?.reason.clone())),
+                wait_until: r.as_ref().and_then(|r| r.wait.as_ref()?.until),
+            }
+        })
+        .collect();
+    let oldest_waiting = queue
+        .inbox()
+        .unwrap_or_default()
+        .into_iter()
+        .min_by_key(|w| (w.queued_at, w.name.clone()))
+        .map(|w| WaitingView {
+            age_secs: age(w.queued_at),
+            task: w.name,
+            since: w.queued_at,
+        });
+    QueueView {
+        running,
+        oldest_waiting,
+        problem: st.pool_problem.as_ref().map(|p| p.detail.clone()),
+        problem_since: st.pool_problem.as_ref().map(|p| p.since),
     }
 }
 
@@ -241,6 +332,7 @@ fn render(s: &Status) -> String {
         "tasks: {} waiting, {} running, {} done, {} failed",
         t["inbox"], t["running"], t["done"], t["failed"]
     );
+    render_queue(&mut o, &s.queue);
     render_failover(&mut o, s);
     o
 }
@@ -266,7 +358,7 @@ fn render_failover(o: &mut String, s: &Status) {
                 "last swap: {} -> {} at {} ({}{trigger}){}",
                 w.from,
                 w.to,
-                w.at,
+                w.at.round(jiff::Unit::Second).unwrap_or(w.at),
                 w.reason,
                 if w.failed.is_empty() {
                     String::new()
@@ -287,5 +379,57 @@ fn render_failover(o: &mut String, s: &Status) {
     }
     if let Some(p) = &s.pending_return {
         let _ = writeln!(o, "return to {} due after {}", p.to, p.not_before);
+    }
+}
+
+/// The queue's lines under the task counts: a stuck pool first, then each claimed task,
+/// then the oldest waiting one.
+fn render_queue(out: &mut String, queue: &QueueView) {
+    use std::fmt::Write as _;
+    if let Some(p) = &queue.problem {
+        let since = queue
+            .problem_since
+            .map(|t| format!(" (since {t})"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  QUEUE STUCK: {p}{since}");
+    }
+    for task in &queue.running {
+        let place = match (&task.session, task.state) {
+            (Some(s), "running") => format!("in {s}"),
+            (Some(s), _) => format!("ended in {s}, janitor settles it"),
+            (None, _) => match (&task.wait_reason, task.wait_until) {
+                (Some(r), Some(u)) => format!("waits ({r}) until {u} or another account"),
+                (Some(r), None) => format!("waits to start again ({r})"),
+                _ => "waits".to_string(),
+            },
+        };
+        let _ = writeln!(
+            out,
+            "  {:<24} {place}{}{}",
+            task.task,
+            task.account
+                .as_ref()
+                .map(|a| format!(" on {a}"))
+                .unwrap_or_default(),
+            task.age_secs
+                .filter(|_| task.state == "running")
+                .map(|a| format!(
+                    " for {}",
+                    humantime::format_duration(std::time::Duration::from_secs(
+                        a.max(0).unsigned_abs()
+                    ))
+                ))
+                .unwrap_or_default(),
+        );
+    }
+    if let Some(w) = &queue.oldest_waiting {
+        let _ = writeln!(
+            out,
+            "  oldest waiting: {} for {}",
+            w.task,
+            humantime::format_duration(std::time::Duration::from_secs(
+                w.age_secs.max(0).unsigned_abs()
+            ))
+        );
     }
 }

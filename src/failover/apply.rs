@@ -160,6 +160,7 @@ fn journal(
                 kind: f.kind,
                 path: f.path.clone(),
                 pid: f.pid,
+                blocked: f.blocked,
             })
         })
         .collect();
@@ -326,6 +327,7 @@ fn relaunch_journal(ctx: &Ctx, state: &mut State) -> Result<()> {
                 cwd: s.cwd.clone()?,
                 path: s.path.clone(),
                 old_pid: s.pid,
+                nudge: s.blocked,
             })
         })
         .collect();
@@ -352,6 +354,9 @@ pub struct Target {
     pub path: Option<String>,
     /// The claude it replaces, which does not count as relaunched.
     pub old_pid: Option<u32>,
+    /// Type `claude.resume_prompt` once it runs: a resumed Claude Code waits for a
+    /// prompt (2.1.330 re-shows the old banner and sends nothing by itself).
+    pub nudge: bool,
 }
 
 /// Relaunches `targets` on the account at `home`: respawn each pane in place, clear
@@ -401,6 +406,7 @@ pub fn relaunch(ctx: &Ctx, targets: &[Target], home: &Path) -> Vec<(String, Resu
         let ok = verify(ctx, &pending, home);
         pending.retain(|t| {
             if ok.contains(&t.name) {
+                nudge(ctx, t);
                 results.push((t.name.clone(), Ok(())));
                 false
             } else {
@@ -422,6 +428,22 @@ pub fn relaunch(ctx: &Ctx, targets: &[Target], home: &Path) -> Vec<(String, Resu
         results.push((t.name.clone(), Err(why)));
     }
     results
+}
+
+/// Types the resume prompt into a relaunched session whose turn a limit had stopped.
+fn nudge(ctx: &Ctx, t: &Target) {
+    let Some(prompt) = ctx
+        .config
+        .claude
+        .resume_prompt
+        .as_deref()
+        .filter(|p| t.nudge && !p.is_empty())
+    else {
+        return;
+    };
+    if let Err(e) = ctx.tmux.send_text(&t.name, prompt, true) {
+        crate::log::warn(&format!("{e:#}"));
+    }
 }
 
 /// Whether the pane of `t` runs a new claude (not the one it replaces) on `home` with
@@ -642,6 +664,8 @@ pub fn cancel(ctx: &Ctx, state: &mut State, why: &str) -> anyhow::Error {
                     cwd: s.cwd.clone()?,
                     path: s.path.clone(),
                     old_pid: s.pid,
+                    // Undoing a swap puts sessions back as they were; no prompt.
+                    nudge: false,
                 })
             })
             .filter(|t| runs_on(ctx, t, &to_home))

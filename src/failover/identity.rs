@@ -2,9 +2,8 @@
 //!
 //! A running Claude prints no id, so the id comes from, in order: a `SessionStart` hook
 //! record of this very pane written after its claude started (it also catches `/clear`);
-//! the id ccf chose itself (the state registry) unless the process's own argv names
-//! another; Claude Code's own registry of running sessions (`<home>/sessions/<pid>.json`);
-//! the newest transcript in `<home>/projects/<slug of cwd>/` written since the
+//! Claude Code's own `<home>/sessions/<pid>.json` for that process; the id ccf chose itself (the state registry) unless the process's own argv names
+//! another; the newest transcript in `<home>/projects/<slug of cwd>/` written since the
 //! pane's claude started (when sessions share a directory, the one whose last prompt is
 //! on that pane's screen, else the one the process was started with); the
 //! `--session-id`/`--resume` of the process's argv; and last a `--resume <uuid>` line on
@@ -159,13 +158,20 @@ pub fn gather(ctx: &Ctx, state: &State, link_account: Option<&str>) -> Result<Ve
             }
             None => f.account = rec.and_then(|r| r.account.clone()),
         }
-        // Strong sources first: a hook record of this pane, then ccf's own registry.
+        // Strong sources first: a hook record of this pane, Claude Code's own record of
+        // this process, then ccf's own registry.
         if let (Some(p), Some(c)) = (pane, &claude)
             && let Some(h) = hook_for(&starts, p, c)
         {
             f.session_id.clone_from(&h.origin.session_id);
             f.cwd = h.origin.cwd.clone().or_else(|| c.cwd.clone());
             f.id_source = Some("hook".into());
+        } else if let Some(c) = &claude
+            && let Some((id, cwd)) = own_record(ctx, c.pid)
+        {
+            f.session_id = Some(id);
+            f.cwd = cwd.or_else(|| c.cwd.clone());
+            f.id_source = Some("claude".into());
         } else if let Some(r) = rec
             && let Some(id) = &r.session_id
             && claude
@@ -207,12 +213,8 @@ pub fn gather(ctx: &Ctx, state: &State, link_account: Option<&str>) -> Result<Ve
         };
         let dir = home.join("projects").join(slug(&cwd));
         let found = match claude {
-            Some(c) => from_registry(&home, c, &cwd)
-                .filter(|id| !claimed.contains(id))
-                .map(|id| (id, "registry"))
-                .or_else(|| {
-                    from_transcripts(&dir, c, capture, &claimed).map(|id| (id, "transcript"))
-                })
+            Some(c) => from_transcripts(&dir, c, capture, &claimed)
+                .map(|id| (id, "transcript"))
                 .or_else(|| {
                     c.argv_id
                         .clone()
@@ -237,6 +239,33 @@ pub fn gather(ctx: &Ctx, state: &State, link_account: Option<&str>) -> Result<Ve
         f.blocked = !resumed_history(ctx, state, f);
     }
     Ok(out)
+}
+
+/// Claude Code's own record of a running process, `<home>/sessions/<pid>.json`
+/// (`sessionId`, `cwd`), written at startup and removed on exit (seen with 2.1.330): the
+/// id of a session started by hand, even before its first prompt.
+fn own_record(ctx: &Ctx, pid: u32) -> Option<(String, Option<PathBuf>)> {
+    ctx.config.accounts.iter().find_map(|a| {
+        let text =
+            std::fs::read_to_string(a.home.join("sessions").join(format!("{pid}.json"))).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        if v.get("pid")
+            .and_then(serde_json::Value::as_u64)
+            .is_some_and(|p| p != u64::from(pid))
+        {
+            return None;
+        }
+        let id = v
+            .get("sessionId")?
+            .as_str()
+            .filter(|id| is_session_id(id))?
+            .to_string();
+        let cwd = v
+            .get("cwd")
+            .and_then(serde_json::Value::as_str)
+            .map(PathBuf::from);
+        Some((id, cwd))
+    })
 }
 
 /// Whether the session is the one ccf resumed and its transcript has not grown since:
@@ -277,31 +306,6 @@ fn hook_for<'a>(starts: &'a [SessionStart], pane: &Pane, c: &Claude) -> Option<&
             (Some(at), Some(start)) => at.as_second() + SLACK_S >= start,
             _ => true,
         })
-}
-
-/// The id Claude Code itself registered for this process: an interactive claude
-/// (2.1.330) keeps `<its config dir>/sessions/<pid>.json` (`pid`, `sessionId`, `cwd`,
-/// `startedAt` in ms) while it runs. Exact where transcripts are a guess: two sessions in
-/// one directory whose last prompts read the same. A file left by an earlier process of
-/// the same pid is told apart by its start time.
-fn from_registry(home: &Path, c: &Claude, cwd: &Path) -> Option<String> {
-    let text =
-        std::fs::read_to_string(home.join("sessions").join(format!("{}.json", c.pid))).ok()?;
-    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let pid_ok = v.get("pid")?.as_u64()? == u64::from(c.pid);
-    let cwd_ok = v
-        .get("cwd")
-        .and_then(|d| d.as_str())
-        .is_none_or(|d| Path::new(d) == cwd);
-    let started_ok = match (
-        v.get("startedAt").and_then(serde_json::Value::as_i64),
-        c.start,
-    ) {
-        (Some(ms), Some(start)) => ms / 1000 + SLACK_S >= start,
-        _ => true,
-    };
-    let id = v.get("sessionId")?.as_str()?;
-    (pid_ok && cwd_ok && started_ok && is_session_id(id)).then(|| id.to_string())
 }
 
 fn has_transcript(dir: &Path, id: &str) -> bool {

@@ -9,4 +9,5 @@ mod notify;
 mod real;
 mod support;
 mod systemd;
+mod tasks;
 mod tmux_boundary;

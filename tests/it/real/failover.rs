@@ -189,12 +189,12 @@ fn two_hand_started_sessions_in_one_directory_each_resume_their_own_conversation
     }
     w.sb.ccf(&["swap", "--dry-run"])
         .stdout_has(&format!(
-            "--resume {} in {} (id from registry)",
+            "--resume {} in {} (id from claude)",
             ids[0],
             work.display()
         ))
         .stdout_has(&format!(
-            "--resume {} in {} (id from registry)",
+            "--resume {} in {} (id from claude)",
             ids[1],
             work.display()
         ))

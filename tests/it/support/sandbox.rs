@@ -148,6 +148,34 @@ impl Sandbox {
             .collect()
     }
 
+    /// Adds a webhook that is down, so queued events stay in the outbox for the test to
+    /// read (with no channel at all, delivery lets them go).
+    pub fn hold_notifications(&self) {
+        let mut config = std::fs::read_to_string(&self.config).unwrap();
+        let _ = write!(
+            config,
+            "notifications:\n  webhook: {{url: \"{}\"}}\n",
+            super::http::dead_url()
+        );
+        self.write_config(&config);
+    }
+
+    /// The messages waiting in the outbox, oldest first.
+    pub fn outbox(&self) -> Vec<serde_json::Value> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.home.join("state/outbox"))
+            .map(|d| {
+                d.map(|e| e.unwrap().path())
+                    .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+            .iter()
+            .map(|p| serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap())
+            .collect()
+    }
+
     pub fn path(&self, rel: &str) -> PathBuf {
         self.home.join(rel)
     }

@@ -1,0 +1,172 @@
+//! A task file: optional YAML front matter between `---` lines, then the prompt.
+//!
+//! Pure: bytes in, [`Task`] or the reason the file can never run out. What needs the
+//! world (does `project` exist, is `account` configured) is checked by the caller.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::config::schema::Dur;
+
+/// Task files larger than this are refused (1 MiB).
+pub const MAX_BYTES: usize = 1 << 20;
+
+/// The options a task's front matter may set. Unknown keys are errors.
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Meta {
+    /// Working directory (absolute or `~/…`); default: the pool's `workdir`.
+    pub project: Option<PathBuf>,
+    /// Kill the task after this long; default: `dispatcher.task_timeout`.
+    pub timeout: Option<Dur>,
+    /// Higher runs first; default 0.
+    pub priority: Option<i64>,
+    /// `claude --model`.
+    pub model: Option<String>,
+    /// Run only on this account.
+    pub account: Option<String>,
+    /// Times a timed-out task is started again; default: `dispatcher.retries`.
+    pub retries: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    pub meta: Meta,
+    /// Everything after the front matter, verbatim.
+    pub prompt: String,
+}
+
+/// Reads a task file's bytes. The error is a sentence fragment naming the problem.
+pub fn parse(bytes: &[u8]) -> Result<Task, String> {
+    if bytes.len() > MAX_BYTES {
+        return Err(format!(
+            "the file is {} bytes, over the limit of {MAX_BYTES} (1 MiB)",
+            bytes.len()
+        ));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        format!(
+            "the file is not UTF-8 (invalid byte at offset {})",
+            e.valid_up_to()
+        )
+    })?;
+    let (meta, prompt) = split(text)?;
+    if let Some(m) = &meta.model
+        && (m.is_empty() || m.starts_with('-') || m.chars().any(char::is_whitespace))
+    {
+        return Err(format!("model {m:?} is not a model name"));
+    }
+    if prompt.trim().is_empty() {
+        return Err("the prompt is empty".into());
+    }
+    Ok(Task {
+        meta,
+        prompt: prompt.to_string(),
+    })
+}
+
+/// Splits off the front matter: it opens with a first line that is exactly `---` and
+/// ends at the next such line.
+fn split(text: &str) -> Result<(Meta, &str), String> {
+    let Some(body) = strip_fence(text) else {
+        return Ok((Meta::default(), text));
+    };
+    let mut offset = 0;
+    for line in body.split_inclusive('\n') {
+        if line.trim_end_matches(['\n', '\r']).trim_end() == "---" {
+            let yaml = &body[..offset];
+            let prompt = &body[offset + line.len()..];
+            return Ok((meta(yaml)?, prompt));
+        }
+        offset += line.len();
+    }
+    Err("the front matter opened by --- on line 1 is never closed by a --- line".into())
+}
+
+fn strip_fence(text: &str) -> Option<&str> {
+    let first = text.split_inclusive('\n').next()?;
+    (first.trim_end_matches(['\n', '\r']).trim_end() == "---" && first.ends_with('\n'))
+        .then(|| &text[first.len()..])
+}
+
+fn meta(yaml: &str) -> Result<Meta, String> {
+    let value: serde_yaml::Value =
+        serde_yaml::from_str(yaml).map_err(|e| format!("front matter: {}", shift(&e)))?;
+    if value.is_null() {
+        return Ok(Meta::default());
+    }
+    // Parsed again from the text, so errors name the key and the line.
+    serde_yaml::from_str(yaml).map_err(|e| format!("front matter: {}", shift(&e)))
+}
+
+/// serde counts lines from the front matter's first line; the file's is one more.
+fn shift(e: &serde_yaml::Error) -> String {
+    let msg = e.to_string();
+    match (e.location(), msg.rfind(" at line ")) {
+        (Some(loc), Some(i)) => format!("{} at line {} of the file", &msg[..i], loc.line() + 1),
+        _ => msg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_without_front_matter_is_all_prompt() {
+        let t = parse(b"fix the login\n---\nnot front matter\n").unwrap();
+        assert_eq!(t.meta, Meta::default());
+        assert_eq!(t.prompt, "fix the login\n---\nnot front matter\n");
+    }
+
+    #[test]
+    fn front_matter_sets_options_and_the_rest_is_the_prompt_verbatim() {
+        let t = parse(
+            b"---\nproject: ~/src/app\ntimeout: 30m\npriority: 5\nmodel: opus\naccount: compte2\nretries: 1\n---\n  do it; $(now)\n",
+        )
+        .unwrap();
+        assert_eq!(t.meta.project, Some(PathBuf::from("~/src/app")));
+        assert_eq!(t.meta.timeout.unwrap().0.as_secs(), 1800);
+        assert_eq!(t.meta.priority, Some(5));
+        assert_eq!(t.meta.model.as_deref(), Some("opus"));
+        assert_eq!(t.meta.account.as_deref(), Some("compte2"));
+        assert_eq!(t.meta.retries, Some(1));
+        assert_eq!(t.prompt, "  do it; $(now)\n");
+    }
+
+    #[test]
+    fn empty_front_matter_and_crlf_fences_are_accepted() {
+        assert_eq!(parse(b"---\n---\nhi").unwrap().prompt, "hi");
+        let t = parse(b"---\r\npriority: 2\r\n---\r\nhi\r\n").unwrap();
+        assert_eq!((t.meta.priority, t.prompt.as_str()), (Some(2), "hi\r\n"));
+        assert_eq!(
+            parse(b"---\n# nothing\n---\nhi").unwrap().meta,
+            Meta::default()
+        );
+    }
+
+    #[test]
+    fn every_bad_file_names_its_problem() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"---\nprojet: /x\n---\nhi", "unknown field `projet`"),
+            (b"---\npriority: high\n---\nhi", "priority"),
+            (b"---\ntimeout: soon\n---\nhi", "invalid duration"),
+            (b"---\nproject: [\n---\nhi", "front matter"),
+            (b"---\nproject: /x\nhi", "never closed"),
+            (b"\xff\xfehello", "not UTF-8"),
+            (b"---\n---\n  \n", "prompt is empty"),
+            (b"---\nmodel: --evil\n---\nhi", "not a model name"),
+        ];
+        for (bytes, want) in cases {
+            let err = parse(bytes).unwrap_err();
+            assert!(
+                err.contains(want),
+                "{:?}: {err}",
+                String::from_utf8_lossy(bytes)
+            );
+        }
+        let big = vec![b'a'; MAX_BYTES + 1];
+        assert!(parse(&big).unwrap_err().contains("over the limit"));
+    }
+}
