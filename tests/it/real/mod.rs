@@ -6,3 +6,4 @@
 mod detection;
 mod failover;
 mod hooks;
+mod tasks;
