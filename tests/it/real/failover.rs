@@ -224,3 +224,44 @@ fn two_hand_started_sessions_in_one_directory_each_resume_their_own_conversation
         );
     }
 }
+
+#[test]
+fn when_both_accounts_are_out_the_session_is_parked_and_resumed_after_the_first_reset() {
+    let Some(w) = RealWorld::new() else { return };
+    let (id, reset_a) = hit_the_limit_and_fail_over(&w);
+    let reset_b = reset_a + 3600;
+    w.api.set_mode(
+        &RealWorld::token("compte2"),
+        Mode::UsageLimit {
+            reset: reset_b,
+            window: Window::FiveHour,
+        },
+    );
+    w.prompt(SESSION, "ping oscar");
+    w.wait_screen(SESSION, "compte2's limit screen", |s| {
+        after(s, "ping oscar").contains("Continuing automatically at")
+    });
+    // Past the cooldown: compte2 is out too, and there is nowhere to go.
+    w.sb.ccf(&["check-quota"])
+        .env("CCF_NOW", &rfc3339(epoch_now() + 600))
+        .stdout_has("sessions parked")
+        .run();
+    let state = w.sb.state();
+    assert_eq!(
+        state["accounts"]["compte2"]["exhausted_until"],
+        rfc3339(reset_b),
+        "{state}"
+    );
+
+    w.api.set_mode(&RealWorld::token("compte1"), Mode::Normal);
+    w.sb.ccf(&["check-quota"])
+        .env("CCF_NOW", &rfc3339(reset_a + 6 * 60))
+        .stdout_has("compte1")
+        .run();
+    let state = w.sb.state();
+    assert_eq!(state["active_account"], "compte1", "{state}");
+    w.wait_screen(SESSION, "the conversation resumed on compte1", |s| {
+        ready(s) && s.contains("ping oscar") && !s.contains("Continuing automatically")
+    });
+    conversation_continues_on(&w, "compte1", &id, "ping papa");
+}
