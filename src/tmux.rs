@@ -329,6 +329,15 @@ impl Tmux {
         Ok(())
     }
 
+    /// Presses Enter in a session's active pane.
+    pub fn press_enter(&self, session: &str) -> Result<()> {
+        self.run_ok(
+            &format!("failed to send Enter to tmux session {session}"),
+            ["send-keys", "-t", &target(session), "Enter"],
+        )?;
+        Ok(())
+    }
+
     /// The active pane of one session, if the session exists.
     pub fn pane(&self, session: &str) -> Result<Option<Pane>> {
         Ok(self.list()?.into_iter().find(|p| p.session == session))

@@ -29,6 +29,10 @@ const VERIFY_DEADLINE: Duration = Duration::from_secs(15);
 /// How long claude must stay up to count as started (a claude that cannot resume exits
 /// within moments).
 const SETTLE: Duration = Duration::from_millis(500);
+/// How long the resume prompt may take to show in the input box and be taken.
+const NUDGE_DEADLINE: Duration = Duration::from_secs(10);
+/// How long a pressed Enter gets to empty the input box before it is pressed again.
+const NUDGE_RETRY: Duration = Duration::from_millis(500);
 
 /// Everything [`super::swap`] can be asked to do, including what only `rollback` asks.
 pub struct Options<'a> {
@@ -441,9 +445,54 @@ fn nudge(ctx: &Ctx, t: &Target) {
     else {
         return;
     };
-    if let Err(e) = ctx.tmux.send_text(&t.name, prompt, true) {
+    // Claude Code 2.1.330 often takes an Enter that arrives right behind a paste as part
+    // of it: the text stays in the input box, unsent, and the operator's next words are
+    // appended to it (seen in about one relaunch in two). So Enter is pressed only once
+    // the box shows the text, and again while the box still holds it.
+    if let Err(e) = ctx.tmux.send_text(&t.name, prompt, false) {
         crate::log::warn(&format!("{e:#}"));
+        return;
     }
+    let deadline = Instant::now() + NUDGE_DEADLINE;
+    let mut last_enter: Option<Instant> = None;
+    loop {
+        let held = ctx
+            .tmux
+            .capture(&t.name, 0)
+            .ok()
+            .and_then(|screen| input_box(&screen).map(|b| b.contains(prompt)));
+        let now = Instant::now();
+        match held {
+            // Submitted: the box no longer holds it.
+            Some(false) if last_enter.is_some() => return,
+            Some(true) if last_enter.is_none_or(|at| now - at >= NUDGE_RETRY) => {
+                if let Err(e) = ctx.tmux.press_enter(&t.name) {
+                    crate::log::warn(&format!("{e:#}"));
+                    return;
+                }
+                last_enter = Some(now);
+            }
+            _ => {}
+        }
+        if now >= deadline {
+            if last_enter.is_none() {
+                // A screen this version does not draw: press Enter once, as before.
+                let _ = ctx.tmux.press_enter(&t.name);
+            }
+            crate::log::warn(&format!(
+                "{}: the resume prompt may not have been sent; check the session",
+                t.name
+            ));
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The text of Claude Code's input box: the last line that starts with its `❯` prompt
+/// (the earlier ones are prompts in the history).
+fn input_box(screen: &str) -> Option<&str> {
+    screen.lines().rev().find_map(|l| l.strip_prefix('❯'))
 }
 
 /// Whether the pane of `t` runs a new claude (not the one it replaces) on `home` with
