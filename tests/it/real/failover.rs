@@ -21,8 +21,9 @@ fn has_history(body: &str) -> bool {
 }
 
 /// The operator starts claude by hand on compte1, talks, and hits compte1's limit;
-/// check-quota moves the session to compte2. Returns the session id and the reset.
-fn hit_the_limit_and_fail_over(w: &RealWorld) -> (String, i64) {
+/// check-quota moves the session to compte2 (and, when `nudged`, types the default
+/// `claude.resume_prompt` there). Returns the session id and the reset.
+fn hit_the_limit_and_fail_over(w: &RealWorld, nudged: bool) -> (String, i64) {
     let a = RealWorld::token("compte1");
     w.start_by_hand(SESSION, &w.sb.path("proj"));
     w.prompt(SESSION, "ping alpha");
@@ -69,6 +70,20 @@ fn hit_the_limit_and_fail_over(w: &RealWorld) -> (String, i64) {
         pid_before,
         "the pane was relaunched"
     );
+    if nudged {
+        // ccf types claude.resume_prompt: the interrupted prompt goes out again on
+        // compte2, in the same conversation, with the earlier exchange.
+        let turn = w.api.wait_turn(
+            "the resume prompt on compte2",
+            Duration::from_secs(20),
+            |r| r.token.as_deref() == Some("tok-compte2") && r.body.contains("continue"),
+        );
+        assert_eq!(turn.session_id.as_deref(), Some(id.as_str()));
+        assert!(has_history(&turn.body) && turn.body.contains("ping bravo"));
+        w.wait_screen(SESSION, "the reply to the resume prompt", |s| {
+            s.contains("Stand-in reply: CONTINUE.")
+        });
+    }
     (id, reset)
 }
 
@@ -95,7 +110,14 @@ fn conversation_continues_on(w: &RealWorld, account: &str, id: &str, prompt: &st
 fn check_quota_moves_a_hand_started_session_and_its_old_banner_does_not_count_against_the_new_account()
  {
     let Some(w) = RealWorld::new() else { return };
-    let (id, _) = hit_the_limit_and_fail_over(&w);
+    // Without the resume prompt the re-rendered banner stays the bottom-most event, as it
+    // is in production until the prompt is answered (the resumed session's SessionStart
+    // hook can start check-quota in that window).
+    w.sb.write_config(
+        &w.config()
+            .replace("  args: []\n", "  args: []\n  resume_prompt: null\n"),
+    );
+    let (id, _) = hit_the_limit_and_fail_over(&w, false);
     let turns = w.api.turns().len();
 
     // Past the cooldown, with the old banner the bottom-most event on screen.
@@ -125,7 +147,7 @@ fn check_quota_moves_a_hand_started_session_and_its_old_banner_does_not_count_ag
 #[test]
 fn the_session_returns_to_the_primary_after_its_reset_with_its_conversation() {
     let Some(w) = RealWorld::new() else { return };
-    let (id, reset) = hit_the_limit_and_fail_over(&w);
+    let (id, reset) = hit_the_limit_and_fail_over(&w, true);
     conversation_continues_on(&w, "compte2", &id, "ping charlie");
     w.api.set_mode(&RealWorld::token("compte1"), Mode::Normal);
 
@@ -228,7 +250,7 @@ fn two_hand_started_sessions_in_one_directory_each_resume_their_own_conversation
 #[test]
 fn when_both_accounts_are_out_the_session_is_parked_and_resumed_after_the_first_reset() {
     let Some(w) = RealWorld::new() else { return };
-    let (id, reset_a) = hit_the_limit_and_fail_over(&w);
+    let (id, reset_a) = hit_the_limit_and_fail_over(&w, true);
     let reset_b = reset_a + 3600;
     w.api.set_mode(
         &RealWorld::token("compte2"),
