@@ -255,6 +255,17 @@ fn own_record(ctx: &Ctx, pid: u32) -> Option<(String, Option<PathBuf>)> {
         {
             return None;
         }
+        // A file left behind by a killed claude whose pid was reused is older than this
+        // process: its `startedAt` (ms) must not predate the process's start.
+        let started = v
+            .get("startedAt")
+            .and_then(serde_json::Value::as_i64)
+            .map(|ms| ms / 1000);
+        if let (Some(started), Some(start)) = (started, procfs::process_start(pid))
+            && started + SLACK_S < start
+        {
+            return None;
+        }
         let id = v
             .get("sessionId")?
             .as_str()

@@ -93,7 +93,8 @@ def main():
     registry = os.path.join(config, "sessions", f"{os.getpid()}.json")
     os.makedirs(os.path.dirname(registry), exist_ok=True)
     with open(registry, "w") as f:
-        json.dump({"pid": os.getpid(), "sessionId": sid, "cwd": cwd, "status": "idle"}, f)
+        json.dump({"pid": os.getpid(), "sessionId": sid, "cwd": cwd, "status": "idle",
+                   "startedAt": int(time.time() * 1000)}, f)
     session.hook("SessionStart", {"source": source, "model": opts["model"] or "fake"})
     try:
         if opts["print"]:
