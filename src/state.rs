@@ -240,6 +240,8 @@ pub struct QuotaMemory {
     /// Per session, the fingerprint of the limit banner already acted on: when a
     /// relaunched session re-shows it in its history, it is not a new limit.
     pub acted: BTreeMap<String, String>,
+    /// The last line logged per session, so a standing verdict is logged once.
+    pub last_seen: BTreeMap<String, String>,
     /// The decision of the last check-quota run, for `status`.
     pub last_decision: Option<String>,
     pub last_check: Option<Timestamp>,

@@ -61,13 +61,25 @@ pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    // A standing verdict (a 500 on screen for an hour) is logged once, when it appears,
+    // not every 30 seconds: the journal keeps what changed.
+    let mut seen = BTreeMap::new();
     for (o, line) in obs.iter().zip(&decision.lines) {
-        if o.verdict == Verdict::None || o.stale.is_some() {
+        let key = o
+            .session
+            .clone()
+            .unwrap_or_else(|| format!("{}:{}", o.source, o.account));
+        let news = state.quota.last_seen.get(&key) != Some(line);
+        if o.verdict == Verdict::None || o.stale.is_some() || !news {
             crate::log::debug(line);
         } else {
             crate::log::notice(line);
         }
+        if o.source == Source::Pane {
+            seen.insert(key, line.clone());
+        }
     }
+    state.quota.last_seen = seen;
     if decision.action == Action::Stay {
         crate::log::info(&summary);
     } else {
