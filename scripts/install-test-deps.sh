@@ -1,15 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the test suite runs for real (tmux, python3 for the fake claude,
-# systemd-analyze) when it is missing. Uses apt-get only for what is absent.
+# Installs what the test suite runs for real when it is missing: tmux and python3 (the
+# fake claude), systemd-analyze (unit checks), node/npm (the real Claude Code tier).
 set -euo pipefail
-missing=()
-command -v tmux >/dev/null || missing+=(tmux)
-[[ -x /usr/bin/python3 ]] || missing+=(python3)
-command -v systemd-analyze >/dev/null || missing+=(systemd)
-if ((${#missing[@]})); then
-  echo "installing: ${missing[*]}" >&2
-  sudo=""
-  [[ $(id -u) -eq 0 ]] || sudo=sudo
-  $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+exec "$(dirname "$0")/install-deps.sh" systemd-analyze:systemd node:nodejs npm:npm

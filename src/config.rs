@@ -833,6 +833,7 @@ mod tests {
             "socket_name:",
             "socket_path:",
             "command:",
+            "resume_prompt:",
             "args:",
             "env:",
             "prefix:",

@@ -109,10 +109,11 @@ pub fn open_append(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
-/// The last `max` bytes (at most) of the regular file at `path`; `None` for anything
-/// else. Transcript paths come from hook input and the disk: opening a FIFO blocks until
-/// a writer comes, and `/dev/zero` never ends, while Claude Code waits for the hook.
-pub fn read_tail(path: &Path, max: u64) -> Option<Vec<u8>> {
+/// The last `max` bytes (at most) of the regular file at `path`, as lossy UTF-8 (e.g. a
+/// transcript's newest rows); `None` for anything else. Transcript paths come from hook
+/// input and the disk: opening a FIFO blocks until a writer comes, and `/dev/zero` never
+/// ends, while Claude Code waits for the hook.
+pub fn read_tail(path: &Path, max: u64) -> Option<String> {
     use std::io::{Read as _, Seek as _, SeekFrom};
     if !fs::metadata(path).ok()?.is_file() {
         return None;
@@ -122,7 +123,7 @@ pub fn read_tail(path: &Path, max: u64) -> Option<Vec<u8>> {
     f.seek(SeekFrom::Start(len.saturating_sub(max))).ok()?;
     let mut buf = Vec::new();
     f.take(max).read_to_end(&mut buf).ok()?;
-    Some(buf)
+    Some(String::from_utf8_lossy(&buf).into_owned())
 }
 
 #[cfg(test)]
@@ -134,8 +135,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("t.jsonl");
         fs::write(&file, "0123456789").unwrap();
-        assert_eq!(read_tail(&file, 4).unwrap(), b"6789");
-        assert_eq!(read_tail(&file, 100).unwrap(), b"0123456789");
+        assert_eq!(read_tail(&file, 4).unwrap(), "6789");
+        assert_eq!(read_tail(&file, 100).unwrap(), "0123456789");
         let fifo = dir.path().join("fifo");
         assert!(
             std::process::Command::new("mkfifo")

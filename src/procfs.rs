@@ -65,7 +65,7 @@ pub fn process_cwd(pid: u32) -> Option<std::path::PathBuf> {
     std::fs::read_link(format!("/proc/{pid}/cwd")).ok()
 }
 
-/// The basename of argv[0] of `pid`.
+/// The basename of `argv[0]` of `pid`.
 pub fn command_name(pid: u32) -> Option<String> {
     let raw = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
     let argv0 = raw.split(|b| *b == 0).next()?;

@@ -109,13 +109,28 @@ pub fn decide(
         .as_ref()
         .map(|s| s.at + cfg.cooldown)
         .filter(|until| *until > now);
-    if active_out {
-        if let Some(until) = cooling {
-            d.lines.push(format!(
-                "active account {active} is out, but no swap before the cooldown ends at {until}"
-            ));
-            return d;
-        }
+    if let (Some(until), true) = (cooling, active_out || due_return.is_some()) {
+        d.lines
+            .push(format!("no swap before the cooldown ends at {until}"));
+        return d;
+    }
+    if let Some(to) = due_return {
+        // A higher-priority account is back, or the parked sessions' account reset.
+        let what = if to == active {
+            "resume the parked sessions on"
+        } else {
+            "return to"
+        };
+        d.lines.push(format!("→ {what} {to}: its reset has passed"));
+        d.action = Action::Return { to };
+    } else if active_out && state.all_exhausted_since.is_some() {
+        d.lines.push(format!(
+            "→ stay: every account is out (since {}); sessions parked until the first reset",
+            state
+                .all_exhausted_since
+                .map_or_else(String::new, |t| t.to_string())
+        ));
+    } else if active_out {
         let own = trigger.filter(|o| o.account == active);
         let until = d
             .exhausted
@@ -144,16 +159,6 @@ pub fn decide(
                 matched: o.matched.clone(),
             }),
         };
-    } else if let Some(to) = due_return {
-        if let Some(until) = cooling {
-            d.lines.push(format!(
-                "return to {to} is due, but waits for the cooldown until {until}"
-            ));
-        } else {
-            d.lines
-                .push(format!("→ return to {to}: its reset has passed"));
-            d.action = Action::Return { to };
-        }
     } else {
         d.lines.push(format!("→ stay on {active}"));
     }

@@ -182,6 +182,10 @@ pub struct SwapSession {
     /// The pid of the claude it replaces (a claude with another pid was relaunched).
     #[serde(default)]
     pub pid: Option<u32>,
+    /// It was stopped at a limit (or login) screen: its turn failed, so after the
+    /// relaunch ccf types `claude.resume_prompt` to carry on.
+    #[serde(default)]
+    pub blocked: bool,
     #[serde(default)]
     pub done: bool,
     #[serde(default)]
@@ -236,6 +240,8 @@ pub struct QuotaMemory {
     /// Per session, the fingerprint of the limit banner already acted on: when a
     /// relaunched session re-shows it in its history, it is not a new limit.
     pub acted: BTreeMap<String, String>,
+    /// The last line logged per session, so a standing verdict is logged once.
+    pub last_seen: BTreeMap<String, String>,
     /// The decision of the last check-quota run, for `status`.
     pub last_decision: Option<String>,
     pub last_check: Option<Timestamp>,

@@ -1,6 +1,6 @@
 //! The only module that runs tmux.
 //!
-//! Every call goes through [`Tmux::run`], which adds `-N` (never start a server: a server
+//! Every call goes through `Tmux::run`, which adds `-N` (never start a server: a server
 //! born inside a oneshot unit would die with the unit's cgroup, so ccf must never become
 //! its parent), the configured socket, and removes `$TMUX` so the operator's own client
 //! never decides which server ccf talks to. Targets use tmux's exact-match form
@@ -30,7 +30,7 @@ pub struct Pane {
     pub session: String,
     pub pane_id: String,
     pub pid: u32,
-    /// `#{pane_current_command}`: the basename of the foreground process's argv[0].
+    /// `#{pane_current_command}`: the basename of the foreground process's `argv[0]`.
     pub command: String,
     pub cwd: PathBuf,
     pub dead: bool,
@@ -358,6 +358,15 @@ impl Tmux {
                 ["send-keys", "-t", &target(session), "Enter"],
             )?;
         }
+        Ok(())
+    }
+
+    /// Presses Enter in a session's active pane.
+    pub fn press_enter(&self, session: &str) -> Result<()> {
+        self.run_ok(
+            &format!("failed to send Enter to tmux session {session}"),
+            ["send-keys", "-t", &target(session), "Enter"],
+        )?;
         Ok(())
     }
 

@@ -14,6 +14,7 @@ use anyhow::Result;
 use jiff::Timestamp;
 
 use crate::cli::DryRun;
+use crate::commands::hook::TRANSCRIPT_TAIL;
 use crate::context::Ctx;
 use crate::detect::{self, Verdict};
 use crate::failover::{self, SwapRequest};
@@ -60,13 +61,25 @@ pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
+    // A standing verdict (a 500 on screen for an hour) is logged once, when it appears,
+    // not every 30 seconds: the journal keeps what changed.
+    let mut seen = BTreeMap::new();
     for (o, line) in obs.iter().zip(&decision.lines) {
-        if o.verdict == Verdict::None || o.stale.is_some() {
+        let key = o
+            .session
+            .clone()
+            .unwrap_or_else(|| format!("{}:{}", o.source, o.account));
+        let news = state.quota.last_seen.get(&key) != Some(line);
+        if o.verdict == Verdict::None || o.stale.is_some() || !news {
             crate::log::debug(line);
         } else {
             crate::log::notice(line);
         }
+        if o.source == Source::Pane {
+            seen.insert(key, line.clone());
+        }
     }
+    state.quota.last_seen = seen;
     if decision.action == Action::Stay {
         crate::log::info(&summary);
     } else {
@@ -131,11 +144,21 @@ fn remember(
             matched: o.matched.clone(),
         });
     }
+    // A banner becomes history once it has counted (its account marked out); one still
+    // waiting for confirmation must be seen again on the next poll.
+    let counted = |session: &str| {
+        obs.iter().any(|o| {
+            o.session.as_deref() == Some(session)
+                && o.verdict == Verdict::Limit
+                && decision.exhausted.iter().any(|(a, ..)| *a == o.account)
+        })
+    };
     for (session, fp) in fingerprints {
         match fp {
-            Some(fp) => {
+            Some(fp) if counted(&session) => {
                 state.quota.acted.insert(session, fp);
             }
+            Some(_) => {}
             None => {
                 state.quota.acted.remove(&session);
             }
@@ -251,8 +274,10 @@ impl Facts<'_> {
                 // a server-side throttle too. Only the transcript's quota row, or the
                 // banner's own words, make it the account's usage limit.
                 let said = f.last_assistant_message.as_deref().map(detect::classify);
+                let (resets_at, rate_limit_type, quota_row) =
+                    self.stop_failure_reset(f, said.as_ref());
                 let verdict = match f.error.as_deref() {
-                    Some("rate_limit") if f.resets_at.is_some() => Verdict::Limit,
+                    Some("rate_limit") if quota_row => Verdict::Limit,
                     Some("rate_limit") => {
                         said.as_ref().map_or(Verdict::Limit, |d| match d.verdict {
                             Verdict::None => Verdict::Limit,
@@ -282,14 +307,62 @@ impl Facts<'_> {
                     account,
                     source: Source::Spool,
                     verdict,
-                    scope: f.rate_limit_type.as_deref().map(scope_of_type),
-                    resets_at: f.resets_at.and_then(|s| Timestamp::from_second(s).ok()),
+                    scope: rate_limit_type.as_deref().map(scope_of_type),
+                    resets_at,
                     matched: f.last_assistant_message.clone().or_else(|| f.error.clone()),
                     stale: why_stale,
                 });
             }
             Record::Statusline(_) => {}
         }
+    }
+
+    /// The reset of a `StopFailure`: what the hook read, else the transcript row now, else
+    /// the banner's own words. Claude Code 2.1.330 runs the hook *before* it writes the
+    /// failed turn to the transcript, so the hook itself rarely finds the row; by the time
+    /// check-quota consumes the record it is usually there. The row must carry the banner
+    /// the hook was given, or it is an older error's. The flag says whether a quota row
+    /// (the account's usage limit, not a throttle) was found.
+    fn stop_failure_reset(
+        &self,
+        f: &spool::StopFailure,
+        said: Option<&detect::Detection>,
+    ) -> (Option<Timestamp>, Option<String>, bool) {
+        if let Some(s) = f.resets_at {
+            return (
+                Timestamp::from_second(s).ok(),
+                f.rate_limit_type.clone(),
+                true,
+            );
+        }
+        let row = f
+            .origin
+            .transcript_path
+            .as_deref()
+            .and_then(|p| crate::fsutil::read_tail(p, 64 << 10))
+            .and_then(|t| detect::last_api_error(&t))
+            .filter(|row| row.resets_at.is_some() && row.text == f.last_assistant_message);
+        if let Some(row) = row {
+            return (
+                row.resets_at.and_then(|s| Timestamp::from_second(s).ok()),
+                row.rate_limit_type,
+                true,
+            );
+        }
+        let banner = said
+            .and_then(|d| d.reset.as_ref())
+            .and_then(|spec| detect::resolve_reset(spec, self.ctx.now, &self.zone()).ok());
+        (banner, f.rate_limit_type.clone(), false)
+    }
+
+    /// The zone of banners without one: the configured, else the system's.
+    fn zone(&self) -> jiff::tz::TimeZone {
+        self.ctx
+            .config
+            .timezone
+            .as_deref()
+            .and_then(|z| detect::lookup_zone(z).ok())
+            .unwrap_or_else(jiff::tz::TimeZone::system)
     }
 
     /// Status-line figures over the configured threshold count as a limit.
@@ -346,12 +419,7 @@ impl Facts<'_> {
             .filter(|p| ctx.config.session_kind(&p.session).is_some())
             .collect();
         let names: Vec<String> = managed.iter().map(|p| p.session.clone()).collect();
-        let zone = ctx
-            .config
-            .timezone
-            .as_deref()
-            .and_then(|z| detect::lookup_zone(z).ok())
-            .unwrap_or_else(jiff::tz::TimeZone::system);
+        let zone = self.zone();
         let mut fingerprints = BTreeMap::new();
         for ((name, text), pane) in ctx
             .tmux
@@ -443,9 +511,9 @@ impl Facts<'_> {
         let home = &self.ctx.config.account(account)?.home;
         let path = home
             .join("projects")
-            .join(slug(cwd))
+            .join(crate::failover::slug(cwd))
             .join(format!("{id}.jsonl"));
-        let text = read_tail(&path, 64 << 10)?;
+        let text = crate::fsutil::read_tail(&path, TRANSCRIPT_TAIL)?;
         let limit = detect::last_api_error(&text)?;
         Timestamp::from_second(limit.resets_at?).ok()
     }
@@ -462,20 +530,6 @@ fn claude_process(pane_pid: u32) -> Option<u32> {
     crate::procfs::children(pane_pid)
         .into_iter()
         .find(|c| is_claude(*c))
-}
-
-/// Claude Code's project directory name for a cwd: every non-alphanumeric character
-/// becomes `-`.
-pub fn slug(cwd: &Path) -> String {
-    cwd.to_string_lossy()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect()
-}
-
-fn read_tail(path: &Path, max: u64) -> Option<String> {
-    let buf = crate::fsutil::read_tail(path, max)?;
-    Some(String::from_utf8_lossy(&buf).into_owned())
 }
 
 /// A banner's identity across re-renders: its letters and digits only.

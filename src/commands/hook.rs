@@ -19,7 +19,7 @@ use crate::spool::{self, Origin, Record, SessionStart, StopFailure};
 /// Hook input larger than this is not Claude Code's: it is dropped unread.
 const MAX_INPUT: u64 = 1 << 20;
 /// How much of a transcript's end is read for the API-error row.
-const TRANSCRIPT_TAIL: u64 = 64 << 10;
+pub const TRANSCRIPT_TAIL: u64 = 64 << 10;
 
 pub fn run(config: Option<&Path>, args: &HookArgs) -> ExitCode {
     if let Err(e) = handle(config, args.event) {
@@ -87,8 +87,7 @@ fn str_field(v: &Value, key: &str) -> Option<String> {
 
 /// The API-error row at the end of a transcript, if it has one.
 fn transcript_limit(path: &Path) -> Option<crate::detect::TranscriptLimit> {
-    let tail = crate::fsutil::read_tail(path, TRANSCRIPT_TAIL)?;
-    crate::detect::last_api_error(&String::from_utf8_lossy(&tail))
+    crate::detect::last_api_error(&crate::fsutil::read_tail(path, TRANSCRIPT_TAIL)?)
 }
 
 /// Records the status line's rate-limit figures for this config dir (overwritten, not

@@ -17,11 +17,3 @@ pub mod status;
 pub mod swap;
 pub mod systemd;
 pub mod validate;
-
-use std::process::ExitCode;
-
-/// For subcommands that exist in the CLI but not yet in code: fail plainly, never
-/// pretend to succeed.
-pub fn not_implemented(name: &str) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("{name} is not implemented yet")
-}

@@ -358,7 +358,7 @@ fn render_failover(o: &mut String, s: &Status) {
                 "last swap: {} -> {} at {} ({}{trigger}){}",
                 w.from,
                 w.to,
-                w.at,
+                w.at.round(jiff::Unit::Second).unwrap_or(w.at),
                 w.reason,
                 if w.failed.is_empty() {
                     String::new()

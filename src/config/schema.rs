@@ -139,6 +139,8 @@ pub struct Claude {
     pub args: Vec<String>,
     /// Extra environment for every claude ccf launches.
     pub env: BTreeMap<String, String>,
+    /// Typed into a session relaunched after a limit stopped its turn; null = nothing.
+    pub resume_prompt: Option<String>,
 }
 
 impl Default for Claude {
@@ -147,6 +149,7 @@ impl Default for Claude {
             command: "claude".into(),
             args: vec!["--dangerously-skip-permissions".into()],
             env: BTreeMap::new(),
+            resume_prompt: Some("continue".into()),
         }
     }
 }

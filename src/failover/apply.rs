@@ -29,6 +29,10 @@ const VERIFY_DEADLINE: Duration = Duration::from_secs(15);
 /// How long claude must stay up to count as started (a claude that cannot resume exits
 /// within moments).
 const SETTLE: Duration = Duration::from_millis(500);
+/// How long the resume prompt may take to show in the input box and be taken.
+const NUDGE_DEADLINE: Duration = Duration::from_secs(10);
+/// How long a pressed Enter gets to empty the input box before it is pressed again.
+const NUDGE_RETRY: Duration = Duration::from_millis(500);
 
 /// Everything [`super::swap`] can be asked to do, including what only `rollback` asks.
 pub struct Options<'a> {
@@ -160,6 +164,7 @@ fn journal(
                 kind: f.kind,
                 path: f.path.clone(),
                 pid: f.pid,
+                blocked: f.blocked,
             })
         })
         .collect();
@@ -326,6 +331,7 @@ fn relaunch_journal(ctx: &Ctx, state: &mut State) -> Result<()> {
                 cwd: s.cwd.clone()?,
                 path: s.path.clone(),
                 old_pid: s.pid,
+                nudge: s.blocked,
             })
         })
         .collect();
@@ -352,6 +358,9 @@ pub struct Target {
     pub path: Option<String>,
     /// The claude it replaces, which does not count as relaunched.
     pub old_pid: Option<u32>,
+    /// Type `claude.resume_prompt` once it runs: a resumed Claude Code waits for a
+    /// prompt (2.1.330 re-shows the old banner and sends nothing by itself).
+    pub nudge: bool,
 }
 
 /// Relaunches `targets` on the account at `home`: respawn each pane in place, clear
@@ -401,6 +410,7 @@ pub fn relaunch(ctx: &Ctx, targets: &[Target], home: &Path) -> Vec<(String, Resu
         let ok = verify(ctx, &pending, home);
         pending.retain(|t| {
             if ok.contains(&t.name) {
+                nudge(ctx, t);
                 results.push((t.name.clone(), Ok(())));
                 false
             } else {
@@ -422,6 +432,67 @@ pub fn relaunch(ctx: &Ctx, targets: &[Target], home: &Path) -> Vec<(String, Resu
         results.push((t.name.clone(), Err(why)));
     }
     results
+}
+
+/// Types the resume prompt into a relaunched session whose turn a limit had stopped.
+fn nudge(ctx: &Ctx, t: &Target) {
+    let Some(prompt) = ctx
+        .config
+        .claude
+        .resume_prompt
+        .as_deref()
+        .filter(|p| t.nudge && !p.is_empty())
+    else {
+        return;
+    };
+    // Claude Code 2.1.330 often takes an Enter that arrives right behind a paste as part
+    // of it: the text stays in the input box, unsent, and the operator's next words are
+    // appended to it (seen in about one relaunch in two). So Enter is pressed only once
+    // the box shows the text, and again while the box still holds it.
+    if let Err(e) = ctx.tmux.send_text(&t.name, prompt, false) {
+        crate::log::warn(&format!("{e:#}"));
+        return;
+    }
+    let deadline = Instant::now() + NUDGE_DEADLINE;
+    let mut last_enter: Option<Instant> = None;
+    loop {
+        let held = ctx
+            .tmux
+            .capture(&t.name, 0)
+            .ok()
+            .and_then(|screen| input_box(&screen).map(|b| b.contains(prompt)));
+        let now = Instant::now();
+        match held {
+            // Submitted: the box no longer holds it.
+            Some(false) if last_enter.is_some() => return,
+            Some(true) if last_enter.is_none_or(|at| now - at >= NUDGE_RETRY) => {
+                if let Err(e) = ctx.tmux.press_enter(&t.name) {
+                    crate::log::warn(&format!("{e:#}"));
+                    return;
+                }
+                last_enter = Some(now);
+            }
+            _ => {}
+        }
+        if now >= deadline {
+            if last_enter.is_none() {
+                // A screen this version does not draw: press Enter once, as before.
+                let _ = ctx.tmux.press_enter(&t.name);
+            }
+            crate::log::warn(&format!(
+                "{}: the resume prompt may not have been sent; check the session",
+                t.name
+            ));
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The text of Claude Code's input box: the last line that starts with its `❯` prompt
+/// (the earlier ones are prompts in the history).
+fn input_box(screen: &str) -> Option<&str> {
+    screen.lines().rev().find_map(|l| l.strip_prefix('❯'))
 }
 
 /// Whether the pane of `t` runs a new claude (not the one it replaces) on `home` with
@@ -642,6 +713,8 @@ pub fn cancel(ctx: &Ctx, state: &mut State, why: &str) -> anyhow::Error {
                     cwd: s.cwd.clone()?,
                     path: s.path.clone(),
                     old_pid: s.pid,
+                    // Undoing a swap puts sessions back as they were; no prompt.
+                    nudge: false,
                 })
             })
             .filter(|t| runs_on(ctx, t, &to_home))

@@ -2,7 +2,7 @@
 //!
 //! A running Claude prints no id, so the id comes from, in order: a `SessionStart` hook
 //! record of this very pane written after its claude started (it also catches `/clear`);
-//! the id ccf chose itself (the state registry) unless the process's own argv names
+//! Claude Code's own `<home>/sessions/<pid>.json` for that process; the id ccf chose itself (the state registry) unless the process's own argv names
 //! another; the newest transcript in `<home>/projects/<slug of cwd>/` written since the
 //! pane's claude started (when sessions share a directory, the one whose last prompt is
 //! on that pane's screen, else the one the process was started with); the
@@ -158,13 +158,20 @@ pub fn gather(ctx: &Ctx, state: &State, link_account: Option<&str>) -> Result<Ve
             }
             None => f.account = rec.and_then(|r| r.account.clone()),
         }
-        // Strong sources first: a hook record of this pane, then ccf's own registry.
+        // Strong sources first: a hook record of this pane, Claude Code's own record of
+        // this process, then ccf's own registry.
         if let (Some(p), Some(c)) = (pane, &claude)
             && let Some(h) = hook_for(&starts, p, c)
         {
             f.session_id.clone_from(&h.origin.session_id);
             f.cwd = h.origin.cwd.clone().or_else(|| c.cwd.clone());
             f.id_source = Some("hook".into());
+        } else if let Some(c) = &claude
+            && let Some((id, cwd)) = own_record(ctx, c.pid)
+        {
+            f.session_id = Some(id);
+            f.cwd = cwd.or_else(|| c.cwd.clone());
+            f.id_source = Some("claude".into());
         } else if let Some(r) = rec
             && let Some(id) = &r.session_id
             && claude
@@ -232,6 +239,44 @@ pub fn gather(ctx: &Ctx, state: &State, link_account: Option<&str>) -> Result<Ve
         f.blocked = !resumed_history(ctx, state, f);
     }
     Ok(out)
+}
+
+/// Claude Code's own record of a running process, `<home>/sessions/<pid>.json`
+/// (`sessionId`, `cwd`), written at startup and removed on exit (seen with 2.1.330): the
+/// id of a session started by hand, even before its first prompt.
+fn own_record(ctx: &Ctx, pid: u32) -> Option<(String, Option<PathBuf>)> {
+    ctx.config.accounts.iter().find_map(|a| {
+        let text =
+            std::fs::read_to_string(a.home.join("sessions").join(format!("{pid}.json"))).ok()?;
+        let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+        if v.get("pid")
+            .and_then(serde_json::Value::as_u64)
+            .is_some_and(|p| p != u64::from(pid))
+        {
+            return None;
+        }
+        // A file left behind by a killed claude whose pid was reused is older than this
+        // process: its `startedAt` (ms) must not predate the process's start.
+        let started = v
+            .get("startedAt")
+            .and_then(serde_json::Value::as_i64)
+            .map(|ms| ms / 1000);
+        if let (Some(started), Some(start)) = (started, procfs::process_start(pid))
+            && started + SLACK_S < start
+        {
+            return None;
+        }
+        let id = v
+            .get("sessionId")?
+            .as_str()
+            .filter(|id| is_session_id(id))?
+            .to_string();
+        let cwd = v
+            .get("cwd")
+            .and_then(serde_json::Value::as_str)
+            .map(PathBuf::from);
+        Some((id, cwd))
+    })
 }
 
 /// Whether the session is the one ccf resumed and its transcript has not grown since:
@@ -329,8 +374,7 @@ fn from_transcripts(
 /// The first line (at most 60 characters) of the last prompt the user typed, from the
 /// tail of a transcript.
 fn last_prompt(path: &Path) -> Option<String> {
-    let buf = crate::fsutil::read_tail(path, 64 * 1024)?;
-    let text = String::from_utf8_lossy(&buf);
+    let text = crate::fsutil::read_tail(path, 64 * 1024)?;
     text.lines().rev().find_map(|line| {
         let v: serde_json::Value = serde_json::from_str(line).ok()?;
         if v.get("type")?.as_str()? != "user" {

@@ -168,8 +168,14 @@ fn a_500_shown_for_many_polls_never_swaps() {
     sb.set_mode("compte1", "500");
     sb.tmux.type_line("ccl-1-proj", "hello");
     sb.tmux.wait_for_text("ccl-1-proj", "API Error: 500");
-    for _ in 0..4 {
-        sb.ccf(&["check-quota"]).run();
+    sb.ccf(&["check-quota"]).stderr_has("server_error").run();
+    for _ in 0..3 {
+        let quiet = sb.ccf(&["check-quota"]).run();
+        assert!(
+            !quiet.stderr.contains("server_error"),
+            "a standing verdict is logged once: {}",
+            quiet.stderr
+        );
     }
     let state = sb.state();
     assert_eq!(state["active_account"], "compte1");
@@ -325,7 +331,7 @@ fn the_fake_claude_runs_the_installed_hooks_and_check_quota_learns_the_id() {
     );
     let transcripts = sb
         .path(".claude-shared/projects")
-        .join(ccf::commands::check_quota::slug(&sb.path("proj")));
+        .join(ccf::failover::slug(&sb.path("proj")));
     assert!(
         transcripts.join(format!("{id}.jsonl")).exists(),
         "the recorded id {id} is not a transcript in {}: {:?}",

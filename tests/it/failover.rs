@@ -540,3 +540,136 @@ fn swap_to_an_unknown_account_is_refused_and_to_the_active_one_does_nothing() {
     assert_eq!(link(&sb), sb.account_home("compte1"));
     assert!(sb.state()["last_swap"].is_null());
 }
+
+// check-quota drives the failover: the product's main loop, end to end.
+
+/// An epoch two hours from now, as the fake's limit banner prints it (`resets 5:13am (UTC)`).
+fn reset_in_two_hours() -> i64 {
+    Timestamp::now().as_second() + 7200
+}
+
+#[test]
+fn a_limit_seen_in_a_dedicated_session_moves_it_in_one_check_quota_run_and_back_after_the_reset() {
+    let sb = world(&["compte1", "compte2"]);
+    start(&sb, "ccl-1-proj", "proj", None, None);
+    prompt(
+        &sb,
+        "ccl-1-proj",
+        "first question",
+        "reply to: first question",
+    );
+    let id = transcript_id(&sb, "proj", "first question");
+    let reset = reset_in_two_hours();
+    sb.set_mode("compte1", &format!("limit {reset}"));
+    prompt(
+        &sb,
+        "ccl-1-proj",
+        "second question",
+        "hit your 5-hour limit",
+    );
+    let before = sb.claude_log().len();
+
+    sb.ccf(&["check-quota"])
+        .stdout_has("swapped compte1 -> compte2")
+        .run();
+    assert_resumed(&sb, before, &id, "proj", "compte2");
+    assert_eq!(link(&sb), sb.account_home("compte2"));
+    let state = sb.state();
+    assert_eq!(state["active_account"], "compte2");
+    assert_eq!(state["last_swap"]["trigger"]["session"], "ccl-1-proj");
+    // The banner rounds to the minute; without a hook the pane's time is what ccf has.
+    let until: Timestamp = state["accounts"]["compte1"]["exhausted_until"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (reset - 60..=reset).contains(&until.as_second()),
+        "{until} vs {reset}"
+    );
+    claude_pid(&sb, "ccl-1-proj");
+    // The limit had stopped its turn: ccf types the resume prompt so the work carries on.
+    sb.tmux.wait_for_text("ccl-1-proj", "reply to: continue");
+    // The resumed session re-shows the old banner: it is history, not a limit of compte2.
+    sb.tmux.wait_for_text("ccl-1-proj", "hit your 5-hour limit");
+    let relaunched = sb.claude_log().len();
+    sb.ccf(&["check-quota"]).run();
+    sb.ccf(&["check-quota", "--dry-run"])
+        .stdout_has("→ stay on compte2")
+        .run();
+    let state = sb.state();
+    assert_eq!(state["active_account"], "compte2");
+    assert!(
+        state["accounts"]["compte2"]["exhausted_until"].is_null(),
+        "{state:#}"
+    );
+    assert_eq!(
+        sb.claude_log().len(),
+        relaunched,
+        "nothing relaunched again"
+    );
+    // The conversation goes on on compte2.
+    prompt(
+        &sb,
+        "ccl-1-proj",
+        "third question",
+        "reply to: third question",
+    );
+    assert_eq!(transcript_id(&sb, "proj", "third question"), id);
+
+    // After compte1's reset plus return_margin, check-quota returns by itself.
+    let after = Timestamp::from_second(reset + 6 * 60).unwrap().to_string();
+    sb.ccf(&["check-quota"])
+        .env("CCF_NOW", &after)
+        .stdout_has("swapped compte2 -> compte1")
+        .run();
+    assert_eq!(sb.state()["active_account"], "compte1");
+    assert_eq!(link(&sb), sb.account_home("compte1"));
+    assert_resumed(&sb, relaunched, &id, "proj", "compte1");
+}
+
+#[test]
+fn a_limit_without_a_reset_time_swaps_on_the_second_poll_not_the_first() {
+    let sb = world(&["compte1", "compte2"]);
+    start(&sb, "ccl-1-proj", "proj", None, None);
+    sb.set_mode("compte1", "bare");
+    prompt(&sb, "ccl-1-proj", "hello", "hit your session limit");
+    sb.ccf(&["check-quota"]).stdout_lacks("swapped").run();
+    assert_eq!(sb.state()["active_account"], "compte1");
+    sb.ccf(&["check-quota", "--dry-run"])
+        .stdout_has("limit confirmed (2/2 polls")
+        .run();
+    sb.ccf(&["check-quota"])
+        .stdout_has("swapped compte1 -> compte2")
+        .run();
+    assert_eq!(sb.state()["active_account"], "compte2");
+}
+
+#[test]
+fn the_cooldown_holds_a_second_swap_back_but_marks_the_account() {
+    let sb = world(&["compte1", "compte2", "compte3"]);
+    start(&sb, "ccl-1-proj", "proj", None, None);
+    let reset = reset_in_two_hours();
+    sb.set_mode("compte1", &format!("limit {reset}"));
+    prompt(&sb, "ccl-1-proj", "hello", "hit your 5-hour limit");
+    sb.ccf(&["check-quota"])
+        .stdout_has("swapped compte1 -> compte2")
+        .run();
+    claude_pid(&sb, "ccl-1-proj");
+    // compte2 is out too, seen within the cooldown (5 minutes by default).
+    sb.set_mode("compte2", &format!("weekly {}", reset + 3600));
+    prompt(&sb, "ccl-1-proj", "again", "hit your weekly limit");
+    sb.ccf(&["check-quota"]).stdout_lacks("swapped").run();
+    let state = sb.state();
+    assert_eq!(state["active_account"], "compte2");
+    assert!(
+        !state["accounts"]["compte2"]["exhausted_until"].is_null(),
+        "marked for the next swap"
+    );
+    // Once the cooldown is over, the next poll moves on to compte3.
+    let later = (Timestamp::now() + std::time::Duration::from_secs(6 * 60)).to_string();
+    sb.ccf(&["check-quota"])
+        .env("CCF_NOW", &later)
+        .stdout_has("swapped compte2 -> compte3")
+        .run();
+}

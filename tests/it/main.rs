@@ -9,6 +9,7 @@ mod foundation;
 mod fuzz;
 mod hostile;
 mod notify;
+mod real;
 mod support;
 mod systemd;
 mod tasks;

@@ -589,3 +589,65 @@ fn without_a_channel_queued_events_are_let_go() {
     sb.ccf(&["status"]).stderr_empty().run();
     assert!(queued(&sb).is_empty());
 }
+
+#[test]
+fn a_swap_is_announced_on_telegram_and_by_email_after_it_is_saved() {
+    let sb = Sandbox::new();
+    let server = HttpServer::start();
+    configure(
+        &sb,
+        &Channels {
+            telegram: Some(server.url.clone()),
+            resend: Some(server.url.clone()),
+            ..Channels::default()
+        },
+    );
+    sb.login_all();
+    ccf(&sb, &["ensure-symlinks"]).run();
+    ccf(&sb, &["swap", "--to", "compte2"]).run();
+    assert_eq!(sb.state()["active_account"], "compte2");
+    let requests = server.requests();
+    let telegram: Vec<Value> = requests
+        .iter()
+        .filter(|r| r.path.contains("/sendMessage"))
+        .map(crate::support::http::Recorded::json)
+        .collect();
+    let emails: Vec<Value> = requests
+        .iter()
+        .filter(|r| r.path == "/emails")
+        .map(crate::support::http::Recorded::json)
+        .collect();
+    assert!(
+        telegram
+            .iter()
+            .any(|m| m["text"].as_str().unwrap().contains("compte2")),
+        "{telegram:#?}"
+    );
+    assert!(
+        emails
+            .iter()
+            .any(|m| m["subject"].as_str().unwrap().contains("compte1 → compte2")),
+        "{emails:#?}"
+    );
+    assert!(queued(&sb).is_empty(), "everything was delivered");
+}
+
+#[test]
+fn a_dead_notification_service_changes_nothing_but_a_delayed_message() {
+    let sb = Sandbox::new();
+    configure(
+        &sb,
+        &Channels {
+            telegram: Some(dead_url()),
+            ..Channels::default()
+        },
+    );
+    sb.login_all();
+    ccf(&sb, &["ensure-symlinks"]).run();
+    ccf(&sb, &["swap", "--to", "compte2"]).run();
+    assert_eq!(sb.state()["active_account"], "compte2");
+    assert!(
+        !queued(&sb).is_empty(),
+        "the announcement waits in the outbox"
+    );
+}

@@ -10,7 +10,8 @@ It behaves like the real `claude` where ccf depends on it:
 - interactive: reads prompts from the terminal and answers per the account's mode;
   on EOF or /exit prints "Resume this session with: claude --resume <id>";
 - `-p`: one prompt (argument or stdin), `--output-format stream-json` like 2.1.330;
-- runs SessionStart / StopFailure command hooks from <config>/settings.json.
+- runs SessionStart / StopFailure command hooks from <config>/settings.json;
+- keeps <config>/sessions/<pid>.json (pid, sessionId, cwd) while it runs, like 2.1.330.
 
 The account's mode lives in <config>/fake-mode (one line): `normal` (default),
 `limit [EPOCH]`, `weekly [EPOCH]`, `bare` (a limit without a reset time), `500`, `529`, `auth`, `sleep SECONDS`.
@@ -88,11 +89,22 @@ def main():
     os.makedirs(project_dir, exist_ok=True)
     transcript = os.path.join(project_dir, sid + ".jsonl")
     session = Session(config, sid, cwd, transcript)
+    # Like 2.1.330: a record of the running process, removed on exit.
+    registry = os.path.join(config, "sessions", f"{os.getpid()}.json")
+    os.makedirs(os.path.dirname(registry), exist_ok=True)
+    with open(registry, "w") as f:
+        json.dump({"pid": os.getpid(), "sessionId": sid, "cwd": cwd, "status": "idle",
+                   "startedAt": int(time.time() * 1000)}, f)
     session.hook("SessionStart", {"source": source, "model": opts["model"] or "fake"})
-
-    if opts["print"]:
-        return session.print_mode(prompt, opts["format"])
-    return session.interactive(resumed=bool(opts["resume"]))
+    try:
+        if opts["print"]:
+            return session.print_mode(prompt, opts["format"])
+        return session.interactive(resumed=bool(opts["resume"]))
+    finally:
+        try:
+            os.remove(registry)
+        except OSError:
+            pass
 
 
 class Session:

@@ -4,7 +4,9 @@
 
 #![allow(dead_code, reason = "shared by every test module; each uses a part")]
 
+pub mod anthropic;
 pub mod http;
+pub mod real;
 pub mod run;
 pub mod sandbox;
 pub mod tmux;

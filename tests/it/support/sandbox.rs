@@ -8,12 +8,55 @@ use std::path::{Path, PathBuf};
 use super::{Run, TmuxServer};
 
 pub struct Sandbox {
+    // Fields drop in order: the tmux server (and the programs in its panes) goes before
+    // the directory they write into, or a late write leaves the directory behind.
+    pub tmux: TmuxServer,
     _root: tempfile::TempDir,
     pub home: PathBuf,
     pub bin: PathBuf,
     pub config: PathBuf,
-    pub tmux: TmuxServer,
     pub accounts: Vec<String>,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        // kill-server hangs up the panes; wait (bounded) for their programs and those
+        // programs' children to go before the directory they write into is removed.
+        let mut pids: Vec<u32> = String::from_utf8_lossy(
+            &self
+                .tmux
+                .tmux(["list-panes", "-a", "-F", "#{pane_pid}"])
+                .stdout,
+        )
+        .lines()
+        .filter_map(|l| l.trim().parse().ok())
+        .collect();
+        let mut i = 0;
+        while i < pids.len() {
+            let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", pids[i]))
+                .unwrap_or_default();
+            pids.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            );
+            i += 1;
+        }
+        let _ = self.tmux.tmux(["kill-server"]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        // A zombie (state Z) has finished writing; it lingers until something reaps it.
+        let alive = |pid: u32| {
+            std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .ok()
+                .and_then(|s| s.rsplit_once(") ").map(|(_, rest)| !rest.starts_with('Z')))
+                .unwrap_or(false)
+        };
+        for pid in pids {
+            while alive(pid) && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+    }
 }
 
 impl Sandbox {

@@ -1,0 +1,136 @@
+//! ccf's hooks in the real client: `install-hooks` writes them into the account's
+//! `settings.json`, the real `SessionStart` and `StopFailure` payloads reach the spool, and
+//! check-quota decides on them with the exact reset of the transcript row.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::anthropic::{Mode, Window, epoch_now};
+use crate::support::real::{RealWorld, after};
+use crate::support::wait_for;
+
+const SESSION: &str = "ccl-1-proj";
+
+/// The spool's records of one event (`session_start`, `stop_failure`).
+fn spooled(w: &RealWorld, event: &str) -> Vec<Value> {
+    let Ok(dir) = std::fs::read_dir(w.sb.path("state/spool")) else {
+        return vec![];
+    };
+    dir.filter_map(Result::ok)
+        .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+        .filter_map(|e| serde_json::from_slice::<Value>(&std::fs::read(e.path()).ok()?).ok())
+        .filter(|v| v["event"] == event)
+        .collect()
+}
+
+fn wait_spooled(w: &RealWorld, event: &str) -> Value {
+    wait_for(
+        &format!("a {event} record in the spool"),
+        Duration::from_secs(30),
+        || spooled(w, event).pop(),
+    )
+}
+
+#[test]
+fn the_real_hook_payloads_reach_the_spool_and_give_the_exact_reset() {
+    let Some(w) = RealWorld::new() else { return };
+    w.sb.ccf(&["install-hooks"])
+        .stdout_has("did add the SessionStart hook")
+        .stdout_has("did add the StopFailure hook")
+        .run();
+    let settings: Value = serde_json::from_slice(
+        &std::fs::read(w.sb.account_home("compte1").join("settings.json")).unwrap(),
+    )
+    .unwrap();
+    let command = settings["hooks"]["StopFailure"][0]["hooks"][0]["command"]
+        .as_str()
+        .unwrap();
+    assert!(command.ends_with("hook stop-failure"), "{command}");
+
+    w.start_by_hand(SESSION, &w.sb.path("proj"));
+    let start = wait_spooled(&w, "session_start");
+    assert_eq!(start["source"], "startup", "{start}");
+    assert!(
+        start["tmux_pane"]
+            .as_str()
+            .is_some_and(|p| p.starts_with('%')),
+        "{start}"
+    );
+    w.prompt(SESSION, "ping alpha");
+    w.wait_screen(SESSION, "the reply", |s| {
+        s.contains("Stand-in reply: PING ALPHA.")
+    });
+    let id = w.last_session_id(&RealWorld::token("compte1"));
+    assert_eq!(start["session_id"], id.as_str(), "{start}");
+    w.sb.ccf(&["check-quota"]).run();
+    let rec = &w.sb.state()["sessions"][SESSION];
+    assert_eq!(rec["session_id"], id.as_str(), "{rec}");
+    assert_eq!(rec["id_source"], "hook", "{rec}");
+    assert_eq!(rec["account"], "compte1", "{rec}");
+
+    // A reset off the minute: only the transcript row has it to the second.
+    let reset = epoch_now() + 2 * 3600 + 17;
+    w.api.set_mode(
+        &RealWorld::token("compte1"),
+        Mode::UsageLimit {
+            reset,
+            window: Window::FiveHour,
+        },
+    );
+    w.prompt(SESSION, "ping delta");
+    w.wait_screen(SESSION, "the limit screen", |s| {
+        after(s, "ping delta").contains("You've hit your 5-hour limit")
+    });
+    let failure = wait_spooled(&w, "stop_failure");
+    assert_eq!(failure["error"], "rate_limit", "{failure}");
+    assert_eq!(failure["session_id"], id.as_str(), "{failure}");
+    let exact = jiff::Timestamp::from_second(reset).unwrap().to_string();
+    // Claude Code runs the StopFailure hook before it writes the failed turn to the
+    // transcript: the exact reset is read when check-quota consumes the record.
+    let out = w.sb.ccf(&["check-quota", "--dry-run"]).run().stdout;
+    let line = |source: &str| {
+        out.lines()
+            .find(|l| l.contains(source))
+            .unwrap_or_else(|| panic!("no {source} observation:\n{out}"))
+    };
+    for source in [
+        "[spool] on compte1: limit",
+        &format!("{SESSION} [pane] on compte1: limit"),
+    ] {
+        assert!(
+            line(source).ends_with(&format!("→ limit until {exact}")),
+            "{out}"
+        );
+    }
+    assert!(
+        out.contains("→ swap away from compte1: usage limit on compte1"),
+        "{out}"
+    );
+
+    w.sb.ccf(&["check-quota"])
+        .stdout_has("swapped compte1 -> compte2")
+        .run();
+    let state = w.sb.state();
+    assert_eq!(
+        state["accounts"]["compte1"]["exhausted_until"],
+        exact.as_str(),
+        "{state}"
+    );
+    // The relaunched claude runs compte2's copy of the hooks: a resume of the same id.
+    let resumed = wait_for("a SessionStart resume", Duration::from_secs(30), || {
+        spooled(&w, "session_start")
+            .into_iter()
+            .find(|r| r["source"] == "resume")
+    });
+    assert_eq!(resumed["session_id"], id.as_str(), "{resumed}");
+    let home2 = w.sb.account_home("compte2").display().to_string();
+    assert_eq!(resumed["claude_config_dir"], home2.as_str(), "{resumed}");
+    w.sb.ccf(&["check-quota"]).stdout_lacks("swapped").run();
+    let state = w.sb.state();
+    assert_eq!(state["sessions"][SESSION]["account"], "compte2", "{state}");
+    assert!(
+        state["accounts"]["compte2"]["exhausted_until"].is_null(),
+        "{state}"
+    );
+}

@@ -1,0 +1,349 @@
+//! A loopback stand-in for the Anthropic Messages API, for the real-client tier.
+//!
+//! The real Claude Code, started with `ANTHROPIC_BASE_URL=<base_url()>`, talks to this
+//! server instead of the network. Each account is recognised by its OAuth bearer token; the
+//! test sets a [`Mode`] per account. `POST /v1/messages` answers with a streamed (SSE)
+//! reply, a usage-limit 429 with the unified rate-limit headers, a throttle 429, a 500 or a
+//! 529; anything else is answered `{}`. Every request is logged. Stops on drop.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde_json::{Value, json};
+
+/// Which window a usage limit is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Window {
+    FiveHour,
+    SevenDay,
+}
+
+/// How `POST /v1/messages` answers one account.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Mode {
+    /// A streamed reply: `Stand-in reply: <LAST USER LINE IN UPPER CASE>.`
+    #[default]
+    Normal,
+    /// HTTP 429 `rate_limit_error` with the unified headers of a subscriber whose window is
+    /// exhausted until `reset` (Unix seconds).
+    UsageLimit {
+        reset: i64,
+        window: Window,
+    },
+    /// HTTP 429 without the unified headers: a throttle, not the account's quota.
+    Throttle429,
+    ServerError500,
+    Overloaded529,
+}
+
+/// One logged request.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The bearer token (or x-api-key).
+    pub token: Option<String>,
+    pub method: String,
+    pub path: String,
+    /// `X-Claude-Code-Session-Id`.
+    pub session_id: Option<String>,
+    /// Length of the body's `messages` array.
+    pub messages: Option<usize>,
+    pub status: u16,
+    pub body: String,
+}
+
+impl Request {
+    /// A conversation turn: `POST /v1/messages` (not `count_tokens`).
+    pub fn is_turn(&self) -> bool {
+        self.method == "POST" && self.path.split('?').next() == Some("/v1/messages")
+    }
+}
+
+#[derive(Default)]
+struct Shared {
+    modes: HashMap<String, Mode>,
+    log: Vec<Request>,
+}
+
+pub struct Anthropic {
+    addr: std::net::SocketAddr,
+    server: Arc<tiny_http::Server>,
+    shared: Arc<Mutex<Shared>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Anthropic {
+    pub fn start() -> Anthropic {
+        let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind 127.0.0.1:0"));
+        let addr = server.server_addr().to_ip().expect("an IP listener");
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let (srv, sh) = (server.clone(), shared.clone());
+        let counter = Arc::new(AtomicU64::new(0));
+        let thread = std::thread::spawn(move || {
+            for rq in srv.incoming_requests() {
+                let (sh, counter) = (sh.clone(), counter.clone());
+                // One thread per request: a client holding a connection blocks no one.
+                std::thread::spawn(move || handle(rq, &sh, &counter));
+            }
+        });
+        Anthropic {
+            addr,
+            server,
+            shared,
+            thread: Some(thread),
+        }
+    }
+
+    /// `http://127.0.0.1:<port>`, for `ANTHROPIC_BASE_URL`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// How the account with this token is answered from now on (default: normal).
+    pub fn set_mode(&self, token: &str, mode: Mode) {
+        self.shared
+            .lock()
+            .unwrap()
+            .modes
+            .insert(token.to_string(), mode);
+    }
+
+    /// The conversation turns so far, oldest first.
+    pub fn turns(&self) -> Vec<Request> {
+        self.shared
+            .lock()
+            .unwrap()
+            .log
+            .iter()
+            .filter(|r| r.is_turn())
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until a turn satisfies `pred`; panics with the log after `timeout`.
+    pub fn wait_turn(
+        &self,
+        what: &str,
+        timeout: Duration,
+        pred: impl Fn(&Request) -> bool,
+    ) -> Request {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Some(r) = self.turns().into_iter().rev().find(|r| pred(r)) {
+                return r;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "stand-in: timed out waiting for {what}; turns:\n{}",
+                self.summary()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// One line per turn, for failure messages.
+    pub fn summary(&self) -> String {
+        let mut out = String::new();
+        for r in self.turns() {
+            let _ = writeln!(
+                out,
+                "{} token={} session={} messages={}",
+                r.status,
+                r.token.as_deref().unwrap_or("-"),
+                r.session_id.as_deref().unwrap_or("-"),
+                r.messages.map_or("-".into(), |n| n.to_string()),
+            );
+        }
+        out
+    }
+}
+
+impl Drop for Anthropic {
+    fn drop(&mut self) {
+        self.server.unblock();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+pub fn epoch_now() -> i64 {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+    i64::try_from(d.as_secs()).unwrap()
+}
+
+fn header(rq: &tiny_http::Request, name: &str) -> Option<String> {
+    rq.headers()
+        .iter()
+        .find(|h| h.field.as_str().as_str().eq_ignore_ascii_case(name))
+        .map(|h| h.value.as_str().to_string())
+}
+
+fn handle(mut rq: tiny_http::Request, shared: &Mutex<Shared>, counter: &AtomicU64) {
+    let mut raw = Vec::new();
+    let _ = rq.as_reader().read_to_end(&mut raw);
+    let body = String::from_utf8_lossy(&raw).into_owned();
+    let json: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let token = header(&rq, "authorization")
+        .and_then(|a| a.strip_prefix("Bearer ").map(str::to_string))
+        .or_else(|| header(&rq, "x-api-key"));
+    let method = rq.method().as_str().to_ascii_uppercase();
+    let path = rq.url().to_string();
+    let bare = path.split('?').next().unwrap_or("").to_string();
+    let mode = token
+        .as_ref()
+        .and_then(|t| shared.lock().unwrap().modes.get(t).cloned())
+        .unwrap_or_default();
+    let (status, headers, out) = if method == "POST" && bare == "/v1/messages" {
+        reply(&mode, &json, counter.fetch_add(1, Ordering::SeqCst) + 1)
+    } else if method == "POST" && bare == "/v1/messages/count_tokens" {
+        (200, json_type(), json!({"input_tokens": 42}).to_string())
+    } else {
+        (200, json_type(), "{}".into())
+    };
+    shared.lock().unwrap().log.push(Request {
+        token,
+        method,
+        path,
+        session_id: header(&rq, "x-claude-code-session-id"),
+        messages: json["messages"].as_array().map(Vec::len),
+        status,
+        body,
+    });
+    let mut resp = tiny_http::Response::from_string(out).with_status_code(status);
+    for (k, v) in headers {
+        resp.add_header(tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap());
+    }
+    let _ = rq.respond(resp);
+}
+
+type Reply = (u16, Vec<(String, String)>, String);
+
+fn json_type() -> Vec<(String, String)> {
+    vec![("content-type".into(), "application/json".into())]
+}
+
+fn error(n: u64, status: u16, kind: &str, message: &str, extra: Vec<(String, String)>) -> Reply {
+    let mut h = json_type();
+    h.push(("request-id".into(), format!("req_standin_{n:06}")));
+    h.extend(extra);
+    let body = json!({"type": "error", "error": {"type": kind, "message": message}});
+    (status, h, body.to_string())
+}
+
+fn reply(mode: &Mode, body: &Value, n: u64) -> Reply {
+    match mode {
+        Mode::Normal => normal(body, n),
+        Mode::UsageLimit { reset, window } => {
+            let (claim, p) = match window {
+                Window::FiveHour => ("five_hour", "5h"),
+                Window::SevenDay => ("seven_day", "7d"),
+            };
+            let h = [
+                ("status".to_string(), "rejected".to_string()),
+                ("reset".into(), reset.to_string()),
+                (format!("{p}-status"), "rejected".into()),
+                (format!("{p}-reset"), reset.to_string()),
+                (format!("{p}-utilization"), "1.0".into()),
+                ("representative-claim".into(), claim.into()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (format!("anthropic-ratelimit-unified-{k}"), v))
+            .collect();
+            error(n, 429, "rate_limit_error", "Error", h)
+        }
+        Mode::Throttle429 => error(
+            n,
+            429,
+            "rate_limit_error",
+            "This request would exceed your account's rate limit. Please try again later.",
+            vec![],
+        ),
+        Mode::ServerError500 => error(n, 500, "api_error", "Internal server error", vec![]),
+        Mode::Overloaded529 => error(n, 529, "overloaded_error", "Overloaded", vec![]),
+    }
+}
+
+/// A normal answer, streamed when asked, with a subscriber's unified headers.
+fn normal(body: &Value, n: u64) -> Reply {
+    let reset5 = epoch_now() + 3 * 3600;
+    let mut h: Vec<(String, String)> = [
+        ("status", "allowed".to_string()),
+        ("reset", reset5.to_string()),
+        ("5h-status", "allowed".into()),
+        ("5h-reset", reset5.to_string()),
+        ("5h-utilization", "0.12".into()),
+        ("representative-claim", "five_hour".into()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (format!("anthropic-ratelimit-unified-{k}"), v))
+    .collect();
+    h.push(("request-id".into(), format!("req_standin_{n:06}")));
+    let text = reply_text(body);
+    let model = body["model"].as_str().unwrap_or("claude-opus-5-5");
+    let usage = json!({"input_tokens": 10, "output_tokens": 8,
+        "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0});
+    let id = format!("msg_standin_{n:06}");
+    if body["stream"].as_bool() != Some(true) {
+        h.extend(json_type());
+        let msg = json!({"id": id, "type": "message", "role": "assistant", "model": model,
+            "content": [{"type": "text", "text": text}], "stop_reason": "end_turn",
+            "stop_sequence": null, "usage": usage});
+        return (200, h, msg.to_string());
+    }
+    h.push(("content-type".into(), "text/event-stream".into()));
+    let events = [
+        json!({"type": "message_start", "message": {"id": id, "type": "message",
+            "role": "assistant", "model": model, "content": [], "stop_reason": null,
+            "stop_sequence": null, "usage": usage}}),
+        json!({"type": "content_block_start", "index": 0,
+            "content_block": {"type": "text", "text": ""}}),
+        json!({"type": "content_block_delta", "index": 0,
+            "delta": {"type": "text_delta", "text": text}}),
+        json!({"type": "content_block_stop", "index": 0}),
+        json!({"type": "message_delta", "delta": {"stop_reason": "end_turn",
+            "stop_sequence": null}, "usage": {"output_tokens": 8}}),
+        json!({"type": "message_stop"}),
+    ];
+    let mut sse = String::new();
+    for e in &events {
+        let _ = write!(sse, "event: {}\ndata: {e}\n\n", e["type"].as_str().unwrap());
+    }
+    (200, h, sse)
+}
+
+/// `Stand-in reply: <the last user line, upper-cased>.`: unlike the prompt line on screen,
+/// so a test can wait for it.
+pub fn reply_text(body: &Value) -> String {
+    let last_user = body["messages"]
+        .as_array()
+        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+        .map(|m| text_of(&m["content"]))
+        .unwrap_or_default();
+    let line = last_user
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('<'))
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect::<String>();
+    format!("Stand-in reply: {}.", line.to_uppercase())
+}
+
+fn text_of(content: &Value) -> String {
+    match content {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts
+            .iter()
+            .filter_map(|p| p["text"].as_str())
+            .filter(|t| !t.trim_start().starts_with("<system-reminder>"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => String::new(),
+    }
+}

@@ -1,0 +1,284 @@
+//! The real Claude Code in a sandbox: the pinned npm build (installed once by
+//! `scripts/install-claude-code.sh`), account homes laid out like logged-in ones, the
+//! loopback API stand-in, and a ccf config that launches the real binary.
+//!
+//! The tmux server's own environment points `ANTHROPIC_BASE_URL` at a closed loopback
+//! port: a claude that ccf launched without the operator's variables (`claude.env`) fails
+//! visibly instead of reaching the network.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::Sandbox;
+use super::anthropic::Anthropic;
+
+/// The version `scripts/install-claude-code.sh` pins (the layout below was checked on it).
+pub const VERSION: &str = "2.1.330";
+/// How long the real client may take to show a screen (it starts in ~0.5 s).
+pub const SCREEN: Duration = Duration::from_secs(30);
+
+/// The installed client, or `None` after one loud line on stderr (outside CI only: with
+/// `CI=true` a missing client fails the test).
+pub fn claude_bin() -> Option<PathBuf> {
+    // Once per process: tests run in parallel and must not run npm side by side.
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let found = BIN.get_or_init(|| {
+        let found = install();
+        if let Err(why) = &found
+            && std::env::var("CI").as_deref() != Ok("true")
+        {
+            // Straight to the process's stderr: libtest hides eprintln! of passing tests.
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED the real-client tier (tests/it/real): Claude Code {VERSION} is not installed ({why}); run scripts/install-claude-code.sh"
+            );
+        }
+        found
+    });
+    match found {
+        Ok(p) => Some(p.clone()),
+        Err(why) => {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "real-client tier: the pinned Claude Code {VERSION} is required in CI: {why}"
+            );
+            None
+        }
+    }
+}
+
+fn install() -> Result<PathBuf, String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install-claude-code.sh");
+    let out = Command::new("bash")
+        .arg(&script)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", script.display()))?;
+    if !out.status.success() {
+        return Err(format!("{} failed ({})", script.display(), out.status));
+    }
+    let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(format!("{} printed no binary", script.display()))
+    }
+}
+
+/// A sandbox (two accounts, `ccl-1-proj` in `~/proj`, the pool in `~/work`) whose claude
+/// is the real one, talking to `api`.
+pub struct RealWorld {
+    pub sb: Sandbox,
+    pub api: Anthropic,
+    pub claude: PathBuf,
+}
+
+impl RealWorld {
+    /// `None` when the tier is skipped.
+    pub fn new() -> Option<RealWorld> {
+        let claude = claude_bin()?;
+        let sb = Sandbox::new();
+        let api = Anthropic::start();
+        let w = RealWorld { sb, api, claude };
+        let trusted = [w.sb.path("proj"), w.sb.path("work")];
+        for a in w.sb.accounts.clone() {
+            account_home(&w.sb.account_home(&a), &RealWorld::token(&a), &trusted);
+        }
+        // A claude started without CLAUDE_CONFIG_DIR reads onboarding and trust here.
+        write_json(
+            &w.sb.path(".claude.json"),
+            &claude_json("operator", &trusted),
+        );
+        // The operator's shell exports the variables, as a real ~/.bashrc would.
+        // tmux starts login shells, which read ~/.bash_profile.
+        let mut rc = String::from("PS1='operator$ '\n");
+        for (k, v) in w.operator_env() {
+            let _ = writeln!(rc, "export {k}='{v}'");
+        }
+        std::fs::write(w.sb.path(".bashrc"), rc).unwrap();
+        std::fs::write(w.sb.path(".bash_profile"), ". ~/.bashrc\n").unwrap();
+        for (k, v) in [
+            ("ANTHROPIC_BASE_URL", "http://127.0.0.1:9"),
+            ("DISABLE_TELEMETRY", "1"),
+            ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
+            ("DISABLE_AUTOUPDATER", "1"),
+        ] {
+            w.sb.tmux.ok(["set-environment", "-g", k, v]);
+        }
+        w.sb.write_config(&w.config());
+        w.sb.ccf(&["ensure-symlinks"]).run();
+        Some(w)
+    }
+
+    /// The access token of `account`'s home: how the stand-in knows the account.
+    pub fn token(account: &str) -> String {
+        format!("tok-{account}")
+    }
+
+    /// What the operator's environment gives every claude: the stand-in, nothing leaving
+    /// the machine, quick errors (2 retries instead of 10, which take ~3 minutes), and the
+    /// client's temp files inside the sandbox.
+    pub fn operator_env(&self) -> Vec<(String, String)> {
+        [
+            ("ANTHROPIC_BASE_URL", self.api.base_url()),
+            ("DISABLE_TELEMETRY", "1".into()),
+            ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".into()),
+            ("DISABLE_AUTOUPDATER", "1".into()),
+            ("DISABLE_ERROR_REPORTING", "1".into()),
+            ("CLAUDE_CODE_MAX_RETRIES", "2".into()),
+            (
+                "CLAUDE_CODE_TMPDIR",
+                self.sb.path("tmp").display().to_string(),
+            ),
+            ("TZ", "UTC".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    /// The sandbox's config with the real binary and the operator's variables in
+    /// `claude.env`, so that ccf keeps them on relaunch.
+    pub fn config(&self) -> String {
+        let base = self.sb.default_config();
+        let mut env = String::from("  env:\n");
+        for (k, v) in self.operator_env() {
+            let _ = writeln!(env, "    {k}: '{v}'");
+        }
+        base.replace(
+            "claude:\n  command: claude\n  args: []\n",
+            &format!(
+                "claude:\n  command: {}\n  args: []\n{env}",
+                self.claude.display()
+            ),
+        )
+    }
+
+    /// The operator opens `session` in `dir` and types the binary's path into its shell:
+    /// no id, no `CLAUDE_CONFIG_DIR`, nothing ccf launched. Waits for the input box.
+    pub fn start_by_hand(&self, session: &str, dir: &Path) {
+        self.sb.tmux.new_session(session, dir, &[]);
+        self.sb.tmux.wait_for_text(session, "operator$");
+        self.sb
+            .tmux
+            .type_line(session, &self.claude.display().to_string());
+        self.wait_screen(session, "the input box", ready);
+    }
+
+    /// Types `text` into claude's input box, waits until it shows there, then sends Enter
+    /// (one paste of text + Enter would not submit).
+    pub fn prompt(&self, session: &str, text: &str) {
+        let t = format!("={session}:");
+        self.sb.tmux.ok(["send-keys", "-t", &t, "-l", "--", text]);
+        self.wait_screen(session, "the typed prompt", |s| {
+            s.lines().any(|l| l.starts_with('❯') && l.contains(text))
+        });
+        self.sb.tmux.ok(["send-keys", "-t", &t, "Enter"]);
+    }
+
+    /// The visible screen (claude draws on the alternate screen: no scrollback).
+    pub fn screen(&self, session: &str) -> String {
+        self.sb
+            .tmux
+            .ok(["capture-pane", "-p", "-t", &format!("={session}:")])
+    }
+
+    /// Polls the screen until `pred` holds; panics with the last screen after [`SCREEN`].
+    pub fn wait_screen(&self, session: &str, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + SCREEN;
+        loop {
+            let s = self.screen(session);
+            if pred(&s) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what} in {session}; screen:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The id of the conversation the stand-in saw last from `token`.
+    pub fn last_session_id(&self, token: &str) -> String {
+        self.api
+            .turns()
+            .iter()
+            .rev()
+            .find(|r| r.token.as_deref() == Some(token))
+            .and_then(|r| r.session_id.clone())
+            .expect("a turn with a session id header")
+    }
+}
+
+/// Ready for input: the banner is up and the input box shows its prompt.
+pub fn ready(screen: &str) -> bool {
+    screen.contains("Claude Code v") && screen.lines().any(|l| l.starts_with('❯'))
+}
+
+/// The part of a screen from the last line holding `marker` on.
+pub fn after<'a>(screen: &'a str, marker: &str) -> &'a str {
+    screen.rfind(marker).map_or("", |i| &screen[i..])
+}
+
+/// `.claude.json` keys that keep 2.1.330 from showing any first-run screen or notice, and
+/// trust `trusted`. Without `hasCompletedOnboarding` the client does not stop at a dialog:
+/// offline it exits after trying api.anthropic.com directly.
+fn claude_json(who: &str, trusted: &[PathBuf]) -> Value {
+    let projects: serde_json::Map<String, Value> = trusted
+        .iter()
+        .map(|d| {
+            (
+                d.display().to_string(),
+                json!({"hasTrustDialogAccepted": true, "hasCompletedProjectOnboarding": true,
+                    "projectOnboardingSeenCount": 1, "allowedTools": []}),
+            )
+        })
+        .collect();
+    json!({
+        "hasCompletedOnboarding": true,
+        "lastOnboardingVersion": VERSION,
+        "lastReleaseNotesSeen": VERSION,
+        "firstStartVersion": VERSION,
+        "numStartups": 1,
+        "hasSeenAutoDefaultNotice": true,
+        "autoUpdates": false,
+        "officialMarketplaceAutoInstallAttempted": true,
+        "oauthAccount": {
+            "accountUuid": "00000000-0000-4000-8000-000000000001",
+            "emailAddress": format!("{who}@example.test"),
+            "organizationUuid": "00000000-0000-4000-8000-000000000002",
+            "organizationName": format!("{who}'s Organization"),
+            "organizationRole": "admin",
+            "displayName": who,
+            "billingType": "stripe_subscription",
+        },
+        "projects": projects,
+    })
+}
+
+/// A logged-in Claude Max account home: `.credentials.json` (0600) whose access token is
+/// how the stand-in knows the account, and `.claude.json` trusting `trusted`.
+fn account_home(dir: &Path, token: &str, trusted: &[PathBuf]) {
+    std::fs::create_dir_all(dir).unwrap();
+    let cred = dir.join(".credentials.json");
+    write_json(
+        &cred,
+        &json!({"claudeAiOauth": {
+            "accessToken": token, "refreshToken": format!("{token}-refresh"),
+            "expiresAt": 4_102_444_800_000_u64, "scopes": ["user:inference", "user:profile"],
+            "subscriptionType": "max"}}),
+    );
+    super::sandbox::set_mode(&cred, 0o600);
+    write_json(&dir.join(".claude.json"), &claude_json(token, trusted));
+}
+
+fn write_json(path: &Path, v: &Value) {
+    std::fs::write(path, serde_json::to_string_pretty(v).unwrap()).unwrap();
+}
