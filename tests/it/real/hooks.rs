@@ -87,7 +87,9 @@ fn the_real_hook_payloads_reach_the_spool_and_give_the_exact_reset() {
     assert_eq!(failure["session_id"], id.as_str(), "{failure}");
     let exact = jiff::Timestamp::from_second(reset).unwrap().to_string();
     // Claude Code runs the StopFailure hook before it writes the failed turn to the
-    // transcript: the exact reset is read when check-quota consumes the record.
+    // transcript: the exact reset is read when check-quota consumes the record. Wait for
+    // the row (else, on a loaded machine, ccf rightly falls back to the banner's minute).
+    wait_quota_row(failure["transcript_path"].as_str().unwrap(), reset);
     let out = w.sb.ccf(&["check-quota", "--dry-run"]).run().stdout;
     let line = |source: &str| {
         out.lines()
@@ -132,5 +134,18 @@ fn the_real_hook_payloads_reach_the_spool_and_give_the_exact_reset() {
     assert!(
         state["accounts"]["compte2"]["exhausted_until"].is_null(),
         "{state}"
+    );
+}
+
+/// Waits until the transcript holds the API-error row with the reset the stand-in sent.
+fn wait_quota_row(transcript: &str, reset: i64) {
+    wait_for(
+        "the transcript's quota row",
+        Duration::from_secs(30),
+        || {
+            std::fs::read_to_string(transcript)
+                .ok()
+                .filter(|t| t.contains(&format!("\"resetsAt\":{reset}")))
+        },
     );
 }
