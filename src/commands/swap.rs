@@ -63,8 +63,9 @@ pub fn run(ctx: &Ctx, args: &SwapArgs) -> Result<ExitCode> {
         println!("active account: {to}");
     }
     if !out.failed.is_empty() {
+        let active = out.to.as_deref().unwrap_or(&out.from);
         anyhow::bail!(
-            "could not relaunch {} (they keep their ids; ccf rollback or another ccf swap retries them)",
+            "could not relaunch {} (they keep their ids; fix the cause, then `ccf swap --to {active}` relaunches them in place)",
             out.failed.join(", ")
         );
     }
