@@ -52,6 +52,7 @@ pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
     facts.usage(state, &mut obs);
     let fingerprints = facts.panes_observed(state, &mut obs);
 
+    relogged(ctx, state);
     let due = failover::due_return(ctx, state);
     let decision = quota::decide(&obs, state, &active, &ctx.config.quota, ctx.now, due);
     let summary = decision.lines.last().cloned().unwrap_or_default();
@@ -212,6 +213,34 @@ fn act(ctx: &Ctx, state: &mut State, action: Action) -> Result<ExitCode> {
         ),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Clears the auth failure of an account whose `.credentials.json` changed after the
+/// failure was seen: the operator logged in again (or Claude Code refreshed the token).
+fn relogged(ctx: &Ctx, state: &mut State) {
+    for account in &ctx.config.accounts {
+        let Some(a) = state
+            .accounts
+            .get_mut(&account.name)
+            .filter(|a| a.auth_failed)
+        else {
+            continue;
+        };
+        let since = a.last_signal.as_ref().map(|s| s.at);
+        let changed = std::fs::metadata(account.home.join(".credentials.json"))
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| Timestamp::try_from(t).ok());
+        if let (Some(changed), Some(since)) = (changed, since)
+            && changed > since
+        {
+            a.auth_failed = false;
+            crate::log::notice(&format!(
+                "account {}: credentials changed since its auth failure; usable again",
+                account.name
+            ));
+        }
+    }
 }
 
 fn list(v: &[String]) -> String {

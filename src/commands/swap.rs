@@ -53,6 +53,16 @@ pub fn run(ctx: &Ctx, args: &SwapArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut m = ctx.begin_mutation()?;
+    if let Some(to) = &args.to {
+        // Naming an account is the operator's word that it works again (logged in anew,
+        // limit lifted): forget what ccf held against it, or the next poll would leave.
+        let a = m.state.account_mut(to);
+        if a.auth_failed || a.exhausted_until.is_some_and(|u| u > ctx.now) {
+            println!("{to}: cleared its auth failure / exhaustion mark (operator's choice)");
+        }
+        a.auth_failed = false;
+        a.exhausted_until = None;
+    }
     let out = failover::swap(ctx, &mut m.state, &req, false)?;
     for line in &out.plan {
         println!("{line}");

@@ -384,3 +384,68 @@ fn real_2_1_330_screens_classify_as_seen() {
         }
     }
 }
+
+#[test]
+fn an_auth_failure_marks_the_account_until_its_credentials_change() {
+    let sb = Sandbox::new();
+    sb.hold_notifications();
+    ready(&sb);
+    start_claude(&sb, "ccl-1-proj", &sb.path("proj"), Some("compte2"));
+    sb.set_mode("compte2", "auth");
+    sb.tmux.type_line("ccl-1-proj", "hello");
+    sb.tmux.wait_for_text("ccl-1-proj", "Please run /login");
+    sb.ccf(&["check-quota"]).run();
+    let state = sb.state();
+    assert_eq!(
+        state["accounts"]["compte2"]["auth_failed"], true,
+        "{state:#}"
+    );
+    assert_eq!(
+        state["active_account"], "compte1",
+        "a failure on another account moves nothing"
+    );
+    assert!(
+        sb.outbox()
+            .iter()
+            .any(|m| m["event"]["kind"] == "needs_login")
+    );
+    sb.ccf(&["validate"])
+        .code(3)
+        .stdout_has("account compte2 failed authentication")
+        .run();
+    assert_eq!(
+        sb.ccf(&["status", "--json"]).run().json()["accounts"][1]["state"],
+        "auth_failed"
+    );
+    // The operator logs in again: the credentials file changes.
+    std::fs::write(
+        sb.account_home("compte2").join(".credentials.json"),
+        "{\"claudeAiOauth\":{\"accessToken\":\"new\"}}",
+    )
+    .unwrap();
+    sb.set_mode("compte2", "normal");
+    sb.tmux.type_line("ccl-1-proj", "again");
+    sb.tmux.wait_for_text("ccl-1-proj", "reply to: again");
+    sb.ccf(&["check-quota"]).stderr_has("usable again").run();
+    assert_eq!(sb.state()["accounts"]["compte2"]["auth_failed"], false);
+}
+
+#[test]
+fn swap_to_a_named_account_clears_what_ccf_held_against_it() {
+    let sb = Sandbox::new();
+    ready(&sb);
+    let mut state = sb.state();
+    state["accounts"]["compte2"] =
+        serde_json::json!({"auth_failed": true, "exhausted_until": "2099-01-01T00:00:00Z"});
+    std::fs::write(sb.state_file(), state.to_string()).unwrap();
+    sb.ccf(&["swap", "--to", "compte2"])
+        .stdout_has("cleared its auth failure")
+        .run();
+    let state = sb.state();
+    assert_eq!(state["active_account"], "compte2");
+    assert_eq!(state["accounts"]["compte2"]["auth_failed"], false);
+    assert!(state["accounts"]["compte2"]["exhausted_until"].is_null());
+    sb.ccf(&["check-quota", "--dry-run"])
+        .stdout_has("→ stay on compte2")
+        .run();
+}
