@@ -295,6 +295,21 @@ impl State {
             .with_context(|| format!("failed to save state {}", path.display()))
     }
 
+    /// The record of session `name`, created empty (of `kind`) when there is none.
+    pub fn session_mut(&mut self, name: &str, kind: Kind) -> &mut SessionRecord {
+        self.sessions
+            .entry(name.to_string())
+            .or_insert_with(|| SessionRecord {
+                kind,
+                account: None,
+                session_id: None,
+                id_source: None,
+                cwd: None,
+                launched_at: None,
+                task: None,
+            })
+    }
+
     pub fn account_mut(&mut self, name: &str) -> &mut AccountState {
         self.accounts.entry(name.to_string()).or_default()
     }

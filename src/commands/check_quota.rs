@@ -284,15 +284,7 @@ impl Facts<'_> {
                 };
                 let kind = self.ctx.config.session_kind(&name).map(Into::into);
                 let Some(kind) = kind else { return };
-                let rec = state.sessions.entry(name).or_insert_with(|| SessionRecord {
-                    kind,
-                    account: None,
-                    session_id: None,
-                    id_source: None,
-                    cwd: None,
-                    launched_at: None,
-                    task: None,
-                });
+                let rec = state.session_mut(&name, kind);
                 rec.session_id.clone_from(&s.origin.session_id);
                 rec.id_source = Some("hook".into());
                 rec.cwd.clone_from(&s.origin.cwd);

@@ -17,8 +17,7 @@ use super::{SwapOutcome, SwapRequest, fault};
 use crate::context::Ctx;
 use crate::notify::{self, Event};
 use crate::state::{
-    Degraded, Kind, PendingReturn, SessionRecord, State, SwapJournal, SwapRecord, SwapSession,
-    SwapStep,
+    Degraded, Kind, PendingReturn, State, SwapJournal, SwapRecord, SwapSession, SwapStep,
 };
 use crate::{fsutil, links};
 
@@ -560,18 +559,7 @@ pub fn finish(ctx: &Ctx, state: &mut State) -> Result<SwapOutcome> {
             .kind
             .or_else(|| ctx.config.session_kind(&s.name).map(Into::into))
             .unwrap_or(Kind::Dedicated);
-        let rec = state
-            .sessions
-            .entry(s.name.clone())
-            .or_insert_with(|| SessionRecord {
-                kind,
-                account: None,
-                session_id: None,
-                id_source: None,
-                cwd: None,
-                launched_at: None,
-                task: None,
-            });
+        let rec = state.session_mut(&s.name, kind);
         if s.session_id.is_some() {
             rec.session_id.clone_from(&s.session_id);
             rec.cwd = s.cwd.clone().or(rec.cwd.take());
@@ -812,18 +800,7 @@ fn learn(ctx: &Ctx, state: &mut State, facts: &[SessionFacts]) {
             .kind
             .or_else(|| ctx.config.session_kind(&f.name).map(Into::into))
             .unwrap_or(Kind::Dedicated);
-        let rec = state
-            .sessions
-            .entry(f.name.clone())
-            .or_insert_with(|| SessionRecord {
-                kind,
-                account: None,
-                session_id: None,
-                id_source: None,
-                cwd: None,
-                launched_at: None,
-                task: None,
-            });
+        let rec = state.session_mut(&f.name, kind);
         if rec.session_id != f.session_id {
             rec.session_id.clone_from(&f.session_id);
             rec.id_source.clone_from(&f.id_source);
