@@ -104,6 +104,18 @@ impl Config {
         self.accounts.iter().find(|a| a.name == name)
     }
 
+    /// The account an operator named on the command line, or an error listing the names.
+    pub fn named_account(&self, name: &str) -> anyhow::Result<&Account> {
+        self.account(name).ok_or_else(|| {
+            let known: Vec<&str> = self.accounts.iter().map(|a| a.name.as_str()).collect();
+            anyhow::anyhow!(
+                "no account named {name} in {}; known: {}",
+                self.path.display(),
+                known.join(", ")
+            )
+        })
+    }
+
     /// The account whose home is `path` (compared as written and canonicalized).
     pub fn account_by_home(&self, path: &Path) -> Option<&Account> {
         let canon = std::fs::canonicalize(path).ok();

@@ -10,18 +10,7 @@ use crate::links;
 
 pub fn run(ctx: &Ctx, args: &EnsureSymlinksArgs) -> Result<ExitCode> {
     let only = match &args.account {
-        Some(name) => Some(ctx.config.account(name).ok_or_else(|| {
-            anyhow::anyhow!(
-                "no account named {name} in {}; known: {}",
-                ctx.config.path.display(),
-                ctx.config
-                    .accounts
-                    .iter()
-                    .map(|a| a.name.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })?),
+        Some(name) => Some(ctx.config.named_account(name)?),
         None => None,
     };
     let mut m = ctx.begin_mutation()?;

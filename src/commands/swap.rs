@@ -12,19 +12,8 @@ use crate::failover::{self, SwapRequest};
 use crate::lock::StateLock;
 
 pub fn run(ctx: &Ctx, args: &SwapArgs) -> Result<ExitCode> {
-    if let Some(to) = &args.to
-        && ctx.config.account(to).is_none()
-    {
-        anyhow::bail!(
-            "no account named {to} in {}; known: {}",
-            ctx.config.path.display(),
-            ctx.config
-                .accounts
-                .iter()
-                .map(|a| a.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+    if let Some(to) = &args.to {
+        ctx.config.named_account(to)?;
     }
     let req = SwapRequest {
         to: args.to.clone(),

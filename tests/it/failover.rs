@@ -107,20 +107,9 @@ fn claude_pid(sb: &Sandbox, name: &str) -> u32 {
 
 /// The kinds of the queued events, sorted (events of one run share a timestamp).
 fn outbox_kinds(sb: &Sandbox) -> Vec<String> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(sb.path("state/outbox"))
-        .map(|d| {
-            d.map(|e| e.unwrap().path())
-                .filter(|p| p.extension().is_some_and(|x| x == "json"))
-                .collect()
-        })
-        .unwrap_or_default();
-    files.sort();
-    files
+    sb.outbox()
         .iter()
-        .map(|p| {
-            let v: Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
-            v["event"]["kind"].as_str().unwrap().to_string()
-        })
+        .map(|v| v["event"]["kind"].as_str().unwrap().to_string())
         .collect::<std::collections::BTreeSet<String>>()
         .into_iter()
         .collect()
