@@ -109,6 +109,10 @@ pub fn open_append(path: &Path) -> io::Result<File> {
         .open(path)
 }
 
+/// How much of a transcript's end is read for its newest rows: an API-error row is
+/// small, and a long conversation must not cost a whole read.
+pub const TRANSCRIPT_TAIL: u64 = 64 << 10;
+
 /// The last `max` bytes (at most) of the regular file at `path`, as lossy UTF-8 (e.g. a
 /// transcript's newest rows); `None` for anything else. Transcript paths come from hook
 /// input and the disk: opening a FIFO blocks until a writer comes, and `/dev/zero` never

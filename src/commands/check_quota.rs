@@ -14,7 +14,6 @@ use anyhow::Result;
 use jiff::Timestamp;
 
 use crate::cli::DryRun;
-use crate::commands::hook::TRANSCRIPT_TAIL;
 use crate::context::Ctx;
 use crate::detect::{self, Verdict};
 use crate::failover::{self, SwapRequest};
@@ -360,7 +359,7 @@ impl Facts<'_> {
             .origin
             .transcript_path
             .as_deref()
-            .and_then(|p| crate::fsutil::read_tail(p, 64 << 10))
+            .and_then(|p| crate::fsutil::read_tail(p, crate::fsutil::TRANSCRIPT_TAIL))
             .and_then(|t| detect::last_api_error(&t))
             .filter(|row| row.resets_at.is_some() && row.text == f.last_assistant_message);
         if let Some(row) = row {
@@ -534,7 +533,7 @@ impl Facts<'_> {
             .join("projects")
             .join(crate::failover::slug(cwd))
             .join(format!("{id}.jsonl"));
-        let text = crate::fsutil::read_tail(&path, TRANSCRIPT_TAIL)?;
+        let text = crate::fsutil::read_tail(&path, crate::fsutil::TRANSCRIPT_TAIL)?;
         let limit = detect::last_api_error(&text)?;
         Timestamp::from_second(limit.resets_at?).ok()
     }

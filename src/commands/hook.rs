@@ -18,8 +18,6 @@ use crate::spool::{self, Origin, Record, SessionStart, StopFailure};
 
 /// Hook input larger than this is not Claude Code's: it is dropped unread.
 const MAX_INPUT: u64 = 1 << 20;
-/// How much of a transcript's end is read for the API-error row.
-pub const TRANSCRIPT_TAIL: u64 = 64 << 10;
 
 pub fn run(config: Option<&Path>, args: &HookArgs) -> ExitCode {
     if let Err(e) = handle(config, args.event) {
@@ -62,18 +60,15 @@ fn handle(config: Option<&Path>, event: HookEvent) -> Result<()> {
             spool::write(&config.spool_dir(), &record, now)?;
         }
         HookEvent::StopFailure => {
-            let error = str_field(&input, "error");
-            let mut record = StopFailure {
-                error,
+            // Claude Code runs this hook before it writes the failed turn to the
+            // transcript, so the exact reset is read when check-quota consumes the record.
+            let record = StopFailure {
+                origin,
+                error: str_field(&input, "error"),
                 agent_id: str_field(&input, "agent_id"),
                 last_assistant_message: str_field(&input, "last_assistant_message"),
                 ..StopFailure::default()
             };
-            if let Some(limit) = origin.transcript_path.as_deref().and_then(transcript_limit) {
-                record.resets_at = limit.resets_at;
-                record.rate_limit_type = limit.rate_limit_type;
-            }
-            record.origin = origin;
             spool::write(&config.spool_dir(), &Record::StopFailure(record), now)?;
         }
         HookEvent::Statusline => statusline(&config, &input, origin)?,
@@ -83,11 +78,6 @@ fn handle(config: Option<&Path>, event: HookEvent) -> Result<()> {
 
 fn str_field(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_string)
-}
-
-/// The API-error row at the end of a transcript, if it has one.
-fn transcript_limit(path: &Path) -> Option<crate::detect::TranscriptLimit> {
-    crate::detect::last_api_error(&crate::fsutil::read_tail(path, TRANSCRIPT_TAIL)?)
 }
 
 /// Records the status line's rate-limit figures for this config dir (overwritten, not

@@ -374,7 +374,7 @@ fn from_transcripts(
 /// The first line (at most 60 characters) of the last prompt the user typed, from the
 /// tail of a transcript.
 fn last_prompt(path: &Path) -> Option<String> {
-    let text = crate::fsutil::read_tail(path, 64 * 1024)?;
+    let text = crate::fsutil::read_tail(path, crate::fsutil::TRANSCRIPT_TAIL)?;
     text.lines().rev().find_map(|line| {
         let v: serde_json::Value = serde_json::from_str(line).ok()?;
         if v.get("type")?.as_str()? != "user" {

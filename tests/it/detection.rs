@@ -106,22 +106,26 @@ fn a_hook_never_fails_claude_code() {
 }
 
 #[test]
-fn a_stop_failure_reads_the_exact_reset_from_the_transcript() {
+fn a_stop_failure_gets_its_exact_reset_from_the_transcript_when_consumed() {
     let sb = Sandbox::new();
+    ready(&sb);
+    // Claude Code runs the hook before it writes the failed turn: at hook time the
+    // transcript ends with an older limit (another reset, other words).
     let transcript = sb.path("t.jsonl");
+    let row = |reset: i64, text: &str| {
+        format!(
+            "{{\"type\":\"assistant\",\"isApiErrorMessage\":true,\"error\":\"rate_limit\",\"quotaLimits\":{{\"status\":\"rejected\",\"resetsAt\":{reset},\"rateLimitType\":\"five_hour\"}},\"message\":{{\"content\":[{{\"type\":\"text\",\"text\":\"{text}\"}}]}}}}\n"
+        )
+    };
     std::fs::write(
         &transcript,
-        concat!(
-            r#"{"type":"user","message":{"role":"user","content":"hi"}}"#,
-            "\n",
-            r#"{"type":"assistant","isApiErrorMessage":true,"error":"rate_limit","quotaLimits":{"status":"rejected","resetsAt":1893456000,"rateLimitType":"five_hour"},"message":{"content":[{"type":"text","text":"You've hit your 5-hour limit"}]}}"#,
-            "\n"
-        ),
+        row(1_800_000_000, "You've hit your limit · resets 9am"),
     )
     .unwrap();
+    let banner = "You've hit your 5-hour limit · resets 12am (UTC)";
     let input = serde_json::json!({
-        "session_id": "6f1c…", "transcript_path": transcript, "cwd": sb.path("proj"),
-        "hook_event_name": "StopFailure", "error": "rate_limit"
+        "session_id": "6f1c", "transcript_path": transcript, "cwd": sb.path("proj"),
+        "hook_event_name": "StopFailure", "error": "rate_limit", "last_assistant_message": banner
     });
     hook(
         &sb,
@@ -135,9 +139,18 @@ fn a_stop_failure_reads_the_exact_reset_from_the_transcript() {
         serde_json::from_slice(&std::fs::read(sb.path("state/spool").join(&files[0])).unwrap())
             .unwrap();
     assert_eq!(rec["event"], "stop_failure");
-    assert_eq!(rec["resets_at"], 1_893_456_000);
-    assert_eq!(rec["rate_limit_type"], "five_hour");
     assert_eq!(rec["tmux_pane"], "%7");
+    // The hook reads no transcript (a hot path, and the row is not there yet).
+    assert!(rec["resets_at"].is_null(), "{rec}");
+    // Then the row is written; check-quota takes its reset to the second.
+    let mut text = std::fs::read_to_string(&transcript).unwrap();
+    text.push_str(&row(1_893_456_017, banner));
+    std::fs::write(&transcript, text).unwrap();
+    sb.ccf(&["check-quota", "--dry-run"])
+        .env("CCF_NOW", "2029-12-31T20:00:00Z")
+        .stdout_has("[spool] on compte1: limit")
+        .stdout_has("→ limit until 2030-01-01T00:00:17Z")
+        .run();
 }
 
 /// A session running the fake claude, pinned to `account` or on ~/.claude.
