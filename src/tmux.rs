@@ -101,6 +101,12 @@ fn unformatted(arg: &OsStr) -> OsString {
     literal(&OsString::from_vec(doubled))
 }
 
+/// Flags of every tmux client ccf runs. `-N`: never start a server. `-u`: the client
+/// speaks UTF-8 whatever the locale; without it, under a user manager or cron with no
+/// `LANG`, tmux writes the tabs of `-F` output and every non-ASCII character of a
+/// captured pane as `_`, and ccf would see no panes and no banners.
+const CLIENT_FLAGS: [&str; 2] = ["-N", "-u"];
+
 const NO_SERVER: [&str; 3] = [
     "no server running",
     "error connecting to",
@@ -135,7 +141,7 @@ impl Tmux {
     {
         let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
         Command::new(&self.program)
-            .arg("-N")
+            .args(CLIENT_FLAGS)
             .args(&self.socket)
             .args(&args)
             .env_remove("TMUX")
@@ -317,7 +323,7 @@ impl Tmux {
     pub fn send_text(&self, session: &str, text: &str, enter: bool) -> Result<()> {
         let buffer = format!("ccf-{}", uuid::Uuid::new_v4().simple());
         let mut child = Command::new(&self.program)
-            .arg("-N")
+            .args(CLIENT_FLAGS)
             .args(&self.socket)
             .args(["load-buffer", "-b", &buffer, "-"])
             .env_remove("TMUX")

@@ -172,3 +172,22 @@ fn send_text_delivers_key_names_and_dashes_literally() {
     });
     assert_eq!(got, "-n Enter C-c; $(x)");
 }
+
+/// A user manager or cron may start ccf with no locale at all; without one, tmux turns
+/// the tabs of `-F` output into `_` unless told the client speaks UTF-8 (`-u`).
+#[test]
+fn panes_are_seen_whatever_the_locale_of_the_environment() {
+    let sb = Sandbox::new();
+    sb.ccf(&["ensure-symlinks"]).run();
+    sb.tmux.new_session("ccl-1-proj", &sb.path("proj"), &[]);
+    let v = sb
+        .ccf(&["status", "--json"])
+        .env_remove("LANG")
+        .env_remove("LC_ALL")
+        .env_remove("LC_CTYPE")
+        .run()
+        .json();
+    let session = &v["sessions"][0];
+    assert_eq!(session["name"], "ccl-1-proj", "{v}");
+    assert_eq!(session["running"], true, "{v}");
+}

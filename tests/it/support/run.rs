@@ -45,6 +45,12 @@ impl Run {
         self
     }
 
+    /// Runs without `k` in the environment (a locale variable, say).
+    pub fn env_remove(mut self, k: &str) -> Run {
+        self.cmd.env_remove(k);
+        self
+    }
+
     pub fn code(mut self, code: i32) -> Run {
         self.code = code;
         self
