@@ -38,6 +38,13 @@ impl Ctx {
         }
     }
 
+    /// The same world a moment later, for a run that takes another pass: the config
+    /// read again from its file and the clock read again.
+    pub fn later(&self) -> Result<Ctx> {
+        let config = crate::config::load(&self.config.path, &self.home)?;
+        Ok(Ctx::new(config, crate::app::now()?, self.home.clone()))
+    }
+
     pub fn state_path(&self) -> PathBuf {
         self.config.state_dir.join("state.json")
     }

@@ -115,12 +115,7 @@ pub fn read_all(dir: &Path) -> Vec<(PathBuf, Result<Record>)> {
     let mut paths: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| {
-            p.extension().is_some_and(|x| x == "json")
-                && !p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        })
+        .filter(|p| is_record(p))
         .collect();
     paths.sort();
     paths
@@ -135,6 +130,19 @@ pub fn read_all(dir: &Path) -> Vec<(PathBuf, Result<Record>)> {
             (p, rec)
         })
         .collect()
+}
+
+/// Whether `dir` holds any record (a cheap look: names only).
+pub fn has_records(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .is_ok_and(|entries| entries.filter_map(Result::ok).any(|e| is_record(&e.path())))
+}
+
+fn is_record(p: &Path) -> bool {
+    p.extension().is_some_and(|x| x == "json")
+        && !p
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
 }
 
 /// The `session_start` records in `dir`, oldest first (read, not consumed).

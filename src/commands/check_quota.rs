@@ -23,9 +23,32 @@ use crate::spool::{self, Record};
 use crate::state::{SessionRecord, Signal, State};
 use crate::tmux::Pane;
 
+/// How many passes one run takes at most: the first, and one more for each batch of
+/// hook events that landed while the previous pass ran.
+const MAX_PASSES: usize = 4;
+
 pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
     let mut m = ctx.begin_mutation()?;
-    let state = &mut m.state;
+    let mut code = pass(ctx, &mut m.state, args)?;
+    if args.dry_run {
+        return Ok(code);
+    }
+    // systemd does not queue a path unit's trigger while its service runs: a hook event
+    // that lands during a pass (a swap takes seconds) would wait for the timer, or for
+    // ever with the timer stopped. Look at the spool again before letting the lock go.
+    for _ in 1..MAX_PASSES {
+        if !spool::has_records(&ctx.config.spool_dir()) {
+            break;
+        }
+        let later = ctx.later()?;
+        crate::log::info("hook events arrived during the pass; taking another");
+        code = pass(&later, &mut m.state, args)?;
+    }
+    Ok(code)
+}
+
+/// One detection pass under the lock: gather, decide, remember, act.
+fn pass(ctx: &Ctx, state: &mut State, args: &DryRun) -> Result<ExitCode> {
     let panes = ctx.tmux.list()?;
     let active = ctx.active_account(state).name.clone();
     let link_account = ctx

@@ -462,3 +462,39 @@ fn swap_to_a_named_account_clears_what_ccf_held_against_it() {
         .stdout_has("→ stay on compte2")
         .run();
 }
+
+/// systemd does not start a path unit's service again while it runs: an event that lands
+/// during a pass must be handled by the same run, not left for the next timer tick.
+#[test]
+fn a_hook_event_that_lands_during_a_pass_is_handled_by_the_same_run() {
+    let sb = Sandbox::new();
+    ready(&sb);
+    start_claude(&sb, "ccl-1-proj", &sb.path("proj"), None);
+    let event = sb.path("event.json");
+    let input = serde_json::json!({
+        "session_id": "6f1c", "cwd": sb.path("proj"), "hook_event_name": "StopFailure",
+        "error": "rate_limit", "last_assistant_message": "You've hit your limit · resets 12am (UTC)"
+    });
+    std::fs::write(&event, input.to_string()).unwrap();
+    // The pass reads the spool between its first tmux call (the listing) and its second
+    // (the capture): the event lands then.
+    let wrapper = sb.bin.join("tmux-event");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nn=$(cat {count} 2>/dev/null || echo 0); n=$((n+1)); echo $n > {count}\n\
+             [ $n -eq 2 ] && {ccf} hook stop-failure < {event}\nexec tmux \"$@\"\n",
+            count = sb.path("tmux-count").display(),
+            ccf = env!("CARGO_BIN_EXE_ccf"),
+            event = event.display()
+        ),
+    )
+    .unwrap();
+    crate::support::sandbox::set_mode(&wrapper, 0o755);
+    sb.ccf(&["check-quota"])
+        .env("CCF_TMUX", wrapper.to_str().unwrap())
+        .stdout_has("swapped compte1 -> compte2")
+        .run();
+    assert_eq!(sb.state()["active_account"], "compte2");
+    assert!(spool_files(&sb).is_empty(), "{:?}", spool_files(&sb));
+}
