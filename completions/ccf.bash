@@ -127,6 +127,9 @@ _ccf() {
             ccf__subcmd__help__subcmd__notify,test)
                 cmd="ccf__subcmd__help__subcmd__notify__subcmd__test"
                 ;;
+            ccf__subcmd__help__subcmd__systemd,check-sandbox)
+                cmd="ccf__subcmd__help__subcmd__systemd__subcmd__check__subcmd__sandbox"
+                ;;
             ccf__subcmd__help__subcmd__systemd,install)
                 cmd="ccf__subcmd__help__subcmd__systemd__subcmd__install"
                 ;;
@@ -145,6 +148,9 @@ _ccf() {
             ccf__subcmd__notify__subcmd__help,test)
                 cmd="ccf__subcmd__notify__subcmd__help__subcmd__test"
                 ;;
+            ccf__subcmd__systemd,check-sandbox)
+                cmd="ccf__subcmd__systemd__subcmd__check__subcmd__sandbox"
+                ;;
             ccf__subcmd__systemd,help)
                 cmd="ccf__subcmd__systemd__subcmd__help"
                 ;;
@@ -153,6 +159,9 @@ _ccf() {
                 ;;
             ccf__subcmd__systemd,uninstall)
                 cmd="ccf__subcmd__systemd__subcmd__uninstall"
+                ;;
+            ccf__subcmd__systemd__subcmd__help,check-sandbox)
+                cmd="ccf__subcmd__systemd__subcmd__help__subcmd__check__subcmd__sandbox"
                 ;;
             ccf__subcmd__systemd__subcmd__help,help)
                 cmd="ccf__subcmd__systemd__subcmd__help__subcmd__help"
@@ -560,8 +569,22 @@ _ccf() {
             return 0
             ;;
         ccf__subcmd__help__subcmd__systemd)
-            opts="install uninstall"
+            opts="install uninstall check-sandbox"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__help__subcmd__systemd__subcmd__check__subcmd__sandbox)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -846,7 +869,7 @@ _ccf() {
             return 0
             ;;
         ccf__subcmd__systemd)
-            opts="-v -q -h -V --config --verbose --quiet --help --version install uninstall help"
+            opts="-v -q -h -V --config --verbose --quiet --help --version install uninstall check-sandbox help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -863,9 +886,45 @@ _ccf() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        ccf__subcmd__systemd__subcmd__help)
-            opts="install uninstall help"
+        ccf__subcmd__systemd__subcmd__check__subcmd__sandbox)
+            opts="-v -q -h -V --environ-of --tmux --config --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --environ-of)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__systemd__subcmd__help)
+            opts="install uninstall check-sandbox help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__systemd__subcmd__help__subcmd__check__subcmd__sandbox)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -920,7 +979,7 @@ _ccf() {
             return 0
             ;;
         ccf__subcmd__systemd__subcmd__install)
-            opts="-v -q -h -V --unit-dir --dry-run --config --verbose --quiet --help --version"
+            opts="-v -q -h -V --unit-dir --dry-run --sandbox --config --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -928,6 +987,10 @@ _ccf() {
             case "${prev}" in
                 --unit-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sandbox)
+                    COMPREPLY=($(compgen -W "full basic none" -- "${cur}"))
                     return 0
                     ;;
                 --config)

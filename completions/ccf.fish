@@ -136,20 +136,24 @@ complete -c ccf -n "__fish_ccf_using_subcommand notify; and __fish_seen_subcomma
 complete -c ccf -n "__fish_ccf_using_subcommand notify; and __fish_seen_subcommand_from test" -s V -l version -d 'Print version'
 complete -c ccf -n "__fish_ccf_using_subcommand notify; and __fish_seen_subcommand_from help" -f -a "test" -d 'Send a test message on every configured channel, or on one'
 complete -c ccf -n "__fish_ccf_using_subcommand notify; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c ccf -n "__fish_ccf_using_subcommand systemd; and not __fish_seen_subcommand_from install uninstall help" -l config -d 'Configuration file [default: $`CCF_CONFIG`, else $`XDG_CONFIG_HOME/ccf/config.yaml`, else /etc/ccf/config.yaml]' -r -F
-complete -c ccf -n "__fish_ccf_using_subcommand systemd; and not __fish_seen_subcommand_from install uninstall help" -s v -l verbose -d 'Say more on stderr (repeat for more)'
-complete -c ccf -n "__fish_ccf_using_subcommand systemd; and not __fish_seen_subcommand_from install uninstall help" -s q -l quiet -d 'Say only what went wrong'
-complete -c ccf -n "__fish_ccf_using_subcommand systemd; and not __fish_seen_subcommand_from install uninstall help" -s h -l help -d 'Print help'
-complete -c ccf -n "__fish_ccf_using_subcommand systemd; and not __fish_seen_subcommand_from install uninstall help" -s V -l version -d 'Print version'
-complete -c ccf -n "__fish_ccf_using_subcommand systemd; and not __fish_seen_subcommand_from install uninstall help" -f -a "install" -d 'Write the units (binary and config paths filled in), reload, enable and start them'
-complete -c ccf -n "__fish_ccf_using_subcommand systemd; and not __fish_seen_subcommand_from install uninstall help" -f -a "uninstall" -d 'Stop, disable and remove the units'
-complete -c ccf -n "__fish_ccf_using_subcommand systemd; and not __fish_seen_subcommand_from install uninstall help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c ccf -n "__fish_ccf_using_subcommand systemd; and not __fish_seen_subcommand_from install uninstall check-sandbox help" -l config -d 'Configuration file [default: $`CCF_CONFIG`, else $`XDG_CONFIG_HOME/ccf/config.yaml`, else /etc/ccf/config.yaml]' -r -F
+complete -c ccf -n "__fish_ccf_using_subcommand systemd; and not __fish_seen_subcommand_from install uninstall check-sandbox help" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c ccf -n "__fish_ccf_using_subcommand systemd; and not __fish_seen_subcommand_from install uninstall check-sandbox help" -s q -l quiet -d 'Say only what went wrong'
+complete -c ccf -n "__fish_ccf_using_subcommand systemd; and not __fish_seen_subcommand_from install uninstall check-sandbox help" -s h -l help -d 'Print help'
+complete -c ccf -n "__fish_ccf_using_subcommand systemd; and not __fish_seen_subcommand_from install uninstall check-sandbox help" -s V -l version -d 'Print version'
+complete -c ccf -n "__fish_ccf_using_subcommand systemd; and not __fish_seen_subcommand_from install uninstall check-sandbox help" -f -a "install" -d 'Write the units (binary and config paths filled in), reload, enable and start them'
+complete -c ccf -n "__fish_ccf_using_subcommand systemd; and not __fish_seen_subcommand_from install uninstall check-sandbox help" -f -a "uninstall" -d 'Stop, disable and remove the units'
+complete -c ccf -n "__fish_ccf_using_subcommand systemd; and not __fish_seen_subcommand_from install uninstall check-sandbox help" -f -a "check-sandbox" -d 'What `install` runs inside a transient unit to see whether ccf works under a sandbox level (not for people)'
+complete -c ccf -n "__fish_ccf_using_subcommand systemd; and not __fish_seen_subcommand_from install uninstall check-sandbox help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from install" -l unit-dir -d 'Unit directory [default: $`XDG_CONFIG_HOME/systemd/user`]' -r -F
+complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from install" -l sandbox -d 'Install this sandbox level instead of the strongest one measured to work' -r -f -a "full\t'Every setting shipped: namespaces (a user namespace for an ordinary user), capabilities and the system-call filter'
+basic\t'What needs no namespace: seccomp filters, no new privileges, address families'
+none\t'No sandbox at all'"
 complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from install" -l config -d 'Configuration file [default: $`CCF_CONFIG`, else $`XDG_CONFIG_HOME/ccf/config.yaml`, else /etc/ccf/config.yaml]' -r -F
 complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from install" -l dry-run -d 'Print what would be done and change nothing'
 complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from install" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from install" -s q -l quiet -d 'Say only what went wrong'
-complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help'
+complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from install" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from install" -s V -l version -d 'Print version'
 complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from uninstall" -l unit-dir -d 'Unit directory [default: $`XDG_CONFIG_HOME/systemd/user`]' -r -F
 complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from uninstall" -l config -d 'Configuration file [default: $`CCF_CONFIG`, else $`XDG_CONFIG_HOME/ccf/config.yaml`, else /etc/ccf/config.yaml]' -r -F
@@ -158,8 +162,16 @@ complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcomm
 complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from uninstall" -s q -l quiet -d 'Say only what went wrong'
 complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from uninstall" -s h -l help -d 'Print help'
 complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from uninstall" -s V -l version -d 'Print version'
+complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from check-sandbox" -l environ-of -d 'A process of the operator\'s outside the sandbox, whose environment ccf must read' -r
+complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from check-sandbox" -l config -d 'Configuration file [default: $`CCF_CONFIG`, else $`XDG_CONFIG_HOME/ccf/config.yaml`, else /etc/ccf/config.yaml]' -r -F
+complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from check-sandbox" -l tmux -d 'Also reach the tmux server'
+complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from check-sandbox" -s v -l verbose -d 'Say more on stderr (repeat for more)'
+complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from check-sandbox" -s q -l quiet -d 'Say only what went wrong'
+complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from check-sandbox" -s h -l help -d 'Print help'
+complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from check-sandbox" -s V -l version -d 'Print version'
 complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from help" -f -a "install" -d 'Write the units (binary and config paths filled in), reload, enable and start them'
 complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from help" -f -a "uninstall" -d 'Stop, disable and remove the units'
+complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from help" -f -a "check-sandbox" -d 'What `install` runs inside a transient unit to see whether ccf works under a sandbox level (not for people)'
 complete -c ccf -n "__fish_ccf_using_subcommand systemd; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ccf -n "__fish_ccf_using_subcommand cron" -l config -d 'Configuration file [default: $`CCF_CONFIG`, else $`XDG_CONFIG_HOME/ccf/config.yaml`, else /etc/ccf/config.yaml]' -r -F
 complete -c ccf -n "__fish_ccf_using_subcommand cron" -s v -l verbose -d 'Say more on stderr (repeat for more)'
@@ -197,3 +209,4 @@ complete -c ccf -n "__fish_ccf_using_subcommand help; and not __fish_seen_subcom
 complete -c ccf -n "__fish_ccf_using_subcommand help; and __fish_seen_subcommand_from notify" -f -a "test" -d 'Send a test message on every configured channel, or on one'
 complete -c ccf -n "__fish_ccf_using_subcommand help; and __fish_seen_subcommand_from systemd" -f -a "install" -d 'Write the units (binary and config paths filled in), reload, enable and start them'
 complete -c ccf -n "__fish_ccf_using_subcommand help; and __fish_seen_subcommand_from systemd" -f -a "uninstall" -d 'Stop, disable and remove the units'
+complete -c ccf -n "__fish_ccf_using_subcommand help; and __fish_seen_subcommand_from systemd" -f -a "check-sandbox" -d 'What `install` runs inside a transient unit to see whether ccf works under a sandbox level (not for people)'

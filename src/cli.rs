@@ -182,7 +182,11 @@ pub enum SystemdAction {
     /// Write the units (binary and config paths filled in), reload, enable and start them
     Install(SystemdInstallArgs),
     /// Stop, disable and remove the units
-    Uninstall(SystemdInstallArgs),
+    Uninstall(SystemdUninstallArgs),
+    /// What `install` runs inside a transient unit to see whether ccf works under a
+    /// sandbox level (not for people)
+    #[command(hide = true)]
+    CheckSandbox(CheckSandboxArgs),
 }
 
 #[derive(Debug, Args)]
@@ -193,6 +197,29 @@ pub struct SystemdInstallArgs {
     /// Print what would be done and change nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Install this sandbox level instead of the strongest one measured to work
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub sandbox: Option<crate::units::SandboxLevel>,
+}
+
+#[derive(Debug, Args)]
+pub struct SystemdUninstallArgs {
+    /// Unit directory [default: $`XDG_CONFIG_HOME/systemd/user`]
+    #[arg(long, value_name = "DIR")]
+    pub unit_dir: Option<PathBuf>,
+    /// Print what would be done and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckSandboxArgs {
+    /// A process of the operator's outside the sandbox, whose environment ccf must read
+    #[arg(long, value_name = "PID")]
+    pub environ_of: u32,
+    /// Also reach the tmux server
+    #[arg(long)]
+    pub tmux: bool,
 }
 
 #[derive(Debug, Args)]

@@ -130,6 +130,12 @@ pub fn read_tail(path: &Path, max: u64) -> Option<String> {
     Some(String::from_utf8_lossy(&buf).into_owned())
 }
 
+/// This process's uid: the owner of its own `/proc` entry (no libc call needed).
+pub fn own_uid() -> u32 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").map_or(u32::MAX, |m| m.uid())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -24,3 +24,4 @@ pub mod state;
 pub mod tasks;
 pub mod tmux;
 pub mod units;
+pub mod user_manager;

@@ -82,6 +82,104 @@ const DEFAULT_INBOX: &str = "PathChanged=%h/agent-queue/inbox";
 const DEFAULT_WRITABLE: &str = "ReadWritePaths=%h -/tmp/tmux-%U";
 const DEFAULT_TMUX: &str = "exec tmux start-server";
 const PRIVATE_USERS: &str = "\nPrivateUsers=yes\n";
+/// The line of the shipped services that the rendered ones replace with the level.
+const SANDBOX_COMMENT: &str = "# Sandbox: ";
+
+/// How much of the shipped sandbox the services carry, strongest first. `ccf systemd
+/// install` measures which one this host's user manager applies and ccf works under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum SandboxLevel {
+    /// Every setting shipped: namespaces (a user namespace for an ordinary user),
+    /// capabilities and the system-call filter.
+    Full,
+    /// What needs no namespace: seccomp filters, no new privileges, address families.
+    Basic,
+    /// No sandbox at all.
+    #[value(name = "none")]
+    Off,
+}
+
+impl SandboxLevel {
+    pub const ALL: [SandboxLevel; 3] = [SandboxLevel::Full, SandboxLevel::Basic, SandboxLevel::Off];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            SandboxLevel::Full => "full",
+            SandboxLevel::Basic => "basic",
+            SandboxLevel::Off => "none",
+        }
+    }
+
+    /// Whether a sandbox setting stays in the services at this level.
+    fn keeps(self, key: &str) -> bool {
+        match self {
+            SandboxLevel::Full => true,
+            SandboxLevel::Basic => BASIC.contains(&key),
+            SandboxLevel::Off => false,
+        }
+    }
+
+    /// The level an installed unit's text names (see [`render`]).
+    pub fn of_unit(text: &str) -> Option<SandboxLevel> {
+        let rest = text.lines().find_map(|l| l.strip_prefix(LEVEL_LINE))?;
+        let name = rest.split_whitespace().next()?;
+        SandboxLevel::ALL.into_iter().find(|l| l.name() == name)
+    }
+}
+
+impl std::fmt::Display for SandboxLevel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Every sandbox setting the shipped services carry. `UMask=` is not one of them: it
+/// makes ccf's files private at every level.
+pub const SANDBOX_KEYS: &[&str] = &[
+    "PrivateUsers",
+    "ProtectSystem",
+    "ReadWritePaths",
+    "PrivateMounts",
+    "NoNewPrivileges",
+    "CapabilityBoundingSet",
+    "PrivateDevices",
+    "DevicePolicy",
+    "ProtectKernelTunables",
+    "ProtectKernelModules",
+    "ProtectKernelLogs",
+    "ProtectControlGroups",
+    "ProtectClock",
+    "ProtectHostname",
+    "RestrictNamespaces",
+    "RestrictRealtime",
+    "RestrictSUIDSGID",
+    "RestrictAddressFamilies",
+    "LockPersonality",
+    "MemoryDenyWriteExecute",
+    "SystemCallArchitectures",
+    "SystemCallFilter",
+    "KeyringMode",
+    "RemoveIPC",
+];
+
+/// The settings an unprivileged user manager applies without a namespace: each is a
+/// seccomp filter or a plain process attribute (measured on systemd 252: each starts
+/// alone where `PrivateUsers=` cannot, and `/proc/self/status` shows it applied).
+const BASIC: &[&str] = &[
+    "NoNewPrivileges",
+    "SystemCallFilter",
+    "SystemCallArchitectures",
+    "RestrictAddressFamilies",
+    "RestrictNamespaces",
+    "RestrictRealtime",
+    "RestrictSUIDSGID",
+    "LockPersonality",
+    "MemoryDenyWriteExecute",
+    "KeyringMode",
+];
+
+/// The first words of the line that records the level in a rendered service.
+const LEVEL_LINE: &str = "# ccf sandbox level: ";
 
 /// What one installation fills in. Paths are absolute.
 #[derive(Debug, Clone)]
@@ -99,6 +197,8 @@ pub struct Installation {
     /// Root's user manager applies the sandbox without a user namespace, and inside one
     /// the panes' `/proc/<pid>/environ` is unreadable: root gets `PrivateUsers=no`.
     pub root: bool,
+    /// How much of the sandbox the services carry.
+    pub sandbox: SandboxLevel,
 }
 
 /// Every unit with this installation's paths filled in.
@@ -137,8 +237,57 @@ pub fn render(inst: &Installation) -> Vec<Unit> {
             if inst.root {
                 text = text.replace(PRIVATE_USERS, "\nPrivateUsers=no\n");
             }
-            Unit { name, text }
+            Unit {
+                name,
+                text: with_sandbox(&text, inst.sandbox),
+            }
         })
+        .collect()
+}
+
+/// A service's text with only the sandbox settings `level` keeps, and a line that says
+/// which level it is. Units without a sandbox (the timers, the tmux server) are as given.
+fn with_sandbox(text: &str, level: SandboxLevel) -> String {
+    if !text.contains(SANDBOX_COMMENT) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut in_comment = false;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with(SANDBOX_COMMENT) {
+            in_comment = true;
+            out.push_str(LEVEL_LINE);
+            out.push_str(level.name());
+            out.push_str(
+                " (what `ccf systemd install` measured this host's user\n\
+                 # manager applies and ccf works under; `ccf systemd install --sandbox` sets it)\n",
+            );
+            continue;
+        }
+        if in_comment && line.starts_with('#') {
+            continue;
+        }
+        in_comment = false;
+        if sandbox_key(line).is_some_and(|k| !level.keeps(k)) {
+            continue;
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+/// The sandbox setting a unit line sets, if it is one.
+fn sandbox_key(line: &str) -> Option<&'static str> {
+    let key = line.split_once('=')?.0.trim();
+    SANDBOX_KEYS.iter().copied().find(|k| *k == key)
+}
+
+/// The sandbox settings of a rendered service, `Key=value` each, for a transient unit
+/// that tries them (`systemd-run -p`). Specifiers are the caller's to expand.
+pub fn sandbox_properties(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| sandbox_key(l).is_some() || l.starts_with("UMask="))
+        .map(str::to_string)
         .collect()
 }
 
@@ -199,6 +348,7 @@ mod tests {
             tmux: TmuxSocket::Default,
             writable: vec!["/srv/queue".into()],
             root: false,
+            sandbox: SandboxLevel::Full,
         }
     }
 
@@ -274,6 +424,59 @@ mod tests {
         let units = render(&i);
         assert!(unit(&units, "ccf-check-quota.service").contains("\nPrivateUsers=no\n"));
         assert!(units.iter().all(|u| !u.text.contains(PRIVATE_USERS)));
+    }
+
+    fn keys(text: &str) -> Vec<&str> {
+        text.lines()
+            .filter_map(|l| l.split_once('=').map(|(k, _)| k))
+            .filter(|k| SANDBOX_KEYS.contains(k))
+            .collect()
+    }
+
+    #[test]
+    fn each_level_keeps_exactly_its_settings_and_names_itself() {
+        let mut i = inst();
+        for level in SandboxLevel::ALL {
+            i.sandbox = level;
+            let units = render(&i);
+            let text = unit(&units, "ccf-check-quota.service");
+            let kept = keys(text);
+            match level {
+                SandboxLevel::Full => assert_eq!(kept.len(), SANDBOX_KEYS.len(), "{text}"),
+                SandboxLevel::Basic => {
+                    assert_eq!(kept.len(), BASIC.len(), "{text}");
+                    assert!(kept.iter().all(|k| BASIC.contains(k)), "{kept:?}");
+                }
+                SandboxLevel::Off => assert!(kept.is_empty(), "{kept:?}"),
+            }
+            assert!(
+                text.contains("\nUMask=0077\n"),
+                "files stay private at {level}"
+            );
+            assert_eq!(SandboxLevel::of_unit(text), Some(level));
+            assert!(!text.contains(SANDBOX_COMMENT), "{text}");
+            assert!(text.contains("ExecStart="), "{text}");
+            // Timers and the tmux server carry no sandbox and no level.
+            assert_eq!(
+                SandboxLevel::of_unit(unit(&units, "ccf-check-quota.timer")),
+                None
+            );
+            assert_eq!(SandboxLevel::of_unit(unit(&units, TMUX_UNIT)), None);
+        }
+    }
+
+    #[test]
+    fn the_properties_of_a_level_are_its_sandbox_lines() {
+        let mut i = inst();
+        i.sandbox = SandboxLevel::Basic;
+        let units = render(&i);
+        let props = sandbox_properties(unit(&units, "ccf-check-quota.service"));
+        assert!(
+            props.contains(&"NoNewPrivileges=yes".to_string()),
+            "{props:?}"
+        );
+        assert!(props.contains(&"UMask=0077".to_string()), "{props:?}");
+        assert_eq!(props.len(), BASIC.len() + 1, "{props:?}");
     }
 
     #[test]

@@ -14,6 +14,12 @@ use crate::context::Ctx;
 use crate::exit::Exit;
 use crate::state::{self, State};
 use crate::tasks::queue::Queue;
+use crate::units::SandboxLevel;
+use crate::user_manager::{self, UnitInfo};
+
+/// How long check-quota may go without a pass before `--check` calls it stopped: three
+/// periods of `ccf-check-quota.timer`.
+const CHECK_STALE_SECS: i64 = 90;
 
 /// The `--json` document. Field names are a documented contract: add, never rename.
 #[derive(Debug, Serialize)]
@@ -33,6 +39,31 @@ pub struct Status {
     pub last_check: Option<Timestamp>,
     pub last_decision: Option<String>,
     pub queue: QueueView,
+    /// ccf's units as the user manager reports them; `null` when no manager is
+    /// reachable or no unit is installed.
+    pub units: Option<Vec<UnitView>>,
+    /// The sandbox level of the installed services (`full`, `basic`, `none`).
+    pub sandbox: Option<String>,
+    /// What `--check` counts as a problem, one line each (empty: all is well).
+    pub problems: Vec<String>,
+}
+
+/// One unit of ccf's, as the user manager reports it.
+#[derive(Debug, Serialize)]
+pub struct UnitView {
+    pub name: String,
+    /// `active`, `inactive`, `failed`, `activating`, …
+    pub state: String,
+    /// The last run's result (`success`, `exit-code`, …).
+    pub result: String,
+    pub failed: bool,
+    pub exit_status: Option<i32>,
+    pub last_exit: Option<Timestamp>,
+    pub last_trigger: Option<Timestamp>,
+    pub next_run: Option<Timestamp>,
+    /// The line for people.
+    #[serde(skip)]
+    pub detail: String,
 }
 
 /// The task queue beyond its counts.
@@ -103,8 +134,8 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
     } else {
         print!("{}", render(&status));
     }
-    if args.check && (status.degraded || status.swap_in_progress.is_some()) {
-        return Err(Exit::Problems("ccf is degraded or a swap is unfinished".into()).into());
+    if args.check && !status.problems.is_empty() {
+        return Err(Exit::Problems(status.problems.join("; ")).into());
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -184,7 +215,9 @@ pub fn gather(ctx: &Ctx, st: &State) -> Status {
             )
         })
         .collect();
-    Status {
+    let installed = user_manager::installed_units(&unit_names());
+    let sandbox = installed.as_ref().and_then(|u| sandbox_level(u));
+    let mut status = Status {
         active_account: active,
         link_target: ctx.link_target(),
         accounts,
@@ -200,7 +233,100 @@ pub fn gather(ctx: &Ctx, st: &State) -> Status {
         last_check: st.quota.last_check,
         last_decision: st.quota.last_decision.clone(),
         queue: queue_view(ctx, st),
+        units: installed
+            .as_ref()
+            .map(|u| u.iter().map(unit_view).collect()),
+        sandbox: sandbox.map(|l| l.name().to_string()),
+        problems: Vec::new(),
+    };
+    status.problems = problems(&status, installed.as_deref().unwrap_or(&[]), now);
+    status
+}
+
+fn unit_names() -> Vec<&'static str> {
+    crate::units::TEMPLATES.iter().map(|(n, _)| *n).collect()
+}
+
+/// The level the installed check-quota service names.
+fn sandbox_level(units: &[UnitInfo]) -> Option<SandboxLevel> {
+    let service = units.iter().find(|u| u.name == "ccf-check-quota.service")?;
+    let text = std::fs::read_to_string(service.fragment.as_ref()?).ok()?;
+    SandboxLevel::of_unit(&text)
+}
+
+fn unit_view(u: &UnitInfo) -> UnitView {
+    UnitView {
+        name: u.name.clone(),
+        state: u.active.clone(),
+        result: u.result.clone(),
+        failed: u.failed(),
+        exit_status: u.exit_status,
+        last_exit: u.exited_at,
+        last_trigger: u.last_trigger,
+        next_run: u.next_run,
+        detail: u.describe(),
     }
+}
+
+/// Everything that needs the operator, each with what to look at: what `--check` exits
+/// 3 for. Pure: the gathered status and the units in, lines out.
+pub fn problems(s: &Status, units: &[UnitInfo], now: Timestamp) -> Vec<String> {
+    let mut p = Vec::new();
+    if let Some(reason) = &s.degraded_reason {
+        p.push(format!(
+            "ccf is degraded: {reason} (fix it, then ccf rollback)"
+        ));
+    }
+    if let Some(j) = &s.swap_in_progress {
+        p.push(format!(
+            "a swap {} -> {} is unfinished (ccf rollback finishes or undoes it)",
+            j.from, j.to
+        ));
+    }
+    if !s.tmux_server {
+        p.push("no tmux server answers (systemctl --user start ccf-tmux.service)".into());
+    }
+    if !s.accounts.is_empty()
+        && s.accounts
+            .iter()
+            .all(|a| matches!(a.state, "exhausted" | "auth_failed"))
+    {
+        p.push("every account is exhausted or needs a login: sessions are parked".into());
+    }
+    if let Some(w) = &s.last_swap {
+        let stuck: Vec<&str> = w
+            .failed
+            .iter()
+            .filter(|name| {
+                !s.sessions
+                    .iter()
+                    .any(|x| &x.name == *name && x.command.as_deref() == Some("claude"))
+            })
+            .map(String::as_str)
+            .collect();
+        if !stuck.is_empty() {
+            p.push(format!(
+                "the last swap could not relaunch {} (fix the cause, then `ccf swap --to {}`)",
+                stuck.join(", "),
+                s.active_account
+            ));
+        }
+    }
+    match s.last_check {
+        Some(t) if now.as_second() - t.as_second() > CHECK_STALE_SECS => p.push(format!(
+            "the last check-quota pass was at {}, over {CHECK_STALE_SECS} s ago: is ccf-check-quota.timer running?",
+            t.round(jiff::Unit::Second).unwrap_or(t)
+        )),
+        None if units
+            .iter()
+            .any(|u| u.name == "ccf-check-quota.timer" && u.last_trigger.is_some()) =>
+        {
+            p.push("check-quota has never finished a pass although its timer fired".into());
+        }
+        _ => {}
+    }
+    p.extend(user_manager::unit_problems(units));
+    p
 }
 
 fn queue_view(ctx: &Ctx, st: &State) -> QueueView {
@@ -334,7 +460,33 @@ fn render(s: &Status) -> String {
     );
     render_queue(&mut o, &s.queue);
     render_failover(&mut o, s);
+    render_units(&mut o, s);
+    if s.problems.is_empty() {
+        let _ = writeln!(o, "problems: none");
+    } else {
+        let _ = writeln!(o, "problems:");
+        for p in &s.problems {
+            let _ = writeln!(o, "  {p}");
+        }
+    }
     o
+}
+
+/// The units' lines: the sandbox level, then one line per unit.
+fn render_units(o: &mut String, s: &Status) {
+    use std::fmt::Write as _;
+    let Some(units) = &s.units else {
+        let _ = writeln!(o, "units: not installed, or no user manager reachable");
+        return;
+    };
+    let _ = writeln!(
+        o,
+        "units: (sandbox {})",
+        s.sandbox.as_deref().unwrap_or("unknown")
+    );
+    for u in units {
+        let _ = writeln!(o, "  {:<26} {}", u.name, u.detail);
+    }
 }
 
 /// The last swap (reason, trigger, stragglers), parked sessions and a pending return.

@@ -1,9 +1,13 @@
 //! `ccf systemd install|uninstall`: write ccf's user units with this binary and this
 //! config filled in, and enable them when a user systemd is there; or take them away.
 //!
-//! Facts (what is on disk, what systemd says) → a plan (files to write or remove,
-//! `systemctl` calls) → apply, or print with `--dry-run`. Only files whose content
-//! differs are written, so a second run has nothing to do.
+//! Facts (what is on disk, what systemd says, which sandbox level runs here) → a plan
+//! (files to write or remove, `systemctl` calls) → apply, or print with `--dry-run`. Only
+//! files whose content differs are written, so a second run has nothing to do. An install
+//! ends by running `ccf-setup.service` and reading its result: it never says done over
+//! units that cannot start.
+
+mod probe;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -11,17 +15,30 @@ use std::process::{Command, ExitCode, Stdio};
 
 use anyhow::{Context, Result, bail};
 
-use crate::cli::{SystemdAction, SystemdArgs, SystemdInstallArgs};
+use crate::cli::{SystemdAction, SystemdArgs, SystemdInstallArgs, SystemdUninstallArgs};
 use crate::config::TmuxSocket;
 use crate::context::Ctx;
-use crate::units::{self, ENABLED, Installation, TMUX_UNIT};
+use crate::exit::Exit;
+use crate::units::{self, ENABLED, Installation, SandboxLevel, TMUX_UNIT};
+use crate::user_manager::{self, systemctl};
 
 pub fn run(ctx: &Ctx, args: &SystemdArgs) -> Result<ExitCode> {
     match &args.action {
         SystemdAction::Install(a) => install(ctx, a),
         SystemdAction::Uninstall(a) => uninstall(ctx, a),
+        SystemdAction::CheckSandbox(a) => Ok(probe::check(ctx, a)),
     }
 }
+
+const SETUP_UNIT: &str = "ccf-setup.service";
+
+/// The ccf services, whose sandbox the level sets.
+pub const SERVICES: &[&str] = &[
+    "ccf-setup.service",
+    "ccf-check-quota.service",
+    "ccf-dispatch.service",
+    "ccf-janitor.service",
+];
 
 /// One file to write: where, what, and whether it is new.
 struct Write {
@@ -32,8 +49,177 @@ struct Write {
 
 fn install(ctx: &Ctx, args: &SystemdInstallArgs) -> Result<ExitCode> {
     let unit_dir = unit_dir(ctx, args.unit_dir.as_deref());
-    let inst = installation(ctx)?;
-    let mut files: Vec<(PathBuf, Vec<u8>)> = units::render(&inst)
+    let mut inst = installation(ctx)?;
+    let reachable = user_manager::reachable();
+    inst.sandbox = choose_level(ctx, &inst, args, reachable)?;
+    loop {
+        write_and_enable(ctx, &inst, &unit_dir, args, reachable)?;
+        if args.dry_run || !reachable {
+            break;
+        }
+        match setup_result(ctx)? {
+            SetupResult::Ran => {
+                println!("ccf-setup.service ran: every ccf service can start");
+                break;
+            }
+            SetupResult::CannotStart(status) if inst.sandbox < SandboxLevel::Off => {
+                let lower = SandboxLevel::ALL[inst.sandbox as usize + 1];
+                println!(
+                    "ccf-setup.service could not start under sandbox level {} (exit status {status}); installing {lower}",
+                    inst.sandbox
+                );
+                inst.sandbox = lower;
+            }
+            SetupResult::CannotStart(status) | SetupResult::Failed(status) => {
+                print_todo(ctx, &inst, reachable);
+                return Err(Exit::Problems(format!(
+                    "ccf-setup.service failed (exit status {status}): run `ccf --config {} validate` to see why, fix it, then `systemctl --user restart ccf-setup.service`",
+                    inst.config.display()
+                ))
+                .into());
+            }
+        }
+    }
+    print_todo(ctx, &inst, reachable);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The sandbox level to install: the one asked for (when it can start), else the
+/// strongest measured to work; printed with why each stronger one was refused.
+fn choose_level(
+    ctx: &Ctx,
+    inst: &Installation,
+    args: &SystemdInstallArgs,
+    reachable: bool,
+) -> Result<SandboxLevel> {
+    if !reachable {
+        let level = args.sandbox.unwrap_or(SandboxLevel::Basic);
+        println!(
+            "sandbox: {level}{} (not measured: no user manager is reachable; run `ccf systemd install` again once it runs)",
+            exposure_note(inst, level)
+        );
+        return Ok(level);
+    }
+    let from = args.sandbox.unwrap_or(SandboxLevel::Full);
+    let choice = probe::measure(ctx, inst, from, args.sandbox.is_some())?;
+    for t in &choice.trials {
+        if let Some(why) = &t.refused {
+            println!("sandbox {}: refused: {why}", t.level);
+        }
+    }
+    if let Some(asked) = args.sandbox {
+        let trial = &choice.trials[0];
+        if trial.cannot_start {
+            bail!(
+                "--sandbox {asked} cannot start under this user manager ({}); leave --sandbox out to install the strongest level that runs",
+                trial.refused.as_deref().unwrap_or("?")
+            );
+        }
+        println!(
+            "sandbox: {asked}{} (asked for with --sandbox{})",
+            exposure_note(inst, asked),
+            if trial.refused.is_some() {
+                "; ccf works with less under it, see above"
+            } else {
+                ""
+            }
+        );
+        return Ok(asked);
+    }
+    println!(
+        "sandbox: {}{} (the strongest level measured to run here)",
+        choice.level,
+        exposure_note(inst, choice.level)
+    );
+    Ok(choice.level)
+}
+
+/// `, exposure 5.3 MEDIUM` as `systemd-analyze security` scores the check-quota service
+/// at `level`, or nothing when it cannot be scored here.
+fn exposure_note(inst: &Installation, level: SandboxLevel) -> String {
+    let mut at = inst.clone();
+    at.sandbox = level;
+    exposure(&at).map_or_else(String::new, |e| format!(", exposure {e}"))
+}
+
+fn exposure(inst: &Installation) -> Option<String> {
+    let unit = units::render(inst)
+        .into_iter()
+        .find(|u| u.name == "ccf-check-quota.service")?;
+    let dir = tempfile::tempdir().ok()?;
+    let path = dir.path().join(unit.name);
+    std::fs::write(&path, unit.text).ok()?;
+    let out = Command::new("systemd-analyze")
+        .args(["security", "--user", "--offline=yes", "--no-pager"])
+        .arg(&path)
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("Overall exposure level"))?;
+    // "4.2 MEDIUM :-|": the score and its word.
+    let score = strip_ansi(line.split_once(": ")?.1);
+    Some(
+        score
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut esc = false;
+    for c in s.chars() {
+        match (esc, c) {
+            (false, '\x1b') => esc = true,
+            (true, 'm') => esc = false,
+            (true, _) => {}
+            (false, c) => out.push(c),
+        }
+    }
+    out
+}
+
+/// How the run of `ccf-setup.service` that ends an install went.
+enum SetupResult {
+    Ran,
+    /// systemd could not start it (its own exit status, 200–243): the sandbox.
+    CannotStart(i32),
+    /// It ran and failed: ccf found a problem (the config, a link).
+    Failed(i32),
+}
+
+/// Runs `ccf-setup.service` again (a oneshot: `restart` waits for it) after clearing
+/// what earlier failures left, and reads how it ended.
+fn setup_result(ctx: &Ctx) -> Result<SetupResult> {
+    let _ = ctx;
+    let mut reset = vec!["reset-failed".to_string()];
+    reset.extend(SERVICES.iter().map(ToString::to_string));
+    // reset-failed on a unit that has not failed is no error.
+    let _ = systemctl(&reset);
+    let started = systemctl(&["restart".into(), SETUP_UNIT.into()]);
+    let info = user_manager::show(&[SETUP_UNIT])?;
+    let status = info.first().and_then(|u| u.exit_status).unwrap_or(0);
+    Ok(match started {
+        Ok(()) => SetupResult::Ran,
+        Err(_) if user_manager::is_setup_failure(status) => SetupResult::CannotStart(status),
+        Err(_) => SetupResult::Failed(status),
+    })
+}
+
+/// Writes the unit files that differ and brings the units up (or prints the plan).
+fn write_and_enable(
+    ctx: &Ctx,
+    inst: &Installation,
+    unit_dir: &Path,
+    args: &SystemdInstallArgs,
+    reachable: bool,
+) -> Result<()> {
+    let mut files: Vec<(PathBuf, Vec<u8>)> = units::render(inst)
         .into_iter()
         .map(|u| (unit_dir.join(u.name), u.text.into_bytes()))
         .collect();
@@ -55,9 +241,7 @@ fn install(ctx: &Ctx, args: &SystemdInstallArgs) -> Result<ExitCode> {
             }),
         })
         .collect();
-    let units_changed = writes.iter().any(|w| w.path.starts_with(&unit_dir));
-
-    let reachable = manager_reachable();
+    let units_changed = writes.iter().any(|w| w.path.starts_with(unit_dir));
     let calls = if reachable {
         install_calls(ctx, units_changed)?
     } else {
@@ -79,7 +263,7 @@ fn install(ctx: &Ctx, args: &SystemdInstallArgs) -> Result<ExitCode> {
     let unchanged = unit_count
         - writes
             .iter()
-            .filter(|w| w.path.starts_with(&unit_dir))
+            .filter(|w| w.path.starts_with(unit_dir))
             .count();
     if unchanged > 0 {
         println!(
@@ -99,9 +283,7 @@ fn install(ctx: &Ctx, args: &SystemdInstallArgs) -> Result<ExitCode> {
     if writes.is_empty() && calls.is_empty() {
         println!("nothing to change");
     }
-
-    print_todo(ctx, &inst, reachable);
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// The `systemctl --user` calls that bring the installed units up.
@@ -111,7 +293,7 @@ fn install_calls(ctx: &Ctx, units_changed: bool) -> Result<Vec<Vec<String>>> {
         calls.push(vec!["daemon-reload".into()]);
     }
     let names: Vec<&str> = ENABLED.iter().chain([&TMUX_UNIT]).copied().collect();
-    let status = unit_status(&names)?;
+    let status = user_manager::enablement(&names)?;
     // The tmux unit: enabled so the server comes up at boot; started only when no
     // server runs (one started by hand keeps running, and stays the one ccf uses).
     if !status.enabled.contains(TMUX_UNIT) {
@@ -123,8 +305,14 @@ fn install_calls(ctx: &Ctx, units_changed: bool) -> Result<Vec<Vec<String>>> {
         call.push(TMUX_UNIT.into());
         calls.push(call);
     }
+    // The setup service is enabled here and run by the install's last step, which
+    // reads its result.
+    if !status.enabled.contains(SETUP_UNIT) {
+        calls.push(vec!["enable".into(), SETUP_UNIT.into()]);
+    }
     let start: Vec<String> = ENABLED
         .iter()
+        .filter(|u| **u != SETUP_UNIT)
         .filter(|u| !(status.enabled.contains(**u) && status.active.contains(**u)))
         .map(|u| (*u).to_string())
         .collect();
@@ -146,7 +334,7 @@ fn print_todo(ctx: &Ctx, inst: &Installation, reachable: bool) {
     if !reachable {
         todo.push(format!(
             "no user systemd is reachable (no {}): in a login session run\n    systemctl --user daemon-reload && systemctl --user enable --now {} {}\n  or, on a host without systemd, put the lines of `ccf cron` in your crontab",
-            private_socket().map_or_else(|| "$XDG_RUNTIME_DIR".into(), |p| p.display().to_string()),
+            user_manager::private_socket().map_or_else(|| "$XDG_RUNTIME_DIR".into(), |p| p.display().to_string()),
             TMUX_UNIT,
             ENABLED.join(" ")
         ));
@@ -171,7 +359,7 @@ fn print_todo(ctx: &Ctx, inst: &Installation, reachable: bool) {
     );
 }
 
-fn uninstall(ctx: &Ctx, args: &SystemdInstallArgs) -> Result<ExitCode> {
+fn uninstall(ctx: &Ctx, args: &SystemdUninstallArgs) -> Result<ExitCode> {
     let unit_dir = unit_dir(ctx, args.unit_dir.as_deref());
     let mut removes: Vec<PathBuf> = units::TEMPLATES
         .iter()
@@ -180,12 +368,12 @@ fn uninstall(ctx: &Ctx, args: &SystemdInstallArgs) -> Result<ExitCode> {
         .filter(|p| p.symlink_metadata().is_ok())
         .collect();
     removes.dedup();
-    let reachable = manager_reachable();
+    let reachable = user_manager::reachable();
     let mut calls: Vec<Vec<String>> = Vec::new();
     let mut tmux_active = false;
     if reachable {
         let all: Vec<&str> = units::TEMPLATES.iter().map(|(n, _)| *n).collect();
-        let status = unit_status(&all)?;
+        let status = user_manager::enablement(&all)?;
         let stop: Vec<String> = all
             .iter()
             .filter(|u| **u != TMUX_UNIT)
@@ -280,6 +468,7 @@ fn installation(ctx: &Ctx) -> Result<Installation> {
         tmux: c.tmux.clone(),
         writable,
         root: is_root(),
+        sandbox: SandboxLevel::Full,
     })
 }
 
@@ -317,61 +506,4 @@ fn lingering() -> bool {
     std::env::var("USER")
         .ok()
         .is_some_and(|u| Path::new("/var/lib/systemd/linger").join(u).exists())
-}
-
-/// The user manager's private socket: present when a user systemd runs.
-fn private_socket() -> Option<PathBuf> {
-    std::env::var_os("XDG_RUNTIME_DIR")
-        .filter(|v| !v.is_empty())
-        .map(|d| PathBuf::from(d).join("systemd/private"))
-}
-
-/// Whether a user systemd runs: its private socket exists.
-fn manager_reachable() -> bool {
-    private_socket().is_some_and(|p| p.exists())
-}
-
-struct UnitStatus {
-    enabled: BTreeSet<String>,
-    active: BTreeSet<String>,
-}
-
-/// Which of `names` are enabled and which active (one line per unit, in order).
-fn unit_status(names: &[&str]) -> Result<UnitStatus> {
-    let query = |verb: &str, good: &[&str]| -> Result<BTreeSet<String>> {
-        let out = Command::new("systemctl")
-            .args(["--user", verb])
-            .args(names)
-            .stdin(Stdio::null())
-            .output()
-            .with_context(|| format!("failed to run systemctl --user {verb}"))?;
-        Ok(String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .zip(names)
-            .filter(|(state, _)| good.contains(&state.trim()))
-            .map(|(_, n)| (*n).to_string())
-            .collect())
-    };
-    Ok(UnitStatus {
-        enabled: query("is-enabled", &["enabled", "enabled-runtime", "static"])?,
-        active: query("is-active", &["active", "activating", "reloading"])?,
-    })
-}
-
-fn systemctl(args: &[String]) -> Result<()> {
-    let line = format!("systemctl --user {}", args.join(" "));
-    let out = Command::new("systemctl")
-        .arg("--user")
-        .args(args)
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("failed to run {line}"))?;
-    if !out.status.success() {
-        bail!(
-            "{line} failed ({}): {}; see `systemctl --user --failed` and `journalctl --user -u 'ccf-*'`",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(())
 }

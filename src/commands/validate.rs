@@ -18,6 +18,8 @@ use crate::notify::secret;
 pub struct Report {
     pub problems: Vec<(String, String)>,
     pub warnings: Vec<(String, String)>,
+    /// ccf's installed units as the user manager reports them, a line each.
+    pub units: Vec<String>,
 }
 
 impl Report {
@@ -36,6 +38,9 @@ pub fn run(ctx: &Ctx) -> Result<ExitCode> {
     }
     for (what, fix) in &report.warnings {
         println!("warning: {what}\n  fix: {fix}");
+    }
+    for line in &report.units {
+        println!("unit: {line}");
     }
     if report.problems.is_empty() {
         println!(
@@ -93,6 +98,7 @@ pub fn check(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>) -> Report {
             }
         }
     }
+    check_units(&mut r);
     match ctx.tmux.server_running() {
         Ok(true) => {}
         Ok(false) => r.problem(
@@ -383,4 +389,25 @@ pub fn find_program(cmd: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<s
 
 fn is_executable(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// ccf's units, when a user manager runs them: a line each, a problem for each failed.
+fn check_units(r: &mut Report) {
+    let names: Vec<&str> = crate::units::TEMPLATES.iter().map(|(n, _)| *n).collect();
+    let Some(units) = crate::user_manager::installed_units(&names) else {
+        return;
+    };
+    r.units = units
+        .iter()
+        .map(|u| format!("{} {}", u.name, u.describe()))
+        .collect();
+    for u in units.iter().filter(|u| u.failed()) {
+        r.problem(
+            format!("{} {}", u.name, u.describe()),
+            format!(
+                "systemctl --user status {0} (and its journal) says why; fix it, then systemctl --user reset-failed {0}",
+                u.name
+            ),
+        );
+    }
 }

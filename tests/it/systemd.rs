@@ -197,7 +197,8 @@ fn install_writes_units_that_verify_with_the_real_paths_and_a_second_run_changes
     let sb = Sandbox::new();
     let dir = unit_dir(&sb);
     let d = dir.to_str().unwrap();
-    sb.ccf(&["systemd", "install", "--unit-dir", d])
+    sb.ccf(&["systemd", "install", "--unit-dir", d, "--sandbox", "full"])
+        .stdout_has("sandbox: full, exposure ")
         .stdout_has("created ")
         .stdout_lacks("would")
         .run();
@@ -235,7 +236,7 @@ fn install_writes_units_that_verify_with_the_real_paths_and_a_second_run_changes
         .iter()
         .map(|p| std::fs::metadata(p).unwrap().modified().unwrap())
         .collect();
-    sb.ccf(&["systemd", "install", "--unit-dir", d])
+    sb.ccf(&["systemd", "install", "--unit-dir", d, "--sandbox", "full"])
         .stdout_has("unchanged: 10 unit files")
         .stdout_lacks("created")
         .stdout_lacks("updated")
@@ -338,4 +339,41 @@ fn diagnostics_carry_journal_priorities_when_stderr_is_the_journal_stream() {
     let text = std::fs::read_to_string(&err_path).unwrap();
     assert!(text.starts_with("<3>"), "{text:?}");
     assert!(!text.contains("error: "), "{text:?}");
+}
+
+/// Without a user manager nothing can be measured: the level that needs no namespace is
+/// installed, said to be unmeasured, and scores between the full sandbox and none.
+#[test]
+fn install_without_a_manager_takes_the_basic_level_and_says_it_was_not_measured() {
+    let sb = Sandbox::new();
+    let dir = unit_dir(&sb);
+    let d = dir.to_str().unwrap();
+    sb.ccf(&["systemd", "install", "--unit-dir", d])
+        .stdout_has("sandbox: basic, exposure ")
+        .stdout_has("not measured: no user manager is reachable")
+        .run();
+    let service = dir.join("ccf-check-quota.service");
+    let text = std::fs::read_to_string(&service).unwrap();
+    assert!(text.contains("# ccf sandbox level: basic "), "{text}");
+    assert!(text.contains("\nNoNewPrivileges=yes\n"), "{text}");
+    assert!(!text.contains("PrivateUsers="), "{text}");
+    assert!(!text.contains("ProtectSystem="), "{text}");
+    let units: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_verifies(&sb.home, &units);
+    let basic = exposure(&sb.home, &service);
+    sb.ccf(&["systemd", "install", "--unit-dir", d, "--sandbox", "none"])
+        .stdout_has("sandbox: none")
+        .stdout_has("updated ")
+        .run();
+    let none = exposure(&sb.home, &service);
+    sb.ccf(&["systemd", "install", "--unit-dir", d, "--sandbox", "full"])
+        .run();
+    let full = exposure(&sb.home, &service);
+    assert!(
+        full < basic && basic < none,
+        "full {full}, basic {basic}, none {none}"
+    );
 }
