@@ -132,10 +132,13 @@ pub fn read_all(dir: &Path) -> Vec<(PathBuf, Result<Record>)> {
         .collect()
 }
 
-/// Whether `dir` holds any record (a cheap look: names only).
-pub fn has_records(dir: &Path) -> bool {
-    std::fs::read_dir(dir)
-        .is_ok_and(|entries| entries.filter_map(Result::ok).any(|e| is_record(&e.path())))
+/// Whether `dir` holds a record that calls for a decision: anything but `session_start`
+/// (those only tell who a session is, and the failover reads them where they lie). An
+/// unreadable file counts: the next pass logs and drops it.
+pub fn has_events(dir: &Path) -> bool {
+    read_all(dir)
+        .iter()
+        .any(|(_, r)| !matches!(r, Ok(Record::SessionStart(_))))
 }
 
 fn is_record(p: &Path) -> bool {

@@ -37,7 +37,7 @@ pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
     // that lands during a pass (a swap takes seconds) would wait for the timer, or for
     // ever with the timer stopped. Look at the spool again before letting the lock go.
     for _ in 1..MAX_PASSES {
-        if !spool::has_records(&ctx.config.spool_dir()) {
+        if !spool::has_events(&ctx.config.spool_dir()) {
             break;
         }
         let later = ctx.later()?;
