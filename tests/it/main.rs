@@ -14,3 +14,4 @@ mod support;
 mod systemd;
 mod tasks;
 mod tmux_boundary;
+mod user_manager;

@@ -6,6 +6,7 @@
 
 pub mod anthropic;
 pub mod http;
+pub mod manager;
 pub mod real;
 pub mod run;
 pub mod sandbox;
