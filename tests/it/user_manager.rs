@@ -166,13 +166,11 @@ fn stop_failure(um: &UserManager, error: &str, message: &str) {
 }
 
 fn spool_len(um: &UserManager) -> usize {
-    std::fs::read_dir(um.path(".local/state/ccf/spool"))
-        .map(|d| {
-            d.filter_map(Result::ok)
-                .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
-                .count()
-        })
-        .unwrap_or(0)
+    std::fs::read_dir(um.path(".local/state/ccf/spool")).map_or(0, |d| {
+        d.filter_map(Result::ok)
+            .filter(|e| !e.file_name().to_string_lossy().starts_with('.'))
+            .count()
+    })
 }
 
 /// Every file and directory ccf wrote under `dir` is the user's alone (0600 / 0700).
@@ -211,8 +209,49 @@ fn ccf_does_its_job_under_a_real_user_manager_as_an_ordinary_user() {
         "{env}"
     );
 
-    // Installed as the README says; the probe's level is the installed one, and the
-    // install ran ccf-setup.service before saying so.
+    let (level, server) = install(&um);
+    a_limit_on_screen_moves_through_the_timer(&um);
+    a_hook_event_moves_through_the_path_unit(&um);
+    an_event_during_a_run_is_handled_by_that_run(&um);
+    a_task_goes_from_the_inbox_to_done(&um);
+    what_ccf_writes_is_private(&um);
+
+    // 6. Every ccf service ran under the installed level and none failed.
+    let s = status_json(&um);
+    assert_eq!(s["sandbox"], level.as_str(), "{s}");
+    for u in s["units"].as_array().unwrap() {
+        assert_eq!(u["failed"], false, "{u}");
+    }
+    for svc in SERVICES {
+        assert!(
+            !um.property(svc, "ExecMainExitTimestamp").is_empty(),
+            "{svc} never ran"
+        );
+    }
+
+    a_bad_config_fails_setup_and_the_check(&um);
+
+    // 8. Uninstall leaves the tmux server, and every session in it, running.
+    let gone = ok("ccf systemd uninstall", &um.ccf(&["systemd", "uninstall"]));
+    assert!(gone.contains("keeps your tmux server running"), "{gone}");
+    assert!(
+        !um.path(".config/systemd/user/ccf-check-quota.timer")
+            .exists()
+    );
+    let after = ok(
+        "tmux display",
+        &um.tmux(&["display-message", "-p", "#{pid}"]),
+    );
+    assert_eq!(after.trim(), server.to_string());
+    ok(
+        "the session is still there",
+        &um.tmux(&["has-session", "-t", "=ccl-1-proj"]),
+    );
+}
+
+/// Installed as the README says; the probe's level is the installed one, and the
+/// install ran ccf-setup.service before saying so.
+fn install(um: &UserManager) -> (String, u32) {
     let said = ok("ccf systemd install", &um.ccf(&["systemd", "install"]));
     let level = said
         .lines()
@@ -245,8 +284,11 @@ fn ccf_does_its_job_under_a_real_user_manager_as_an_ordinary_user() {
 
     let health = um.ccf(&["status", "--check"]);
     ok("ccf status --check on a good host", &health);
+    (level, server)
+}
 
-    // 1. A limit on screen; only the check-quota timer looks (no hooks are installed).
+/// A limit on screen; only the check-quota timer looks (no hooks are installed).
+fn a_limit_on_screen_moves_through_the_timer(um: &UserManager) {
     ok(
         "start a session by hand",
         &um.tmux(&[
@@ -288,15 +330,15 @@ fn ccf_does_its_job_under_a_real_user_manager_as_an_ordinary_user() {
         Duration::from_secs(10),
     );
     let fired = um.property("ccf-check-quota.timer", "LastTriggerUSec");
-    wait_link(&um, "compte2", TICK);
+    wait_link(um, "compte2", TICK);
     assert_ne!(
         um.property("ccf-check-quota.timer", "LastTriggerUSec"),
         fired,
         "the timer moved it"
     );
-    assert_eq!(spool_len(&um), 0, "no hook was involved");
+    assert_eq!(spool_len(um), 0, "no hook was involved");
     wait_for("ccl-1-proj on compte2", Duration::from_secs(20), || {
-        let s = status_json(&um);
+        let s = status_json(um);
         s["sessions"]
             .as_array()
             .unwrap()
@@ -304,17 +346,19 @@ fn ccf_does_its_job_under_a_real_user_manager_as_an_ordinary_user() {
             .any(|x| x["name"] == "ccl-1-proj" && x["account"] == "compte2" && x["running"] == true)
             .then_some(())
     });
+}
 
-    // 2. A StopFailure hook event: the path unit runs check-quota at once, long before
-    //    the timer's next tick.
-    let tick = after_a_tick(&um, "ccf-check-quota.timer");
+/// A `StopFailure` hook event: the path unit runs check-quota at once, long before
+/// the timer's next tick.
+fn a_hook_event_moves_through_the_path_unit(um: &UserManager) {
+    let tick = after_a_tick(um, "ccf-check-quota.timer");
     let sent = Instant::now();
     stop_failure(
-        &um,
+        um,
         "rate_limit",
         "You've hit your limit · resets 11pm (UTC)",
     );
-    let latency = wait_link(&um, "compte3", Duration::from_secs(10));
+    let latency = wait_link(um, "compte3", Duration::from_secs(10));
     assert_eq!(
         um.property("ccf-check-quota.timer", "LastTriggerUSec"),
         tick,
@@ -322,11 +366,13 @@ fn ccf_does_its_job_under_a_real_user_manager_as_an_ordinary_user() {
         sent.elapsed()
     );
     eprintln!("user-manager tier: hook to link flip in {latency:?} through the path unit");
+}
 
-    // 3. An event that lands while a check-quota run is in progress is handled by that
-    //    run, timer stopped; meanwhile another ccf run finds the lock taken (exit 75)
-    //    and its unit does not fail.
-    // The other timers too: a run of theirs at the wrong moment would hold the lock.
+/// An event that lands while a check-quota run is in progress is handled by that
+/// run, timer stopped; meanwhile another ccf run finds the lock taken (exit 75)
+/// and its unit does not fail.
+/// The other timers too: a run of theirs at the wrong moment would hold the lock.
+fn an_event_during_a_run_is_handled_by_that_run(um: &UserManager) {
     let timers = [
         "ccf-check-quota.timer",
         "ccf-dispatch.timer",
@@ -352,17 +398,17 @@ fn ccf_does_its_job_under_a_real_user_manager_as_an_ordinary_user() {
         (um.property("ccf-check-quota.service", "ActiveState") == "activating").then_some(())
     });
     std::thread::sleep(Duration::from_millis(500));
-    stop_failure(&um, "server_error", "API Error: 500 Internal server error");
+    stop_failure(um, "server_error", "API Error: 500 Internal server error");
     let busy = um.systemctl(&["start", "ccf-dispatch.service"]);
     ok("dispatch while the lock is held", &busy);
     assert_eq!(um.property("ccf-dispatch.service", "ExecMainStatus"), "75");
     assert_eq!(um.property("ccf-dispatch.service", "Result"), "success");
     wait_for("the event handled", Duration::from_secs(20), || {
-        let s = state(&um);
+        let s = state(um);
         let signal = &s["accounts"]["compte3"]["last_signal"];
         (signal["verdict"] == "server_error" && signal["source"] == "spool").then_some(())
     });
-    assert_eq!(spool_len(&um), 0);
+    assert_eq!(spool_len(um), 0);
     assert_eq!(
         um.property("ccf-check-quota.timer", "ActiveState"),
         "inactive"
@@ -374,11 +420,13 @@ fn ccf_does_its_job_under_a_real_user_manager_as_an_ordinary_user() {
     for t in timers {
         ok("start a timer", &um.systemctl(&["start", t]));
     }
+}
 
-    // 4. A task renamed into the inbox: the path unit dispatches it, the janitor timer
-    //    settles it into done/. The janitor's timer at a test's pace (what an operator's
-    //    `systemctl --user edit ccf-janitor.timer` does).
-    // The janitor's timer, at a test's pace (an operator's `systemctl --user edit`).
+/// A task renamed into the inbox: the path unit dispatches it, the janitor timer
+/// settles it into done/. The janitor's timer at a test's pace (what an operator's
+/// `systemctl --user edit ccf-janitor.timer` does).
+/// The janitor's timer, at a test's pace (an operator's `systemctl --user edit`).
+fn a_task_goes_from_the_inbox_to_done(um: &UserManager) {
     um.put(
         ".config/systemd/user/ccf-janitor.timer.d/pace.conf",
         b"[Timer]\nOnCalendar=\nOnCalendar=*:*:0/5\n",
@@ -411,9 +459,11 @@ fn ccf_does_its_job_under_a_real_user_manager_as_an_ordinary_user() {
         !um.property("ccf-janitor.service", "ExecMainExitTimestamp")
             .is_empty()
     );
+}
 
-    // 5. What ccf wrote is the user's alone; a spool record too (path unit held back
-    //    so it stays to be looked at).
+/// What ccf wrote is the user's alone; a spool record too (path unit held back
+/// so it stays to be looked at).
+fn what_ccf_writes_is_private(um: &UserManager) {
     ok(
         "stop the path unit",
         &um.systemctl(&["stop", "ccf-check-quota.path"]),
@@ -429,7 +479,7 @@ fn ccf_does_its_job_under_a_real_user_manager_as_an_ordinary_user() {
             "{\"session_id\":\"x\",\"hook_event_name\":\"SessionStart\",\"source\":\"startup\"}",
         ),
     );
-    assert_eq!(spool_len(&um), 1);
+    assert_eq!(spool_len(um), 1);
     let outbox = std::fs::read_dir(um.path(".local/state/ccf/outbox"))
         .unwrap()
         .count();
@@ -445,21 +495,10 @@ fn ccf_does_its_job_under_a_real_user_manager_as_an_ordinary_user() {
         "start the path unit",
         &um.systemctl(&["start", "ccf-check-quota.path"]),
     );
+}
 
-    // 6. Every ccf service ran under the installed level and none failed.
-    let s = status_json(&um);
-    assert_eq!(s["sandbox"], level.as_str(), "{s}");
-    for u in s["units"].as_array().unwrap() {
-        assert_eq!(u["failed"], false, "{u}");
-    }
-    for svc in SERVICES {
-        assert!(
-            !um.property(svc, "ExecMainExitTimestamp").is_empty(),
-            "{svc} never ran"
-        );
-    }
-
-    // 7. A config that validate rejects fails ccf-setup.service, and status --check says so.
+/// A config that validate rejects fails ccf-setup.service, and status --check says so.
+fn a_bad_config_fails_setup_and_the_check(um: &UserManager) {
     um.put(
         ".config/ccf/config.yaml",
         config("/nonexistent/claude").as_bytes(),
@@ -473,28 +512,11 @@ fn ccf_does_its_job_under_a_real_user_manager_as_an_ordinary_user() {
     assert!(said.contains("ccf-setup.service failed"), "{said}");
     um.put(
         ".config/ccf/config.yaml",
-        config(&claude(&um)).as_bytes(),
+        config(&claude(um)).as_bytes(),
         0o600,
     );
     ok(
         "setup again",
         &um.systemctl(&["restart", "ccf-setup.service"]),
-    );
-
-    // 8. Uninstall leaves the tmux server, and every session in it, running.
-    let gone = ok("ccf systemd uninstall", &um.ccf(&["systemd", "uninstall"]));
-    assert!(gone.contains("keeps your tmux server running"), "{gone}");
-    assert!(
-        !um.path(".config/systemd/user/ccf-check-quota.timer")
-            .exists()
-    );
-    let after = ok(
-        "tmux display",
-        &um.tmux(&["display-message", "-p", "#{pid}"]),
-    );
-    assert_eq!(after.trim(), server.to_string());
-    ok(
-        "the session is still there",
-        &um.tmux(&["has-session", "-t", "=ccl-1-proj"]),
     );
 }

@@ -149,15 +149,15 @@ impl UserManager {
     /// The user's installed ccf (what `cargo install` put in `~/.cargo/bin`).
     pub fn ccf(&self, args: &[&str]) -> Output {
         let bin = self.home.join(".cargo/bin/ccf");
-        let mut argv = vec![bin.to_str().unwrap()];
-        argv.extend(args);
-        self.run(&argv)
+        let mut line = vec![bin.to_str().unwrap()];
+        line.extend(args);
+        self.run(&line)
     }
 
     pub fn systemctl(&self, args: &[&str]) -> Output {
-        let mut argv = vec!["systemctl", "--user"];
-        argv.extend(args);
-        self.run(&argv)
+        let mut line = vec!["systemctl", "--user"];
+        line.extend(args);
+        self.run(&line)
     }
 
     /// One property of a unit (`systemctl --user show -p P --value`).
@@ -168,9 +168,9 @@ impl UserManager {
 
     /// Runs tmux as the user on its default server (the one `ccf-tmux.service` runs).
     pub fn tmux(&self, args: &[&str]) -> Output {
-        let mut argv = vec!["tmux", "-u"];
-        argv.extend(args);
-        self.run(&argv)
+        let mut line = vec!["tmux", "-u"];
+        line.extend(args);
+        self.run(&line)
     }
 
     /// What the pane of `session` shows.
