@@ -248,6 +248,7 @@ class ManagedUser:
         for a in ("compte1", "compte2"):
             self.put(f".claude-{a}/.credentials.json",
                      json.dumps({"claudeAiOauth": {"accessToken": f"tok-{a}"}}).encode(), 0o600)
+            self.put(f".claude-{a}/settings.json", b'{"skipDangerousModePermissionPrompt": true}', 0o600)
         self.put(".config/ccf/config.yaml", (
             "accounts:\n  - {name: compte1, home: ~/.claude-compte1}\n"
             "  - {name: compte2, home: ~/.claude-compte2}\n"

@@ -124,12 +124,7 @@ pub fn check(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>) -> Report {
             );
         }
     }
-    let skips = ctx
-        .config
-        .claude
-        .args
-        .iter()
-        .any(|a| a == "--dangerously-skip-permissions");
+    let skips = bypasses_permissions(&ctx.config.claude.args);
     if skips && is_root() && !ctx.config.claude.env.contains_key("IS_SANDBOX") {
         r.warning(
             "claude.args has --dangerously-skip-permissions and ccf runs as root: Claude Code refuses that flag as root",
@@ -138,6 +133,26 @@ pub fn check(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>) -> Report {
     }
     check_secrets(ctx, env, &mut r);
     r
+}
+
+/// Whether claude is launched in Bypass Permissions mode.
+fn bypasses_permissions(args: &[String]) -> bool {
+    args.iter().enumerate().any(|(i, a)| {
+        a == "--dangerously-skip-permissions"
+            || a == "--permission-mode=bypassPermissions"
+            || (a == "--permission-mode"
+                && args.get(i + 1).is_some_and(|m| m == "bypassPermissions"))
+    })
+}
+
+/// Whether an account recorded its consent to Bypass Permissions mode (what accepting
+/// Claude Code's warning writes into the account's `settings.json`).
+fn accepted_bypass(home: &Path) -> bool {
+    std::fs::read(home.join("settings.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v.get("skipDangerousModePermissionPrompt")?.as_bool())
+        == Some(true)
 }
 
 fn home_of(ctx: &Ctx, name: &str) -> String {
@@ -180,6 +195,18 @@ fn check_homes(ctx: &Ctx, r: &mut Report) {
                     home.display()
                 ),
                 format!("CLAUDE_CONFIG_DIR={} claude, then /login", home.display()),
+            );
+        }
+        if bypasses_permissions(&ctx.config.claude.args) && !accepted_bypass(home) {
+            r.problem(
+                format!(
+                    "account {} has not accepted Claude Code's Bypass Permissions mode: a session relaunched there with claude.args' --dangerously-skip-permissions stops at its warning",
+                    a.name
+                ),
+                format!(
+                    "accept it once (CLAUDE_CONFIG_DIR={0} claude --dangerously-skip-permissions), or add \"skipDangerousModePermissionPrompt\": true to {0}/settings.json",
+                    home.display()
+                ),
             );
         }
         let missing = crate::commands::install_hooks::missing_hooks(home);

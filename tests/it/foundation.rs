@@ -314,3 +314,42 @@ fn validate_reports_an_untrusted_project_and_unfinished_onboarding() {
         ))
         .run();
 }
+
+/// With `--dangerously-skip-permissions` in `claude.args`, Claude Code 2.1.330 stops a
+/// session at its Bypass Permissions warning (default answer: "No, exit") unless the
+/// account's `settings.json` records the consent. A relaunch onto such an account
+/// would stop there: the real client showed it, run as an ordinary user.
+#[test]
+fn validate_reports_an_account_that_has_not_accepted_bypass_permissions() {
+    let sb = Sandbox::new();
+    sb.login_all();
+    sb.ccf(&["ensure-symlinks"]).run();
+    let config = sb
+        .default_config()
+        .replace("  args: []\n", "  args: [--dangerously-skip-permissions]\n");
+    sb.write_config(&config);
+    std::fs::write(
+        sb.account_home("compte1").join("settings.json"),
+        r#"{"skipDangerousModePermissionPrompt": true}"#,
+    )
+    .unwrap();
+    let out = sb
+        .ccf(&["validate"])
+        .code(3)
+        .stdout_has("account compte2 has not accepted Claude Code's Bypass Permissions mode")
+        .stdout_has("\"skipDangerousModePermissionPrompt\": true")
+        .run();
+    assert!(
+        !out.stdout.contains("account compte1 has not accepted"),
+        "{}",
+        out.stdout
+    );
+    std::fs::write(
+        sb.account_home("compte2").join("settings.json"),
+        r#"{"skipDangerousModePermissionPrompt": true, "hooks": {}}"#,
+    )
+    .unwrap();
+    sb.ccf(&["validate"])
+        .stdout_lacks("Bypass Permissions")
+        .run();
+}

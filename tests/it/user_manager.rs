@@ -97,6 +97,12 @@ fn prepare(um: &UserManager) {
                 )
             })
             .collect();
+        // The operator accepted Bypass Permissions mode once in each account.
+        um.put(
+            &format!(".claude-{account}/settings.json"),
+            br#"{"skipDangerousModePermissionPrompt": true}"#,
+            0o600,
+        );
         um.put(
             &format!(".claude-{account}/.claude.json"),
             serde_json::json!({"hasCompletedOnboarding": true, "projects": trusted})

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use crate::support::anthropic::{Mode, Window, epoch_now};
+use crate::support::manager::TestUser;
 use crate::support::real::{RealWorld, after, ready};
 use crate::support::wait_for;
 
@@ -147,8 +148,71 @@ fn check_quota_moves_a_hand_started_session_and_its_old_banner_does_not_count_ag
 #[test]
 fn the_session_returns_to_the_primary_after_its_reset_with_its_conversation() {
     let Some(w) = RealWorld::new() else { return };
-    let (id, reset) = hit_the_limit_and_fail_over(&w, true);
-    conversation_continues_on(&w, "compte2", &id, "ping charlie");
+    moves_and_returns(&w);
+}
+
+/// The deployment's shape: an ordinary user (Claude Code refuses
+/// `--dangerously-skip-permissions` as root), the default `claude.args`, and what ccf
+/// writes private to that user (only a non-root run can tell: root ignores modes).
+#[test]
+fn as_an_ordinary_user_with_the_default_args_the_session_moves_and_returns() {
+    let Some(user) = TestUser::create("ccf-real") else {
+        return;
+    };
+    let Some(w) = RealWorld::new_as((user.uid, user.gid)) else {
+        return;
+    };
+    let config = w.config().replace("  args: []\n", "");
+    assert!(!config.contains("args:"), "{config}");
+    w.sb.write_config(&config);
+    // The operator accepted Bypass Permissions mode once in each account (without it,
+    // validate says so: a relaunched session would stop at the warning).
+    for a in ["compte1", "compte2"] {
+        std::fs::write(
+            w.sb.account_home(a).join("settings.json"),
+            r#"{"skipDangerousModePermissionPrompt": true}"#,
+        )
+        .unwrap();
+    }
+    w.sb.hand_over();
+    w.sb.ccf(&["validate"])
+        .stdout_lacks("Bypass Permissions")
+        .run();
+    moves_and_returns(&w);
+    // The relaunched client runs as the user, with the default argument it refuses as root.
+    let pid = w.sb.tmux.pane_pid(SESSION);
+    let argv = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let argv = String::from_utf8_lossy(&argv).replace('\0', " ");
+    assert!(argv.contains("--dangerously-skip-permissions"), "{argv}");
+    let owner = std::fs::metadata(format!("/proc/{pid}")).unwrap();
+    assert_eq!(std::os::unix::fs::MetadataExt::uid(&owner), user.uid);
+    let mut seen = 0;
+    assert_private(&w.sb.path("state"), &mut seen);
+    assert!(seen >= 3, "only {seen} files looked at");
+}
+
+/// Every file and directory under `dir` is 0600 / 0700; `seen` counts them.
+fn assert_private(dir: &std::path::Path, seen: &mut usize) {
+    use std::os::unix::fs::PermissionsExt;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let meta = std::fs::symlink_metadata(&p).unwrap();
+        let mode = meta.permissions().mode() & 0o777;
+        if meta.is_dir() {
+            assert_eq!(mode, 0o700, "{} is {mode:o}", p.display());
+            assert_private(&p, seen);
+        } else if meta.is_file() {
+            assert_eq!(mode, 0o600, "{} is {mode:o}", p.display());
+        }
+        *seen += 1;
+    }
+}
+
+/// A hand-started session hits compte1's limit, moves to compte2 with its conversation,
+/// and comes back to compte1 after the reset.
+fn moves_and_returns(w: &RealWorld) {
+    let (id, reset) = hit_the_limit_and_fail_over(w, true);
+    conversation_continues_on(w, "compte2", &id, "ping charlie");
     w.api.set_mode(&RealWorld::token("compte1"), Mode::Normal);
 
     // Before the reset (+ return_margin), nothing moves.
@@ -167,7 +231,7 @@ fn the_session_returns_to_the_primary_after_its_reset_with_its_conversation() {
         ready(s) && s.contains("Stand-in reply: PING CHARLIE.")
     });
     assert_ne!(w.sb.tmux.pane_pid(SESSION), pid, "the pane was relaunched");
-    conversation_continues_on(&w, "compte1", &id, "ping delta");
+    conversation_continues_on(w, "compte1", &id, "ping delta");
     let last = w.api.turns().pop().unwrap();
     assert!(
         last.body.contains("PING CHARLIE"),

@@ -224,3 +224,55 @@ pub fn ok(what: &str, out: &Output) -> String {
     );
     stdout
 }
+
+/// An unprivileged user without a manager, for tests that only need to run as one (the
+/// real client refuses `--dangerously-skip-permissions` as root). Removed on drop.
+pub struct TestUser {
+    pub name: String,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+impl TestUser {
+    /// `None` (after one line on stderr) where users cannot be made, and a panic instead
+    /// in CI.
+    pub fn create(name: &str) -> Option<TestUser> {
+        if let Some(why) = missing() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "tests as an ordinary user are required in CI: {why}"
+            );
+            eprintln!("SKIPPED test as an ordinary user: {why}");
+            return None;
+        }
+        let _ = Command::new("pkill").args(["-KILL", "-u", name]).output();
+        let _ = Command::new("userdel").arg(name).output();
+        let out = Command::new("useradd")
+            .args(["--no-create-home", "--shell", "/bin/bash", name])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "useradd {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let id = |flag: &str| -> u32 {
+            let o = Command::new("id").args([flag, name]).output().unwrap();
+            String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
+        };
+        Some(TestUser {
+            name: name.into(),
+            uid: id("-u"),
+            gid: id("-g"),
+        })
+    }
+}
+
+impl Drop for TestUser {
+    fn drop(&mut self) {
+        let _ = Command::new("pkill")
+            .args(["-KILL", "-u", &self.name])
+            .output();
+        let _ = Command::new("userdel").arg(&self.name).output();
+    }
+}

@@ -83,7 +83,16 @@ impl RealWorld {
     /// `None` when the tier is skipped.
     pub fn new() -> Option<RealWorld> {
         let claude = claude_bin()?;
-        let sb = Sandbox::new();
+        Some(RealWorld::build(claude, Sandbox::new()))
+    }
+
+    /// The same world, every process in it (tmux, ccf, claude) `owner`'s (uid, gid).
+    pub fn new_as(owner: (u32, u32)) -> Option<RealWorld> {
+        let claude = claude_bin()?;
+        Some(RealWorld::build(claude, Sandbox::owned_by(owner)))
+    }
+
+    fn build(claude: PathBuf, sb: Sandbox) -> RealWorld {
         let api = Anthropic::start();
         let w = RealWorld { sb, api, claude };
         let trusted = [w.sb.path("proj"), w.sb.path("work")];
@@ -113,7 +122,7 @@ impl RealWorld {
         }
         w.sb.write_config(&w.config());
         w.sb.ccf(&["ensure-symlinks"]).run();
-        Some(w)
+        w
     }
 
     /// The access token of `account`'s home: how the stand-in knows the account.

@@ -45,6 +45,15 @@ impl Run {
         self
     }
 
+    /// Runs as the unprivileged user `(uid, gid)` instead of the test's own.
+    pub fn owner(mut self, owner: Option<(u32, u32)>) -> Run {
+        if let Some((uid, gid)) = owner {
+            use std::os::unix::process::CommandExt as _;
+            self.cmd.uid(uid).gid(gid);
+        }
+        self
+    }
+
     /// Runs without `k` in the environment (a locale variable, say).
     pub fn env_remove(mut self, k: &str) -> Run {
         self.cmd.env_remove(k);

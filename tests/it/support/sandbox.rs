@@ -16,6 +16,9 @@ pub struct Sandbox {
     pub bin: PathBuf,
     pub config: PathBuf,
     pub accounts: Vec<String>,
+    /// The unprivileged user (uid, gid) that runs tmux, ccf and claude here, when not
+    /// the test's own: what the operator's host looks like.
+    pub owner: Option<(u32, u32)>,
 }
 
 impl Drop for Sandbox {
@@ -67,6 +70,16 @@ impl Sandbox {
     }
 
     pub fn with_accounts(names: &[&str]) -> Sandbox {
+        Sandbox::build(names, None)
+    }
+
+    /// A sandbox whose tmux server, ccf runs and claude are `owner`'s (uid, gid): the
+    /// test writes as root, then hands the files over ([`Sandbox::hand_over`]).
+    pub fn owned_by(owner: (u32, u32)) -> Sandbox {
+        Sandbox::build(&["compte1", "compte2"], Some(owner))
+    }
+
+    fn build(names: &[&str], owner: Option<(u32, u32)>) -> Sandbox {
         let root = tempfile::Builder::new().prefix("ccf-sb").tempdir().unwrap();
         let home = root.path().join("home");
         let bin = root.path().join("bin");
@@ -92,7 +105,10 @@ impl Sandbox {
         .unwrap();
         set_mode(&wrapper, 0o755);
         let env = base_env(&home, &bin, root.path());
-        let tmux = TmuxServer::start(&env);
+        if let Some((uid, gid)) = owner {
+            chown_tree(root.path(), uid, gid);
+        }
+        let tmux = TmuxServer::start_as(&env, owner);
         let config = home.join("ccf.yaml");
         let sb = Sandbox {
             _root: root,
@@ -101,6 +117,7 @@ impl Sandbox {
             config,
             tmux,
             accounts: names.iter().map(|s| (*s).to_string()).collect(),
+            owner,
         };
         sb.write_config(&sb.default_config());
         sb
@@ -122,6 +139,15 @@ impl Sandbox {
 
     pub fn write_config(&self, yaml: &str) {
         std::fs::write(&self.config, yaml).unwrap();
+        self.hand_over();
+    }
+
+    /// Gives every file of the sandbox to its owner, when it has one (after the test
+    /// wrote some as root).
+    pub fn hand_over(&self) {
+        if let Some((uid, gid)) = self.owner {
+            chown_tree(self.home.parent().unwrap(), uid, gid);
+        }
     }
 
     /// The environment ccf runs with.
@@ -133,7 +159,7 @@ impl Sandbox {
 
     /// Runs ccf in this sandbox; expects exit 0 unless told otherwise.
     pub fn ccf(&self, args: &[&str]) -> Run {
-        Run::new(&self.env(), args)
+        Run::new(&self.env(), args).owner(self.owner)
     }
 
     pub fn account_home(&self, name: &str) -> PathBuf {
@@ -241,6 +267,20 @@ fn base_env(home: &Path, bin: &Path, root: &Path) -> Vec<(String, String)> {
         ("SHELL".into(), "/bin/bash".into()),
         ("USER".into(), "tester".into()),
     ]
+}
+
+fn chown_tree(dir: &Path, uid: u32, gid: u32) {
+    let _ = std::os::unix::fs::lchown(dir, Some(uid), Some(gid));
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.filter_map(Result::ok) {
+            let p = e.path();
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                chown_tree(&p, uid, gid);
+            } else {
+                let _ = std::os::unix::fs::lchown(&p, Some(uid), Some(gid));
+            }
+        }
+    }
 }
 
 pub fn set_mode(path: &Path, mode: u32) {

@@ -9,22 +9,33 @@ pub struct TmuxServer {
     dir: tempfile::TempDir,
     pub socket: PathBuf,
     env: Vec<(String, String)>,
+    /// The unprivileged user the server runs as (uid, gid), when not the test's own.
+    owner: Option<(u32, u32)>,
 }
 
 impl TmuxServer {
     /// Starts a server whose global environment is exactly `env` (plus what tmux adds);
     /// a `keepalive` session (a manual session, for ccf) keeps it running.
     pub fn start(env: &[(String, String)]) -> TmuxServer {
+        TmuxServer::start_as(env, None)
+    }
+
+    /// The same, the server (and every tmux client of the test) running as `owner`.
+    pub fn start_as(env: &[(String, String)], owner: Option<(u32, u32)>) -> TmuxServer {
         // Socket paths over ~100 bytes fail: keep it short, under /tmp.
         let dir = tempfile::Builder::new()
             .prefix("ccf-t")
             .tempdir_in("/tmp")
             .unwrap();
         let socket = dir.path().join("s");
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).unwrap();
+        }
         let server = TmuxServer {
             dir,
             socket,
             env: env.to_vec(),
+            owner,
         };
         let out = server.tmux([
             "new-session",
@@ -49,16 +60,19 @@ impl TmuxServer {
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
     {
-        Command::new("tmux")
-            .arg("-S")
+        let mut cmd = Command::new("tmux");
+        cmd.arg("-S")
             .arg(&self.socket)
             .arg("-f")
             .arg("/dev/null")
             .args(args)
             .env_clear()
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .output()
-            .expect("tmux runs")
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        if let Some((uid, gid)) = self.owner {
+            use std::os::unix::process::CommandExt as _;
+            cmd.uid(uid).gid(gid);
+        }
+        cmd.output().expect("tmux runs")
     }
 
     /// Runs tmux and returns stdout, panicking on failure.
