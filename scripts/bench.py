@@ -296,8 +296,14 @@ class ManagedUser:
                 raise SystemExit(f"no swap within {timeout} s")
             time.sleep(0.005)
         elapsed = time.perf_counter() - start
-        # Back, and the mark on the first account cleared (the operator's word).
-        self.run([self.ccf, "swap", "--to", before.removeprefix(".claude-")])
+        # Back, and the mark on the first account cleared (the operator's word), once the
+        # run that swapped has let the lock go (75 until then).
+        deadline = time.perf_counter() + 30
+        while self.run([self.ccf, "swap", "--to", before.removeprefix(".claude-")],
+                       check=False).returncode == 75:
+            if time.perf_counter() > deadline:
+                raise SystemExit("the state lock stayed taken for 30 s")
+            time.sleep(0.05)
         return elapsed
 
     def close(self):

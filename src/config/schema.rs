@@ -39,6 +39,7 @@ pub const EVENTS: &[&str] = &[
     "swap_started",
     "swap_done",
     "swap_failed",
+    "swap_partial",
     "degraded",
     "all_exhausted",
     "work_resumed",

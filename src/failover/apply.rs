@@ -629,29 +629,16 @@ pub fn finish(ctx: &Ctx, state: &mut State) -> Result<SwapOutcome> {
     }
     ctx.save(state)?;
     fault("finished");
-    if cross {
-        notify::emit(
-            ctx,
-            &if returned {
-                Event::Returned { to: j.to.clone() }
-            } else {
-                Event::SwapDone {
-                    from: j.from.clone(),
-                    to: j.to.clone(),
-                    reason: j.reason.clone(),
-                    moved: moved.clone(),
-                    failed: failed.clone(),
-                }
-            },
-        );
-    }
-    if resumed {
-        notify::emit(
-            ctx,
-            &Event::WorkResumed {
-                account: j.to.clone(),
-            },
-        );
+    let done = plan::Finished {
+        from: &j.from,
+        to: &j.to,
+        reason: &j.reason,
+        by_operator: j.manual || j.rollback,
+        returned,
+        resumed,
+    };
+    for event in plan::announcements(&done, &moved, &failed) {
+        notify::emit(ctx, &event);
     }
     Ok(SwapOutcome {
         from: j.from,
@@ -734,6 +721,7 @@ pub fn cancel(ctx: &Ctx, state: &mut State, why: &str) -> anyhow::Error {
             from: j.from.clone(),
             to: j.to.clone(),
             error: why.to_string(),
+            failed: Vec::new(),
         },
     );
     if let Some(reason) = &degraded {

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use jiff::{SignedDuration, Timestamp};
 
+use crate::notify::Event;
 use crate::state::Kind;
 use crate::tmux::Launch;
 
@@ -255,6 +256,63 @@ pub fn is_session_id(text: &str) -> bool {
         })
 }
 
+/// How a swap ended, for its announcement.
+#[derive(Debug, Clone, Copy)]
+pub struct Finished<'a> {
+    pub from: &'a str,
+    pub to: &'a str,
+    pub reason: &'a str,
+    /// `swap` or `rollback`: the operator asked, so it is a swap, never a "return".
+    pub by_operator: bool,
+    /// It went back to the account a pending return named.
+    pub returned: bool,
+    /// Sessions parked with every account out go on again.
+    pub resumed: bool,
+}
+
+/// The events that announce a finished swap (its `swap_started` went out when it
+/// began): what happened, and who asked. The table is in the README.
+pub fn announcements(f: &Finished, moved: &[String], failed: &[String]) -> Vec<Event> {
+    let mut events = Vec::new();
+    let cross = f.from != f.to;
+    if !failed.is_empty() && moved.is_empty() {
+        events.push(Event::SwapFailed {
+            from: f.from.into(),
+            to: f.to.into(),
+            error: format!(
+                "no session could be relaunched on {}: {}",
+                f.to,
+                failed.join(", ")
+            ),
+            failed: failed.to_vec(),
+        });
+    } else if !failed.is_empty() {
+        events.push(Event::SwapPartial {
+            from: f.from.into(),
+            to: f.to.into(),
+            reason: f.reason.into(),
+            moved: moved.to_vec(),
+            failed: failed.to_vec(),
+        });
+    } else if cross && f.returned && !f.by_operator {
+        events.push(Event::Returned { to: f.to.into() });
+    } else if cross {
+        events.push(Event::SwapDone {
+            from: f.from.into(),
+            to: f.to.into(),
+            reason: f.reason.into(),
+            moved: moved.to_vec(),
+            failed: Vec::new(),
+        });
+    }
+    if f.resumed && !f.by_operator {
+        events.push(Event::WorkResumed {
+            account: f.to.into(),
+        });
+    }
+    events
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -414,5 +472,58 @@ mod tests {
     fn session_ids_are_uuids() {
         assert!(is_session_id(ID));
         assert!(!is_session_id("not-an-id; rm -rf /"));
+    }
+
+    fn finished(by_operator: bool, returned: bool, resumed: bool) -> Finished<'static> {
+        Finished {
+            from: "main",
+            to: "spare",
+            reason: "usage limit",
+            by_operator,
+            returned,
+            resumed,
+        }
+    }
+
+    fn kinds(events: &[Event]) -> Vec<&'static str> {
+        events.iter().map(Event::kind).collect()
+    }
+
+    #[test]
+    fn a_swap_is_announced_by_what_happened_and_who_asked() {
+        let s = |v: &[&str]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
+        let (moved, none) = (s(&["a", "b"]), s(&[]));
+        // check-quota: done, a return, work resumed after every account was out.
+        let f = finished(false, false, false);
+        assert_eq!(kinds(&announcements(&f, &moved, &none)), ["swap_done"]);
+        let f = finished(false, true, false);
+        assert_eq!(kinds(&announcements(&f, &moved, &none)), ["returned"]);
+        let f = finished(false, false, true);
+        assert_eq!(
+            kinds(&announcements(&f, &moved, &none)),
+            ["swap_done", "work_resumed"]
+        );
+        // The operator's swap (or rollback) is a swap, whatever it lands on.
+        for (returned, resumed) in [(true, false), (false, true), (true, true)] {
+            let f = finished(true, returned, resumed);
+            assert_eq!(kinds(&announcements(&f, &moved, &none)), ["swap_done"]);
+        }
+        // Sessions left behind: partial when some moved, failed when none did.
+        let f = finished(true, false, false);
+        let partial = announcements(&f, &s(&["a"]), &s(&["b"]));
+        assert_eq!(kinds(&partial), ["swap_partial"]);
+        let failed = announcements(&f, &none, &s(&["a", "b"]));
+        assert_eq!(kinds(&failed), ["swap_failed"]);
+        match &failed[0] {
+            Event::SwapFailed { failed, error, .. } => {
+                assert_eq!(failed, &s(&["a", "b"]));
+                assert!(error.contains("a, b"), "{error}");
+            }
+            e => panic!("{e:?}"),
+        }
+        // The same account again: nothing crossed, nothing to announce.
+        let mut f = finished(false, false, false);
+        f.to = "main";
+        assert!(announcements(&f, &moved, &none).is_empty());
     }
 }

@@ -27,10 +27,22 @@ pub enum Event {
         moved: Vec<String>,
         failed: Vec<String>,
     },
+    /// The swap did not take: cancelled, or no session that needed a relaunch got one.
     SwapFailed {
         from: String,
         to: String,
         error: String,
+        /// The sessions left not running on `to`, when that is how it failed.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        failed: Vec<String>,
+    },
+    /// The link moved and some sessions with it, but not all of them.
+    SwapPartial {
+        from: String,
+        to: String,
+        reason: String,
+        moved: Vec<String>,
+        failed: Vec<String>,
     },
     Degraded {
         reason: String,
@@ -67,6 +79,7 @@ impl Event {
             Event::SwapStarted { .. } => "swap_started",
             Event::SwapDone { .. } => "swap_done",
             Event::SwapFailed { .. } => "swap_failed",
+            Event::SwapPartial { .. } => "swap_partial",
             Event::Degraded { .. } => "degraded",
             Event::AllExhausted { .. } => "all_exhausted",
             Event::WorkResumed { .. } => "work_resumed",
@@ -149,9 +162,28 @@ fn words(event: &Event, zone: &TimeZone) -> (String, Vec<String>) {
             }
             (format!("swapped {from} → {to} ({reason})"), lines)
         }
-        Event::SwapFailed { from, to, error } => (
+        Event::SwapFailed {
+            from, to, error, ..
+        } => (
             format!("swap {from} → {to} FAILED"),
             vec![clip(error), "see: ccf status".into()],
+        ),
+        Event::SwapPartial {
+            from,
+            to,
+            reason,
+            moved,
+            failed,
+        } => (
+            format!(
+                "swapped {from} → {to} ({reason}); NOT relaunched: {}",
+                names(failed)
+            ),
+            vec![
+                format!("moved {}: {}", moved.len(), names(moved)),
+                format!("FAILED {}: {}", failed.len(), names(failed)),
+                format!("fix the cause, then: ccf swap --to {to}"),
+            ],
         ),
         Event::Degraded { reason } => (
             "degraded, swaps are stopped".into(),
@@ -245,6 +277,14 @@ mod tests {
                 from: "a".into(),
                 to: "b".into(),
                 error: "e".into(),
+                failed: vec!["s".into()],
+            },
+            Event::SwapPartial {
+                from: "a".into(),
+                to: "b".into(),
+                reason: "r".into(),
+                moved: vec!["m".into()],
+                failed: vec!["s".into()],
             },
             Event::Degraded { reason: "r".into() },
             Event::AllExhausted { until: None },

@@ -121,19 +121,40 @@ pub fn emit(ctx: &Ctx, event: &Event) {
         errors: BTreeMap::new(),
         event: event.clone(),
     };
-    // The millisecond prefix keeps the files in the order the events happened.
-    let name = format!(
-        "{}-{}.json",
-        ctx.now.as_millisecond(),
-        uuid::Uuid::new_v4().simple()
-    );
-    let result = fsutil::create_private_dir(&dir).and_then(|()| save(&dir.join(name), &record));
+    let result = fsutil::create_private_dir(&dir).and_then(|()| {
+        let name = entry_name(ctx.now, next_seq(&dir, ctx.now), uuid::Uuid::new_v4());
+        save(&dir.join(name), &record)
+    });
     if let Err(e) = result {
         log::warn(&format!(
             "failed to queue a {} notification: {e:#}",
             event.kind()
         ));
     }
+}
+
+/// An outbox file's name: the run's clock in milliseconds, then the event's number
+/// within that millisecond, then a random id. Names sort in the order the events
+/// happened: the events of one run share its clock, and runs that emit are serialised
+/// by the state lock.
+fn entry_name(now: Timestamp, seq: u32, id: uuid::Uuid) -> String {
+    format!("{:013}-{seq:06}-{}.json", now.as_millisecond(), id.simple())
+}
+
+/// The number of the next event at `now`: one past the highest already queued then.
+fn next_seq(dir: &Path, now: Timestamp) -> u32 {
+    let prefix = format!("{:013}-", now.as_millisecond());
+    fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .filter_map(Result::ok)
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                let rest = name.strip_prefix(&prefix)?;
+                rest.split('-').next()?.parse::<u32>().ok()
+            })
+            .max()
+            .map_or(0, |m| m + 1)
+    })
 }
 
 fn save(path: &Path, record: &Record) -> anyhow::Result<()> {
@@ -177,7 +198,8 @@ pub fn flush_with(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>) {
         match plan(&record, &channels, ctx.now, limits) {
             Plan::Done => remove(&path),
             Plan::Expired(why) => drop_message(&path, &record, &why),
-            Plan::Wait => {}
+            // Its channels hear nothing newer before it: events arrive in order.
+            Plan::Wait => run.hold(&record, &channels),
             Plan::Send(_) if started.elapsed() >= budget => {
                 log::info("notification time budget spent; the rest waits for the next run");
                 break;
@@ -313,6 +335,16 @@ impl<'a> Delivery<'a> {
             host: None,
             zone: None,
             broken: false,
+        }
+    }
+
+    /// Keeps every channel `record` still waits for from getting newer messages in this
+    /// run (as a transient failure does).
+    fn hold(&mut self, record: &Record, channels: &[Channel<'a>]) {
+        for c in channels {
+            if c.admits(record.event.kind()) && !record.done.contains_key(c.name) {
+                self.down.insert(c.name);
+            }
         }
     }
 

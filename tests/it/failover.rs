@@ -662,3 +662,73 @@ fn the_cooldown_holds_a_second_swap_back_but_marks_the_account() {
         .stdout_has("swapped compte2 -> compte3")
         .run();
 }
+
+/// The kinds of the queued events in the order they will be delivered (file order).
+fn outbox_sequence(sb: &Sandbox) -> Vec<String> {
+    sb.outbox()
+        .iter()
+        .map(|v| v["event"]["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn events_are_queued_in_the_order_they_happened() {
+    let sb = world(&["compte1", "compte2"]);
+    let mut want = Vec::new();
+    for to in [
+        "compte2", "compte1", "compte2", "compte1", "compte2", "compte1",
+    ] {
+        sb.ccf(&["swap", "--to", to]).run();
+        want.extend(["swap_started", "swap_done"]);
+        assert_eq!(outbox_sequence(&sb), want);
+    }
+}
+
+#[test]
+fn a_manual_swap_back_to_the_primary_is_announced_as_a_swap_not_a_return() {
+    let sb = world(&["compte1", "compte2"]);
+    let now = Timestamp::now();
+    let mut st = load(&sb);
+    let reset = now + SignedDuration::from_hours(2);
+    failover::swap(&ctx_at(&sb, now), &mut st, &limit_request(reset), false).unwrap();
+    assert!(load(&sb).pending_return.is_some());
+    sb.ccf(&["swap", "--to", "compte1"]).run();
+    assert_eq!(
+        outbox_sequence(&sb),
+        ["swap_started", "swap_done", "swap_started", "swap_done"]
+    );
+    // Undone by rollback: the operator's word again, nothing "resumed" or "returned".
+    sb.ccf(&["rollback"]).run();
+    assert_eq!(outbox_sequence(&sb)[4..], ["swap_started", "swap_done"]);
+}
+
+#[test]
+fn a_swap_that_relaunches_no_session_is_announced_as_failed_with_the_sessions_named() {
+    let sb = world(&["compte1", "compte2"]);
+    start(
+        &sb,
+        "ccl-1-proj",
+        "proj",
+        Some("compte1"),
+        Some(DEDICATED_ID),
+    );
+    std::fs::rename(sb.bin.join("claude"), sb.bin.join("claude.away")).unwrap();
+    sb.ccf(&["swap", "--to", "compte2"]).code(1).run();
+    let events = sb.outbox();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|v| v["event"]["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["swap_started", "swap_failed"], "{events:#?}");
+    assert_eq!(
+        events[1]["event"]["failed"],
+        serde_json::json!(["ccl-1-proj"])
+    );
+    assert!(
+        events[1]["event"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("ccl-1-proj"),
+        "{events:#?}"
+    );
+}

@@ -651,3 +651,41 @@ fn a_dead_notification_service_changes_nothing_but_a_delayed_message() {
         "the announcement waits in the outbox"
     );
 }
+
+/// A message waiting for its next try holds the newer ones on that channel: a channel
+/// hears of events in the order they happened, across retries too.
+#[test]
+fn a_message_waiting_to_be_retried_holds_the_newer_ones_back() {
+    let sb = Sandbox::new();
+    let srv = HttpServer::start();
+    configure(
+        &sb,
+        &Channels {
+            webhook: Some(srv.url.clone()),
+            ..Channels::default()
+        },
+    );
+    let older = queue(
+        &sb,
+        &json!({"kind": "swap_started", "from": "compte1", "to": "compte2",
+        "reason": "r", "trigger": null, "sessions": []}),
+        60,
+    );
+    let mut record: Value = serde_json::from_slice(&std::fs::read(&older).unwrap()).unwrap();
+    let retry = jiff::Timestamp::now() + jiff::SignedDuration::from_mins(10);
+    record["attempts"] = json!(2);
+    record["next_at"] = json!(retry);
+    std::fs::write(&older, record.to_string()).unwrap();
+    queue(&sb, &swap_done(), 30);
+    ccf(&sb, &["status"]).run();
+    assert!(srv.requests().is_empty(), "{:?}", srv.requests());
+    assert_eq!(queued(&sb).len(), 2);
+    let later = (retry + jiff::SignedDuration::from_secs(1)).to_string();
+    ccf(&sb, &["status"]).env("CCF_NOW", &later).run();
+    let kinds: Vec<String> = srv
+        .requests()
+        .iter()
+        .map(|r| r.json()["event"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(kinds, ["swap_started", "swap_done"]);
+}
