@@ -89,6 +89,7 @@ pub fn decide(
     obs: &[Observation],
     state: &State,
     active: &str,
+    order: &[String],
     cfg: &Quota,
     now: Timestamp,
     due_return: Option<String>,
@@ -104,14 +105,22 @@ pub fn decide(
     let active_out = d.exhausted.iter().any(|(a, ..)| a == active)
         || d.auth_failed.iter().any(|a| a == active)
         || !state.is_available(active, now);
+    // The cooldown keeps ccf from going back and forth on its own initiative: it holds a
+    // return to a higher-priority account, never a move away from a confirmed limit
+    // (that would leave sessions at the wall with another account free) and never the
+    // resumption of parked sessions.
     let cooling = state
         .last_swap
         .as_ref()
         .map(|s| s.at + cfg.cooldown)
         .filter(|until| *until > now);
-    if let (Some(until), true) = (cooling, active_out || due_return.is_some()) {
-        d.lines
-            .push(format!("no swap before the cooldown ends at {until}"));
+    if let (Some(until), Some(to)) = (cooling, due_return.as_deref())
+        && !active_out
+        && to != active
+    {
+        d.lines.push(format!(
+            "→ stay on {active}: no return to {to} before the cooldown ends at {until}"
+        ));
         return d;
     }
     if let Some(to) = due_return {
@@ -146,7 +155,24 @@ pub fn decide(
         } else {
             format!("usage limit on {active}")
         };
-        d.lines.push(format!("→ swap away from {active}: {reason}"));
+        // The failover picks the same way, once this poll's marks are saved.
+        let available = |a: &str| {
+            state.is_available(a, now)
+                && !d
+                    .exhausted
+                    .iter()
+                    .any(|(x, until, _)| x == a && *until > now)
+                && !d.auth_failed.iter().any(|x| x == a)
+        };
+        let pick = crate::failover::plan::pick_target(order, active, None, available);
+        d.lines.push(match pick {
+            Ok(crate::failover::plan::Pick::Account(to)) => {
+                format!("→ swap away from {active} to {to}: {reason}")
+            }
+            _ => format!(
+                "→ no account available to swap to from {active} ({reason}); sessions parked until a reset"
+            ),
+        });
         d.action = Action::Swap {
             from: active.to_string(),
             reason,
@@ -291,6 +317,26 @@ mod tests {
         }
     }
 
+    /// `decide` with the accounts `a` then `b`.
+    fn decide_ab(
+        obs: &[Observation],
+        state: &State,
+        active: &str,
+        cfg: &Quota,
+        now: Timestamp,
+        due_return: Option<String>,
+    ) -> Decision {
+        decide(
+            obs,
+            state,
+            active,
+            &["a".into(), "b".into()],
+            cfg,
+            now,
+            due_return,
+        )
+    }
+
     fn now() -> Timestamp {
         "2026-03-01T12:00:00Z".parse().unwrap()
     }
@@ -311,7 +357,7 @@ mod tests {
     #[test]
     fn a_limit_with_a_reset_swaps_at_once() {
         let reset = now() + Duration::from_secs(600);
-        let d = decide(
+        let d = decide_ab(
             &[obs(Verdict::Limit, Some(reset))],
             &State::new(),
             "a",
@@ -327,7 +373,7 @@ mod tests {
     #[test]
     fn a_limit_without_a_reset_needs_two_consecutive_polls() {
         let mut state = State::new();
-        let first = decide(
+        let first = decide_ab(
             &[obs(Verdict::Limit, None)],
             &state,
             "a",
@@ -337,7 +383,7 @@ mod tests {
         );
         assert_eq!(first.action, Action::Stay);
         state.quota.confirm = first.confirm;
-        let second = decide(
+        let second = decide_ab(
             &[obs(Verdict::Limit, None)],
             &state,
             "a",
@@ -351,7 +397,7 @@ mod tests {
     #[test]
     fn a_poll_without_the_limit_resets_the_count() {
         let mut state = State::new();
-        state.quota.confirm = decide(
+        state.quota.confirm = decide_ab(
             &[obs(Verdict::Limit, None)],
             &state,
             "a",
@@ -360,7 +406,7 @@ mod tests {
             None,
         )
         .confirm;
-        let between = decide(
+        let between = decide_ab(
             &[obs(Verdict::ServerError, None)],
             &state,
             "a",
@@ -381,15 +427,14 @@ mod tests {
         ] {
             let mut state = State::new();
             for _ in 0..5 {
-                let d = decide(&[obs(v, None)], &state, "a", &cfg(), now(), None);
+                let d = decide_ab(&[obs(v, None)], &state, "a", &cfg(), now(), None);
                 assert_eq!(d.action, Action::Stay, "{v:?}");
                 state.quota.confirm = d.confirm;
             }
         }
     }
 
-    #[test]
-    fn the_cooldown_holds_a_swap_back_but_still_marks_the_account() {
+    fn swapped_a_minute_ago() -> State {
         let mut state = State::new();
         state.last_swap = Some(crate::state::SwapRecord {
             from: "b".into(),
@@ -397,13 +442,19 @@ mod tests {
             at: now() - Duration::from_secs(60),
             reason: "x".into(),
             trigger: None,
-            manual: false,
+            manual: true,
             moved: vec![],
             failed: vec![],
             rollback: false,
         });
+        state
+    }
+
+    #[test]
+    fn a_confirmed_limit_moves_away_even_within_the_cooldown_when_another_account_is_free() {
         let reset = now() + Duration::from_secs(600);
-        let d = decide(
+        let state = swapped_a_minute_ago();
+        let d = decide_ab(
             &[obs(Verdict::Limit, Some(reset))],
             &state,
             "a",
@@ -411,8 +462,47 @@ mod tests {
             now(),
             None,
         );
-        assert_eq!(d.action, Action::Stay);
+        assert!(matches!(d.action, Action::Swap { .. }), "{:?}", d.action);
         assert_eq!(d.exhausted.len(), 1);
+        assert_eq!(
+            d.lines.last().unwrap(),
+            "→ swap away from a to b: usage limit on a"
+        );
+    }
+
+    #[test]
+    fn the_cooldown_holds_a_return_back() {
+        let state = swapped_a_minute_ago();
+        let d = decide_ab(&[], &state, "b", &cfg(), now(), Some("a".into()));
+        assert_eq!(d.action, Action::Stay);
+        assert!(
+            d.lines
+                .last()
+                .unwrap()
+                .starts_with("→ stay on b: no return to a before the cooldown ends at"),
+            "{:?}",
+            d.lines
+        );
+    }
+
+    #[test]
+    fn with_no_account_free_the_decision_says_the_sessions_are_parked() {
+        let reset = now() + Duration::from_secs(600);
+        let mut state = State::new();
+        state.account_mut("b").exhausted_until = Some(reset);
+        let d = decide_ab(
+            &[obs(Verdict::Limit, Some(reset))],
+            &state,
+            "a",
+            &cfg(),
+            now(),
+            None,
+        );
+        assert!(matches!(d.action, Action::Swap { .. }), "{:?}", d.action);
+        assert_eq!(
+            d.lines.last().unwrap(),
+            "→ no account available to swap to from a (usage limit on a); sessions parked until a reset"
+        );
     }
 
     #[test]
@@ -420,7 +510,7 @@ mod tests {
         let mut stale = obs(Verdict::Limit, Some(now() + Duration::from_secs(60)));
         stale.stale = Some("already acted on".into());
         let passed = obs(Verdict::Limit, Some(now() - Duration::from_secs(60)));
-        let d = decide(&[stale, passed], &State::new(), "a", &cfg(), now(), None);
+        let d = decide_ab(&[stale, passed], &State::new(), "a", &cfg(), now(), None);
         assert_eq!(d.action, Action::Stay);
     }
 
@@ -428,14 +518,14 @@ mod tests {
     fn a_hit_on_another_account_does_not_move_the_active_one() {
         let mut o = obs(Verdict::Limit, Some(now() + Duration::from_secs(600)));
         o.account = "b".into();
-        let d = decide(&[o], &State::new(), "a", &cfg(), now(), None);
+        let d = decide_ab(&[o], &State::new(), "a", &cfg(), now(), None);
         assert_eq!(d.action, Action::Stay);
         assert_eq!(d.exhausted[0].0, "b");
     }
 
     #[test]
     fn auth_moves_away_and_a_due_return_returns() {
-        let d = decide(
+        let d = decide_ab(
             &[obs(Verdict::Auth, None)],
             &State::new(),
             "a",
@@ -450,7 +540,7 @@ mod tests {
                 ..
             }
         ));
-        let r = decide(&[], &State::new(), "b", &cfg(), now(), Some("a".into()));
+        let r = decide_ab(&[], &State::new(), "b", &cfg(), now(), Some("a".into()));
         assert_eq!(r.action, Action::Return { to: "a".into() });
     }
 }

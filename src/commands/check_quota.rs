@@ -76,7 +76,16 @@ fn pass(ctx: &Ctx, state: &mut State, args: &DryRun) -> Result<ExitCode> {
 
     relogged(ctx, state);
     let due = failover::due_return(ctx, state);
-    let decision = quota::decide(&obs, state, &active, &ctx.config.quota, ctx.now, due);
+    let order: Vec<String> = ctx.config.accounts.iter().map(|a| a.name.clone()).collect();
+    let decision = quota::decide(
+        &obs,
+        state,
+        &active,
+        &order,
+        &ctx.config.quota,
+        ctx.now,
+        due,
+    );
     let summary = decision.lines.last().cloned().unwrap_or_default();
     if args.dry_run {
         for line in &decision.lines {

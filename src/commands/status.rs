@@ -523,6 +523,20 @@ fn render_failover(o: &mut String, s: &Status) {
             let _ = writeln!(o, "last swap: none");
         }
     }
+    // What the last poll decided, and so why nothing happens (a cooldown, every account
+    // out, nothing seen).
+    match (s.last_check, &s.last_decision) {
+        (Some(at), Some(d)) => {
+            let _ = writeln!(
+                o,
+                "last check: {} {d}",
+                at.round(jiff::Unit::Second).unwrap_or(at)
+            );
+        }
+        _ => {
+            let _ = writeln!(o, "last check: never");
+        }
+    }
     if let Some(since) = s.all_exhausted_since {
         let _ = writeln!(
             o,

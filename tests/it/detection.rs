@@ -498,3 +498,78 @@ fn a_hook_event_that_lands_during_a_pass_is_handled_by_the_same_run() {
     assert_eq!(sb.state()["active_account"], "compte2");
     assert!(spool_files(&sb).is_empty(), "{:?}", spool_files(&sb));
 }
+
+fn hit_limit(sb: &Sandbox, account: &str, prompt: &str, hours: i64) {
+    let reset = jiff::Timestamp::now().as_second() + hours * 3600;
+    sb.set_mode(account, &format!("limit {reset}"));
+    sb.tmux.type_line("ccl-1-proj", prompt);
+    wait_for_banners(sb, prompt);
+}
+
+/// Waits until the bottom of the pane, after `prompt`, shows a limit banner.
+fn wait_for_banners(sb: &Sandbox, prompt: &str) {
+    crate::support::wait_for(
+        "the limit banner",
+        std::time::Duration::from_secs(10),
+        || {
+            let c = sb.tmux.capture("ccl-1-proj");
+            let tail = &c[c.rfind(prompt)?..];
+            tail.contains("hit your 5-hour limit").then_some(())
+        },
+    );
+}
+
+/// The cooldown stops ccf going back and forth on its own; it must never keep sessions
+/// at a confirmed limit while another account is free (here: just after a manual swap).
+#[test]
+fn a_confirmed_limit_moves_away_at_once_even_just_after_a_swap() {
+    let sb = Sandbox::new();
+    ready(&sb);
+    start_claude(&sb, "ccl-1-proj", &sb.path("proj"), None);
+    sb.ccf(&["swap", "--to", "compte2"]).run();
+    hit_limit(&sb, "compte2", "hello", 3);
+    sb.ccf(&["check-quota", "--dry-run"])
+        .stdout_has("→ swap away from compte2 to compte1: usage limit on compte2")
+        .run();
+    sb.ccf(&["check-quota"])
+        .stdout_has("swapped compte2 -> compte1")
+        .run();
+}
+
+/// The dry-run and the run come from one plan: with every account out, both say the
+/// sessions are parked.
+#[test]
+fn with_every_account_out_the_dry_run_and_the_run_both_park() {
+    let sb = Sandbox::new();
+    ready(&sb);
+    start_claude(&sb, "ccl-1-proj", &sb.path("proj"), None);
+    hit_limit(&sb, "compte1", "first", 3);
+    sb.ccf(&["check-quota", "--dry-run"])
+        .stdout_has("→ swap away from compte1 to compte2")
+        .run();
+    sb.ccf(&["check-quota"])
+        .stdout_has("swapped compte1 -> compte2")
+        .run();
+    sb.tmux.wait_for_text("ccl-1-proj", "reply to: continue");
+    hit_limit(&sb, "compte2", "second", 4);
+    let dry = sb.ccf(&["check-quota", "--dry-run"]).run();
+    let decision = dry.stdout.lines().last().unwrap().to_string();
+    assert_eq!(
+        decision,
+        "→ no account available to swap to from compte2 (usage limit on compte2); sessions parked until a reset",
+        "{}",
+        dry.stdout
+    );
+    let run = sb
+        .ccf(&["check-quota"])
+        .stdout_has("no account available to swap to from compte2; sessions parked")
+        .run();
+    assert!(run.stderr.contains(&decision), "{}", run.stderr);
+    assert!(!sb.state()["all_exhausted_since"].is_null());
+    // status says why nothing happens now.
+    sb.ccf(&["check-quota"]).run();
+    sb.ccf(&["status"])
+        .stdout_has("→ stay: every account is out (since ")
+        .stdout_has("last check: ")
+        .run();
+}

@@ -68,7 +68,7 @@ fn the_real_limit_screen_is_a_five_hour_limit_and_server_errors_are_not() {
         .stdout_has(&format!("{SESSION} [pane] on compte1: limit — "))
         .stdout_has("You've hit your 5-hour limit · resets")
         .stdout_has(&format!("→ limit until {}", rfc3339(reset)))
-        .stdout_has("→ swap away from compte1: usage limit on compte1")
+        .stdout_has("→ swap away from compte1 to compte2: usage limit on compte1")
         .run();
 }
 

@@ -106,7 +106,7 @@ fn the_real_hook_payloads_reach_the_spool_and_give_the_exact_reset() {
         );
     }
     assert!(
-        out.contains("→ swap away from compte1: usage limit on compte1"),
+        out.contains("→ swap away from compte1 to compte2: usage limit on compte1"),
         "{out}"
     );
 
