@@ -847,13 +847,17 @@ _ccf() {
             return 0
             ;;
         ccf__subcmd__swap)
-            opts="-v -q -h -V --to --dry-run --config --verbose --quiet --help --version"
+            opts="-v -q -h -V --to --dry-run --force --wait --no-wait --config --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --to)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --wait)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

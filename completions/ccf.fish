@@ -54,8 +54,11 @@ complete -c ccf -n "__fish_ccf_using_subcommand check-quota" -s q -l quiet -d 'S
 complete -c ccf -n "__fish_ccf_using_subcommand check-quota" -s h -l help -d 'Print help'
 complete -c ccf -n "__fish_ccf_using_subcommand check-quota" -s V -l version -d 'Print version'
 complete -c ccf -n "__fish_ccf_using_subcommand swap" -l to -d 'Account to move to [default: the highest-priority available account]' -r
+complete -c ccf -n "__fish_ccf_using_subcommand swap" -l wait -d 'While another ccf run holds the state lock, wait for it (at most DURATION, 1m when given alone) instead of exiting 75; the default when stdin is a terminal' -r
 complete -c ccf -n "__fish_ccf_using_subcommand swap" -l config -d 'Configuration file [default: $`CCF_CONFIG`, else $`XDG_CONFIG_HOME/ccf/config.yaml`, else /etc/ccf/config.yaml]' -r -F
 complete -c ccf -n "__fish_ccf_using_subcommand swap" -l dry-run -d 'Print the plan and change nothing'
+complete -c ccf -n "__fish_ccf_using_subcommand swap" -l force -d 'Move onto an account ccf holds as exhausted (its limit is lifted: clears the mark)'
+complete -c ccf -n "__fish_ccf_using_subcommand swap" -l no-wait -d 'Exit 75 at once when another ccf run holds the state lock, even at a terminal'
 complete -c ccf -n "__fish_ccf_using_subcommand swap" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c ccf -n "__fish_ccf_using_subcommand swap" -s q -l quiet -d 'Say only what went wrong'
 complete -c ccf -n "__fish_ccf_using_subcommand swap" -s h -l help -d 'Print help'

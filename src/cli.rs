@@ -87,6 +87,16 @@ pub struct SwapArgs {
     /// Print the plan and change nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Move onto an account ccf holds as exhausted (its limit is lifted: clears the mark)
+    #[arg(long)]
+    pub force: bool,
+    /// While another ccf run holds the state lock, wait for it (at most DURATION, 1m when
+    /// given alone) instead of exiting 75; the default when stdin is a terminal
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, default_missing_value = "1m", require_equals = true)]
+    pub wait: Option<humantime::Duration>,
+    /// Exit 75 at once when another ccf run holds the state lock, even at a terminal
+    #[arg(long, conflicts_with = "wait")]
+    pub no_wait: bool,
 }
 
 #[derive(Debug, Args)]

@@ -57,7 +57,11 @@ impl Ctx {
     /// Takes the state lock (or exits 75), reads the state under it and repairs an
     /// interrupted swap. Every mutating command starts here.
     pub fn begin_mutation(&self) -> Result<Mutation> {
-        let lock = StateLock::acquire(&self.config.state_dir)?;
+        self.begin_mutation_with(StateLock::acquire(&self.config.state_dir)?)
+    }
+
+    /// [`Ctx::begin_mutation`] under a lock already taken (one waited for, say).
+    pub fn begin_mutation_with(&self, lock: StateLock) -> Result<Mutation> {
         let mut state = State::load(&self.state_path())?;
         if state.swap.is_some() {
             // A previous run died mid-swap: finish or undo it before anything else.

@@ -1,15 +1,25 @@
-//! `ccf swap [--to ACCOUNT] [--dry-run]`: the operator's swap, announced like an
-//! automatic one. Swapping to the account already active is not an error: it resumes in
-//! place any session stopped at a limit, else it says there is nothing to do (exit 0).
+//! `ccf swap [--to ACCOUNT] [--force] [--wait[=DURATION]] [--dry-run]`: the operator's
+//! swap, announced like an automatic one. Swapping to the account already active is not
+//! an error: it resumes in place any session stopped at a limit, else it says there is
+//! nothing to do (exit 0). An account ccf holds as exhausted is refused without `--force`
+//! (the sessions would go straight into its limit). At a terminal it waits for a run that
+//! holds the state lock; timers and scripts get exit 75 as ever.
 
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
+use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 
 use crate::cli::SwapArgs;
 use crate::context::Ctx;
 use crate::failover::{self, SwapRequest};
 use crate::lock::StateLock;
+use crate::state::State;
+
+/// How long an operator's swap waits for the lock when told `--wait` alone or run at a
+/// terminal: a poll or a swap of a timer's run takes seconds.
+const WAIT: Duration = Duration::from_secs(60);
 
 pub fn run(ctx: &Ctx, args: &SwapArgs) -> Result<ExitCode> {
     if let Some(to) = &args.to {
@@ -24,9 +34,10 @@ pub fn run(ctx: &Ctx, args: &SwapArgs) -> Result<ExitCode> {
         exhausted_scope: None,
         auth_failed: false,
     };
+    let lock = take_lock(ctx, args)?;
     if args.dry_run {
         // The lock keeps the plan honest, but a dry run repairs nothing.
-        let _lock = StateLock::acquire(&ctx.config.state_dir)?;
+        let _lock = lock;
         let mut state = ctx.read_state()?;
         if let Some(j) = &state.swap {
             println!(
@@ -35,16 +46,22 @@ pub fn run(ctx: &Ctx, args: &SwapArgs) -> Result<ExitCode> {
             );
             return Ok(ExitCode::SUCCESS);
         }
+        if let Some(why) = refusal(ctx, &state, args) {
+            println!("warning: {why}");
+        }
         let out = failover::swap(ctx, &mut state, &req, true)?;
         for line in out.plan {
-            println!("{line}");
+            println!("would {line}");
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut m = ctx.begin_mutation()?;
+    let mut m = ctx.begin_mutation_with(lock)?;
+    if let Some(why) = refusal(ctx, &m.state, args) {
+        bail!("{why}");
+    }
     if let Some(to) = &args.to {
-        // Naming an account is the operator's word that it works again (logged in anew,
-        // limit lifted): forget what ccf held against it, or the next poll would leave.
+        // Naming an account is the operator's word that it logs in again; --force that
+        // its limit is lifted: forget what ccf held against it, or the next poll leaves.
         let a = m.state.account_mut(to);
         if a.auth_failed || a.exhausted_until.is_some_and(|u| u > ctx.now) {
             println!("{to}: cleared its auth failure / exhaustion mark (operator's choice)");
@@ -69,4 +86,47 @@ pub fn run(ctx: &Ctx, args: &SwapArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The state lock, waited for when the operator asked (or is at a terminal).
+fn take_lock(ctx: &Ctx, args: &SwapArgs) -> Result<StateLock> {
+    let wait = match args.wait {
+        Some(d) => Some(d.into()),
+        None if !args.no_wait && std::io::stdin().is_terminal() => Some(WAIT),
+        None => None,
+    };
+    match wait {
+        None => StateLock::acquire(&ctx.config.state_dir),
+        Some(w) => StateLock::acquire_waiting(&ctx.config.state_dir, w, |path| {
+            eprintln!(
+                "another ccf run holds {path}; waiting for it to finish (up to {})",
+                crate::log::duration(w)
+            );
+        }),
+    }
+}
+
+/// Why a swap to `--to` is refused: an account ccf holds as exhausted, unless forced.
+fn refusal(ctx: &Ctx, state: &State, args: &SwapArgs) -> Option<String> {
+    let to = args.to.as_deref()?;
+    let a = state.accounts.get(to)?;
+    let until = a.exhausted_until.filter(|u| *u > ctx.now)?;
+    if args.force {
+        return None;
+    }
+    let left = ctx.now.duration_until(until).unsigned_abs();
+    let scope = a
+        .exhausted_scope
+        .as_deref()
+        .map(|s| format!(" ({s} limit)"))
+        .unwrap_or_default();
+    let seen = a
+        .last_signal
+        .as_ref()
+        .map(|s| format!(", seen by {} at {}", s.source, s.at))
+        .unwrap_or_default();
+    Some(format!(
+        "{to} is marked exhausted until {until}{scope}, in {}{seen}: its sessions would go straight into the limit. If it is lifted, `ccf swap --to {to} --force` moves there and clears the mark",
+        crate::log::duration(left)
+    ))
 }

@@ -451,7 +451,12 @@ fn swap_to_a_named_account_clears_what_ccf_held_against_it() {
     state["accounts"]["compte2"] =
         serde_json::json!({"auth_failed": true, "exhausted_until": "2099-01-01T00:00:00Z"});
     std::fs::write(sb.state_file(), state.to_string()).unwrap();
+    // Exhausted: refused unless the operator says its limit is lifted.
     sb.ccf(&["swap", "--to", "compte2"])
+        .code(1)
+        .stderr_has("--force")
+        .run();
+    sb.ccf(&["swap", "--to", "compte2", "--force"])
         .stdout_has("cleared its auth failure")
         .run();
     let state = sb.state();

@@ -635,7 +635,7 @@ fn a_limit_without_a_reset_time_swaps_on_the_second_poll_not_the_first() {
 }
 
 #[test]
-fn the_cooldown_holds_a_second_swap_back_but_marks_the_account() {
+fn a_second_limit_within_the_cooldown_moves_on_at_once_to_a_free_account() {
     let sb = world(&["compte1", "compte2", "compte3"]);
     start(&sb, "ccl-1-proj", "proj", None, None);
     let reset = reset_in_two_hours();
@@ -645,22 +645,16 @@ fn the_cooldown_holds_a_second_swap_back_but_marks_the_account() {
         .stdout_has("swapped compte1 -> compte2")
         .run();
     claude_pid(&sb, "ccl-1-proj");
-    // compte2 is out too, seen within the cooldown (5 minutes by default).
+    // compte2 is out too, seen within the cooldown (5 minutes by default): the cooldown
+    // holds returns, never sessions at a confirmed limit while compte3 is free.
     sb.set_mode("compte2", &format!("weekly {}", reset + 3600));
     prompt(&sb, "ccl-1-proj", "again", "hit your weekly limit");
-    sb.ccf(&["check-quota"]).stdout_lacks("swapped").run();
-    let state = sb.state();
-    assert_eq!(state["active_account"], "compte2");
-    assert!(
-        !state["accounts"]["compte2"]["exhausted_until"].is_null(),
-        "marked for the next swap"
-    );
-    // Once the cooldown is over, the next poll moves on to compte3.
-    let later = (Timestamp::now() + std::time::Duration::from_secs(6 * 60)).to_string();
     sb.ccf(&["check-quota"])
-        .env("CCF_NOW", &later)
         .stdout_has("swapped compte2 -> compte3")
         .run();
+    let state = sb.state();
+    assert_eq!(state["active_account"], "compte3");
+    assert!(!state["accounts"]["compte2"]["exhausted_until"].is_null());
 }
 
 /// The kinds of the queued events in the order they will be delivered (file order).
@@ -692,7 +686,7 @@ fn a_manual_swap_back_to_the_primary_is_announced_as_a_swap_not_a_return() {
     let reset = now + SignedDuration::from_hours(2);
     failover::swap(&ctx_at(&sb, now), &mut st, &limit_request(reset), false).unwrap();
     assert!(load(&sb).pending_return.is_some());
-    sb.ccf(&["swap", "--to", "compte1"]).run();
+    sb.ccf(&["swap", "--to", "compte1", "--force"]).run();
     assert_eq!(
         outbox_sequence(&sb),
         ["swap_started", "swap_done", "swap_started", "swap_done"]
@@ -731,4 +725,65 @@ fn a_swap_that_relaunches_no_session_is_announced_as_failed_with_the_sessions_na
             .contains("ccl-1-proj"),
         "{events:#?}"
     );
+}
+
+#[test]
+fn a_swap_onto_an_exhausted_account_is_refused_without_force_and_the_dry_run_warns() {
+    let sb = world(&["compte1", "compte2"]);
+    let now = Timestamp::now();
+    let mut st = load(&sb);
+    let reset = now + SignedDuration::from_hours(2);
+    failover::swap(&ctx_at(&sb, now), &mut st, &limit_request(reset), false).unwrap();
+    let dry = sb
+        .ccf(&["swap", "--to", "compte1", "--dry-run"])
+        .stdout_has(&format!(
+            "warning: compte1 is marked exhausted until {reset}"
+        ))
+        .stdout_has("would swap compte2 -> compte1")
+        .run();
+    for line in dry.stdout.lines() {
+        assert!(
+            line.starts_with("would ") || line.starts_with("warning: "),
+            "{}",
+            dry.stdout
+        );
+    }
+    sb.ccf(&["swap", "--to", "compte1"])
+        .code(1)
+        .stderr_has("compte1 is marked exhausted until")
+        .stderr_has("in 1h 59m")
+        .stderr_has("ccf swap --to compte1 --force")
+        .run();
+    let st = sb.state();
+    assert_eq!(st["active_account"], "compte2");
+    assert_eq!(
+        st["accounts"]["compte1"]["exhausted_until"],
+        reset.to_string()
+    );
+    sb.ccf(&["swap", "--to", "compte1", "--force"])
+        .stdout_has("compte1: cleared")
+        .run();
+    let st = sb.state();
+    assert_eq!(st["active_account"], "compte1");
+    assert!(st["accounts"]["compte1"]["exhausted_until"].is_null());
+}
+
+#[test]
+fn an_operators_swap_waits_for_the_lock_when_asked_and_timers_still_get_75() {
+    let sb = world(&["compte1", "compte2"]);
+    let held = ccf::lock::StateLock::acquire(&sb.path("state")).unwrap();
+    sb.ccf(&["swap", "--to", "compte2"]).code(75).run();
+    sb.ccf(&["swap", "--to", "compte2", "--wait=200ms"])
+        .code(75)
+        .run();
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        drop(held);
+    });
+    sb.ccf(&["swap", "--to", "compte2", "--wait"])
+        .stderr_has("holds")
+        .stderr_has("waiting for it to finish (up to 1m)")
+        .stdout_has("active account: compte2")
+        .run();
+    release.join().unwrap();
 }
