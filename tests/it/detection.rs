@@ -578,3 +578,57 @@ fn with_every_account_out_the_dry_run_and_the_run_both_park() {
         .stdout_has("last check: ")
         .run();
 }
+
+/// The dry-run and the run come from one decision: for each kind, what `--dry-run` says
+/// is what the run then records as its decision, and the run does it.
+#[test]
+fn every_decision_kind_reads_the_same_in_the_dry_run_and_the_run() {
+    let sb = Sandbox::new();
+    ready(&sb);
+    let config = sb
+        .default_config()
+        .replace("dispatcher:", "quota: {return_margin: 0s}\ndispatcher:");
+    sb.write_config(&config);
+    start_claude(&sb, "ccl-1-proj", &sb.path("proj"), None);
+    let both = |now: Option<&str>, said: &str| -> serde_json::Value {
+        let mut dry = sb.ccf(&["check-quota", "--dry-run"]);
+        let mut run = sb.ccf(&["check-quota"]);
+        if let Some(t) = now {
+            dry = dry.env("CCF_NOW", t);
+            run = run.env("CCF_NOW", t);
+        }
+        let dry = dry.run();
+        let decision = dry.stdout.lines().last().unwrap().to_string();
+        assert!(decision.starts_with(said), "{}", dry.stdout);
+        run.run();
+        let state = sb.state();
+        assert_eq!(
+            state["quota"]["last_decision"],
+            decision.as_str(),
+            "{state}"
+        );
+        state
+    };
+    // Nothing seen.
+    let st = both(None, "→ stay on compte1");
+    assert_eq!(st["active_account"], "compte1");
+    // A limit with another account free.
+    hit_limit(&sb, "compte1", "first", 2);
+    let st = both(
+        None,
+        "→ swap away from compte1 to compte2: usage limit on compte1",
+    );
+    assert_eq!(st["active_account"], "compte2");
+    sb.tmux.wait_for_text("ccl-1-proj", "reply to: continue");
+    // A limit with none free: parked, then parked it stays.
+    hit_limit(&sb, "compte2", "second", 3);
+    let st = both(None, "→ no account available to swap to from compte2");
+    assert!(!st["all_exhausted_since"].is_null(), "{st}");
+    let st = both(None, "→ stay: every account is out");
+    assert_eq!(st["active_account"], "compte2");
+    // compte1's reset passes: the parked sessions go back to it.
+    let later = (jiff::Timestamp::now() + jiff::SignedDuration::from_mins(121)).to_string();
+    let st = both(Some(&later), "→ return to compte1: its reset has passed");
+    assert_eq!(st["active_account"], "compte1", "{st}");
+    assert!(st["all_exhausted_since"].is_null(), "{st}");
+}
