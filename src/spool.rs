@@ -35,6 +35,10 @@ pub struct Origin {
     pub tmux_pane: Option<String>,
     /// `$CLAUDE_CONFIG_DIR` of that claude; `None` = it runs on `~/.claude`.
     pub claude_config_dir: Option<PathBuf>,
+    /// The account the record belongs to, resolved when it was written: the one
+    /// `claude_config_dir` names, else `claude_link`'s target at that moment. A swap
+    /// between the write and the read must not charge it to the next account.
+    pub account: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -89,6 +93,18 @@ impl Record {
             Record::Statusline(_) => "statusline",
         }
     }
+}
+
+/// The account a claude with this `CLAUDE_CONFIG_DIR` runs on now: the one the
+/// variable names, else the one `claude_link` points at (one `readlink`).
+pub fn account_now(config: &crate::config::Config, dir: Option<&Path>) -> Option<String> {
+    let home = if let Some(d) = dir {
+        d.to_path_buf()
+    } else {
+        let link = config.claude_link.as_deref()?;
+        crate::context::absolute_from(link, &std::fs::read_link(link).ok()?)
+    };
+    config.account_by_home(&home).map(|a| a.name.clone())
 }
 
 /// Writes `record` into `dir` atomically; the name sorts by time.

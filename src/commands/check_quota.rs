@@ -290,6 +290,19 @@ struct Facts<'a> {
 
 impl Facts<'_> {
     /// The account of a claude pinned by `CLAUDE_CONFIG_DIR`, else the link's.
+    /// The account a hook record belongs to: the one it names (resolved when written),
+    /// else, for records of older versions, the one its config dir names now.
+    fn account_of(&self, origin: &spool::Origin) -> String {
+        origin
+            .account
+            .as_deref()
+            .and_then(|a| self.ctx.config.account(a))
+            .map_or_else(
+                || self.account_of_dir(origin.claude_config_dir.as_deref()),
+                |a| a.name.clone(),
+            )
+    }
+
     fn account_of_dir(&self, dir: Option<&Path>) -> String {
         dir.and_then(|d| self.ctx.config.account_by_home(d))
             .map_or_else(|| self.link_account.to_string(), |a| a.name.clone())
@@ -306,7 +319,7 @@ impl Facts<'_> {
     fn spool_record(&self, state: &mut State, record: &Record, obs: &mut Vec<Observation>) {
         let origin = record.origin();
         let session = self.session_of_pane(origin.tmux_pane.as_deref());
-        let account = self.account_of_dir(origin.claude_config_dir.as_deref());
+        let account = self.account_of(origin);
         match record {
             Record::SessionStart(s) => {
                 let Some(name) = session.filter(|n| self.ctx.config.session_kind(n).is_some())
@@ -433,7 +446,7 @@ impl Facts<'_> {
             {
                 continue;
             }
-            let account = self.account_of_dir(u.origin.claude_config_dir.as_deref());
+            let account = self.account_of(&u.origin);
             for (used, resets, scope) in [
                 (u.five_hour_used, u.five_hour_resets_at, "five_hour"),
                 (u.seven_day_used, u.seven_day_resets_at, "weekly"),

@@ -41,15 +41,18 @@ fn handle(config: Option<&Path>, event: HookEvent) -> Result<()> {
     let path = crate::config::locate(config, &env)?;
     let config = crate::config::load(&path, &home)?;
     let now = crate::app::now()?;
+    let claude_config_dir = env("CLAUDE_CONFIG_DIR")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from);
+    let account = spool::account_now(&config, claude_config_dir.as_deref());
     let origin = Origin {
         at: Some(now),
         session_id: str_field(&input, "session_id"),
         transcript_path: str_field(&input, "transcript_path").map(PathBuf::from),
         cwd: str_field(&input, "cwd").map(PathBuf::from),
         tmux_pane: env("TMUX_PANE").filter(|p| !p.is_empty()),
-        claude_config_dir: env("CLAUDE_CONFIG_DIR")
-            .filter(|p| !p.is_empty())
-            .map(PathBuf::from),
+        claude_config_dir,
+        account,
     };
     match event {
         HookEvent::SessionStart => {

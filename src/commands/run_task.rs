@@ -230,6 +230,7 @@ fn report_limit(ctx: &Ctx, record: &TaskRecord, result: &TaskResult) {
             cwd: Some(record.cwd.clone()),
             tmux_pane: std::env::var("TMUX_PANE").ok(),
             claude_config_dir: record.config_dir.clone(),
+            account: spool::account_now(&ctx.config, record.config_dir.as_deref()),
         },
         error: Some("rate_limit".into()),
         agent_id: None,

@@ -632,3 +632,58 @@ fn every_decision_kind_reads_the_same_in_the_dry_run_and_the_run() {
     assert_eq!(st["active_account"], "compte1", "{st}");
     assert!(st["all_exhausted_since"].is_null(), "{st}");
 }
+
+/// A hook record belongs to the account its claude ran on when it was written: for a
+/// claude on `~/.claude`, the link's target then, not when check-quota reads it.
+#[test]
+fn status_line_figures_stay_with_the_account_that_reported_them_after_a_swap() {
+    let sb = Sandbox::new();
+    ready(&sb);
+    let config = sb.default_config().replace(
+        "dispatcher:",
+        "quota: {statusline_threshold: 90}\ndispatcher:",
+    );
+    sb.write_config(&config);
+    let reset = jiff::Timestamp::now().as_second() + 3 * 3600;
+    let input = serde_json::json!({
+        "session_id": "6f1c", "cwd": sb.path("proj"),
+        "rate_limits": {"five_hour": {"used_percentage": 95.0, "resets_at": reset}}
+    });
+    hook(&sb, "statusline", &input.to_string(), &[]);
+    sb.ccf(&["check-quota"])
+        .stdout_has("swapped compte1 -> compte2")
+        .run();
+    // The same figures (trusted for ten minutes) are compte1's, not compte2's.
+    sb.ccf(&["check-quota"]).stdout_lacks("swapped").run();
+    let state = sb.state();
+    assert_eq!(state["active_account"], "compte2");
+    assert!(
+        state["accounts"]["compte2"]["exhausted_until"].is_null(),
+        "{state}"
+    );
+    assert!(state["all_exhausted_since"].is_null(), "{state}");
+}
+
+#[test]
+fn a_stop_failure_recorded_before_a_flip_is_charged_to_the_account_it_came_from() {
+    let sb = Sandbox::new();
+    ready(&sb);
+    let input = serde_json::json!({
+        "session_id": "6f1c", "cwd": sb.path("proj"), "hook_event_name": "StopFailure",
+        "error": "rate_limit", "last_assistant_message": "You've hit your limit · resets 12am (UTC)"
+    });
+    hook(&sb, "stop-failure", &input.to_string(), &[]);
+    // The link moves (another run's swap) before check-quota reads the record.
+    sb.ccf(&["swap", "--to", "compte2"]).run();
+    sb.ccf(&["check-quota"]).stdout_lacks("swapped").run();
+    let state = sb.state();
+    assert_eq!(state["active_account"], "compte2", "{state}");
+    assert!(
+        state["accounts"]["compte2"]["exhausted_until"].is_null(),
+        "{state}"
+    );
+    assert!(
+        !state["accounts"]["compte1"]["exhausted_until"].is_null(),
+        "{state}"
+    );
+}
