@@ -326,6 +326,18 @@ impl Facts<'_> {
                 else {
                     return;
                 };
+                // The id becomes the value after `--resume` on a relaunch: a UUID or
+                // nothing, whatever the record says.
+                if s.origin
+                    .session_id
+                    .as_deref()
+                    .is_some_and(|id| !crate::failover::plan::is_session_id(id))
+                {
+                    crate::log::warn(&format!(
+                        "{name}: ignoring a session_start record whose session id is not a UUID"
+                    ));
+                    return;
+                }
                 let kind = self.ctx.config.session_kind(&name).map(Into::into);
                 let Some(kind) = kind else { return };
                 let rec = state.session_mut(&name, kind);

@@ -185,6 +185,12 @@ pub fn gather(ctx: &Ctx, state: &State, link_account: Option<&str>) -> Result<Ve
                 .or_else(|| claude.as_ref().and_then(|c| c.cwd.clone()));
             f.id_source = r.id_source.clone().or_else(|| Some("launched".into()));
         }
+        // Whatever its source (a hand-edited state, an old record), an id that is not a
+        // UUID never reaches a relaunch's argv.
+        if f.session_id.as_deref().is_some_and(|id| !is_session_id(id)) {
+            f.session_id = None;
+            f.id_source = None;
+        }
         if let Some(c) = claude {
             claudes.insert(name.clone(), c);
         }

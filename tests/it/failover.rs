@@ -787,3 +787,39 @@ fn an_operators_swap_waits_for_the_lock_when_asked_and_timers_still_get_75() {
         .run();
     release.join().unwrap();
 }
+
+/// A session id reaches claude's argv after `--resume`: only a UUID may, whatever a
+/// spool record says (a forged id could be read as another option).
+#[test]
+fn a_forged_session_id_in_a_hook_record_never_reaches_an_argv() {
+    let sb = world(&["compte1", "compte2"]);
+    start(&sb, "ccl-1-proj", "proj", Some("compte1"), None);
+    prompt(&sb, "ccl-1-proj", "hi", "reply to: hi");
+    let pane = sb.tmux.pane("ccl-1-proj", "#{pane_id}");
+    let forged = r#"--settings={"hooks":{"SessionStart":[{"hooks":[{"type":"command","command":"touch /tmp/pwned"}]}]}}"#;
+    let input = serde_json::json!({
+        "session_id": forged, "cwd": sb.path("proj"), "hook_event_name": "SessionStart",
+        "source": "startup"
+    });
+    sb.ccf(&["hook", "session-start"])
+        .env("TMUX_PANE", &pane)
+        .stdin(input.to_string())
+        .run();
+    sb.ccf(&["check-quota"])
+        .stderr_has("ignoring a session_start record whose session id is not a UUID")
+        .run();
+    let st = sb.state();
+    assert_ne!(st["sessions"]["ccl-1-proj"]["session_id"], forged, "{st}");
+    let plan = sb.ccf(&["swap", "--dry-run"]).run();
+    assert!(!plan.stdout.contains("--settings"), "{}", plan.stdout);
+    let before = sb.claude_log().len();
+    sb.ccf(&["swap", "--to", "compte2"]).run();
+    assert!(
+        !sb.claude_log()[before..].is_empty(),
+        "relaunched with its real id"
+    );
+    for e in sb.claude_log().into_iter().skip(before) {
+        let argv = e["argv"].to_string();
+        assert!(!argv.contains("--settings"), "{argv}");
+    }
+}
