@@ -234,6 +234,16 @@ impl Facts {
 /// Reads and checks one inbox file: the front matter, then what needs the config and
 /// the file system (the project exists, the account is configured).
 fn vet(ctx: &Ctx, path: &Path) -> Result<Vetted, String> {
+    let meta = std::fs::symlink_metadata(path).map_err(|e| format!("cannot stat it: {e}"))?;
+    if meta.file_type().is_symlink() {
+        return Err(
+            "it is a symbolic link, and ccf never follows one in the queue: move the task file itself into inbox/"
+                .into(),
+        );
+    }
+    if !meta.is_file() {
+        return Err("it is not a regular file (a FIFO, a device or a socket)".into());
+    }
     let bytes = read_limited(path)?;
     let task = frontmatter::parse(&bytes)?;
     let cfg = &ctx.config;

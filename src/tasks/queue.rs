@@ -290,10 +290,12 @@ fn task_files(dir: &Path) -> Result<Vec<(String, SystemTime)>> {
         if !is_task_name(name) {
             continue;
         }
-        let Ok(meta) = fs::metadata(e.path()) else {
+        // Not followed: a symlink (or a FIFO, a device) is listed as what it is, and
+        // vetting rejects it without opening it.
+        let Ok(meta) = fs::symlink_metadata(e.path()) else {
             continue;
         };
-        if meta.is_file() {
+        if !meta.is_dir() {
             out.push((
                 name.to_string(),
                 meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
@@ -348,7 +350,11 @@ pub fn remove_if_present(path: &Path) -> Result<()> {
 }
 
 /// Sets a file's mtime to the wall clock; failing only delays its pruning.
+/// Sets `path`'s mtime to now; never through a symlink (it would touch the target).
 fn touch(path: &Path) {
+    if fs::symlink_metadata(path).is_ok_and(|m| !m.is_file()) {
+        return;
+    }
     let _ = fs::File::options()
         .write(true)
         .open(path)

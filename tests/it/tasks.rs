@@ -585,3 +585,51 @@ fn status_shows_the_queue_and_janitor_prunes_old_finished_tasks() {
         .run();
     assert!(!q(&sb, "done/old.md").exists() && !q(&sb, "done/old.result.json").exists());
 }
+
+/// A symlink in the queue is never followed (its target's content would become a
+/// prompt, finishing would touch the target), and a FIFO is never opened (dispatch would
+/// hang under the lock): both are rejected into failed/ with the reason.
+#[test]
+fn a_symlink_or_a_fifo_in_the_inbox_is_rejected_without_being_followed() {
+    let sb = sandbox();
+    let outside = sb.path("outside.txt");
+    std::fs::write(&outside, "---\nproject: ~/work\n---\nread my secrets\n").unwrap();
+    let old = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
+    std::fs::File::options()
+        .write(true)
+        .open(&outside)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    let inbox = q(&sb, "inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::os::unix::fs::symlink(&outside, inbox.join("link.md")).unwrap();
+    let fifo = inbox.join("pipe.md");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    sb.ccf(&["dispatch"])
+        .stdout_has("reject link.md")
+        .stdout_has("reject pipe.md")
+        .run();
+    assert!(sb.claude_log().is_empty(), "{:?}", sb.claude_log());
+    let moved = q(&sb, "failed/link.md");
+    assert!(moved.symlink_metadata().unwrap().file_type().is_symlink());
+    let reason = std::fs::read_to_string(q(&sb, "failed/link.reason")).unwrap();
+    assert!(reason.contains("symbolic link"), "{reason}");
+    let reason = std::fs::read_to_string(q(&sb, "failed/pipe.reason")).unwrap();
+    assert!(reason.contains("not a regular file"), "{reason}");
+    assert_eq!(
+        std::fs::metadata(&outside).unwrap().modified().unwrap(),
+        old
+    );
+    assert!(
+        std::fs::read_to_string(&outside)
+            .unwrap()
+            .contains("read my secrets")
+    );
+}
