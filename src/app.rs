@@ -28,14 +28,28 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         _ => {}
     }
     let ctx = context(cli.config.as_deref())?;
-    // Claude Code waits for a hook: it must not wait for a slow notification service too.
-    let delivers = !matches!(cli.command, Command::Hook(_));
+    let delivers = delivers(&cli.command);
     let result = dispatch(&ctx, cli.command);
     // Deliver what this run (or an earlier one) queued; never changes the outcome.
     if delivers {
         crate::notify::flush(&ctx);
     }
     result
+}
+
+/// Whether a run delivers what the outbox holds at its end: the runs that change
+/// things, not a dry run, and never a read (`status` must answer at once whatever a
+/// notification service does), a hook (Claude Code waits for it) or a task's wrapper.
+fn delivers(command: &Command) -> bool {
+    match command {
+        Command::CheckQuota(a)
+        | Command::Rollback(a)
+        | Command::Dispatch(a)
+        | Command::Janitor(a) => !a.dry_run,
+        Command::Swap(a) => !a.dry_run,
+        Command::EnsureSymlinks(a) => !a.dry_run,
+        _ => false,
+    }
 }
 
 fn dispatch(ctx: &Ctx, command: Command) -> Result<ExitCode> {

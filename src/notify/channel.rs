@@ -72,6 +72,11 @@ pub fn configured(n: &Notifications) -> Vec<Channel<'_>> {
 
 /// The HTTP client every send of a run shares. Built only when something is to be sent:
 /// loading the TLS roots costs time on every run otherwise.
+/// How much of an error answer is read.
+const MAX_BODY: u64 = 64 * 1024;
+/// The longest wait a service may ask for: the outbox's own longest backoff.
+const MAX_RETRY_AFTER: u64 = 3600;
+
 pub fn client(timeout: Duration) -> reqwest::Result<Client> {
     Client::builder()
         .connect_timeout(timeout.min(MAX_CONNECT))
@@ -228,14 +233,19 @@ fn classify(result: reqwest::Result<Response>) -> Result<(), Failure> {
         .get(reqwest::header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    let body = response.text().unwrap_or_default();
+    // An error answer is read bounded: its first words are all a message needs.
+    let mut raw = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut std::io::Read::take(response, MAX_BODY), &mut raw);
+    let body = String::from_utf8_lossy(&raw);
     let (description, body_wait) = describe(&body);
     let error = match description {
         Some(d) => format!("HTTP {status}: {d}"),
         None => format!("HTTP {status}"),
     };
     if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-        let retry_after = header_wait.or(body_wait).map(Duration::from_secs);
+        let retry_after = header_wait
+            .or(body_wait)
+            .map(|s| Duration::from_secs(s.min(MAX_RETRY_AFTER)));
         Err(Failure::Transient { error, retry_after })
     } else {
         Err(Failure::Refused { error })

@@ -106,6 +106,9 @@ pub fn plan<'c>(
     }
 }
 
+/// The most one run spends delivering notifications, and the bound on each request.
+pub const DELIVERY_BUDGET: Duration = Duration::from_secs(3);
+
 pub fn dir(ctx: &Ctx) -> PathBuf {
     ctx.config.state_dir.join("outbox")
 }
@@ -186,9 +189,10 @@ pub fn flush_with(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>) {
         max_age: n.max_age.0,
     };
     let mut run = Delivery::new(ctx, env);
-    // A backlog on a slow but working service must not hold the run either: past the
-    // worst case of one timeout per channel, the rest waits for the next run.
-    let budget = n.timeout.0 * u32::try_from(channels.len()).unwrap_or(u32::MAX);
+    // A backlog on a slow but working service must not hold the run either: past a
+    // small fixed budget (one check-quota under a 30 s timer must stay short), the rest
+    // waits for the next run. Each request is bounded by it too (`Delivery::client`).
+    let budget = n.timeout.0.min(DELIVERY_BUDGET);
     let started = std::time::Instant::now();
     for path in files {
         // Read again under the lock: another run may have delivered it meanwhile.
@@ -428,7 +432,7 @@ impl<'a> Delivery<'a> {
 
     fn client(&mut self) -> Option<reqwest::blocking::Client> {
         if self.client.is_none() && !self.broken {
-            match channel::client(self.ctx.config.notifications.timeout.0) {
+            match channel::client(self.ctx.config.notifications.timeout.0.min(DELIVERY_BUDGET)) {
                 Ok(c) => self.client = Some(c),
                 Err(e) => {
                     log::warn(&format!(

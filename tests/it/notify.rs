@@ -5,6 +5,7 @@
 use std::fmt::Write as _;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -145,7 +146,7 @@ fn each_channel_sends_exactly_the_documented_request() {
         },
     );
     queue(&sb, &swap_done(), 0);
-    ccf(&sb, &["status"]).run();
+    ccf(&sb, &["check-quota"]).run();
     let reqs = srv.requests();
     assert_eq!(reqs.len(), 3, "{reqs:#?}");
     let subject = "ccf: swapped compte1 → compte2 (usage limit)";
@@ -198,7 +199,7 @@ fn each_channel_sends_exactly_the_documented_request() {
         queued(&sb).is_empty(),
         "delivered messages leave the outbox"
     );
-    ccf(&sb, &["status"]).run();
+    ccf(&sb, &["check-quota"]).run();
     assert_eq!(srv.requests().len(), 3, "and are never sent again");
 }
 
@@ -215,8 +216,7 @@ fn with_the_service_down_the_command_succeeds_and_the_next_run_delivers_once() {
         &json!({"kind": "degraded", "reason": "link diverged"}),
         0,
     );
-    let out = ccf(&sb, &["status"])
-        .stdout_has("compte1")
+    let out = ccf(&sb, &["check-quota"])
         .stderr_has("telegram is unreachable")
         .run();
     assert!(
@@ -237,8 +237,8 @@ fn with_the_service_down_the_command_succeeds_and_the_next_run_delivers_once() {
             ..Channels::default()
         },
     );
-    ccf(&sb, &["status"]).stderr_empty().run();
-    ccf(&sb, &["status"]).stderr_empty().run();
+    ccf(&sb, &["check-quota"]).stderr_empty().run();
+    ccf(&sb, &["check-quota"]).stderr_empty().run();
     let reqs = srv.requests();
     assert_eq!(reqs.len(), 1, "delivered exactly once: {reqs:#?}");
     assert!(
@@ -263,11 +263,11 @@ fn a_500_is_retried_at_the_next_run() {
         },
     );
     queue(&sb, &json!({"kind": "test"}), 0);
-    ccf(&sb, &["status"])
+    ccf(&sb, &["check-quota"])
         .stderr_has("HTTP 500 Internal Server Error: oops")
         .run();
     assert_eq!(queued(&sb)[0]["attempts"], 1);
-    ccf(&sb, &["status"]).stderr_empty().run();
+    ccf(&sb, &["check-quota"]).stderr_empty().run();
     assert_eq!(srv.requests().len(), 2);
     assert!(queued(&sb).is_empty());
 }
@@ -294,7 +294,7 @@ fn a_429_is_retried_no_sooner_than_the_service_asks() {
     let path = queue(&sb, &json!({"kind": "test"}), 0);
     for wait in [600, 900] {
         let before = jiff::Timestamp::now();
-        ccf(&sb, &["status"]).stderr_has("429").run();
+        ccf(&sb, &["check-quota"]).stderr_has("429").run();
         let rec = &queued(&sb)[0];
         let next: jiff::Timestamp = rec["next_at"].as_str().unwrap().parse().unwrap();
         assert!(
@@ -302,13 +302,13 @@ fn a_429_is_retried_no_sooner_than_the_service_asks() {
             "next try at {next}, asked to wait {wait}s"
         );
         // Not due: the next run leaves it alone.
-        ccf(&sb, &["status"]).stderr_empty().run();
+        ccf(&sb, &["check-quota"]).stderr_empty().run();
         // Time passes: pretend the wait is over.
         let mut rec = rec.clone();
         rec["next_at"] = json!(before);
         std::fs::write(&path, rec.to_string()).unwrap();
     }
-    ccf(&sb, &["status"]).stderr_empty().run();
+    ccf(&sb, &["check-quota"]).stderr_empty().run();
     assert_eq!(srv.requests().len(), 3);
     assert!(queued(&sb).is_empty());
 }
@@ -328,11 +328,11 @@ fn a_message_delivered_on_one_channel_is_retried_only_on_the_other() {
         },
     );
     queue(&sb, &swap_done(), 0);
-    ccf(&sb, &["status"])
+    ccf(&sb, &["check-quota"])
         .stderr_has("resend is unreachable")
         .run();
     assert_eq!(queued(&sb)[0]["done"]["telegram"], "delivered");
-    ccf(&sb, &["status"]).stderr_empty().run();
+    ccf(&sb, &["check-quota"]).stderr_empty().run();
     assert_eq!((tg.requests().len(), rs.requests().len()), (1, 2));
     assert!(queued(&sb).is_empty());
 }
@@ -353,11 +353,11 @@ fn a_refusal_drops_the_message_for_that_channel_at_once() {
         },
     );
     queue(&sb, &json!({"kind": "test"}), 0);
-    ccf(&sb, &["status"])
+    ccf(&sb, &["check-quota"])
         .stderr_has("warning: telegram refused the test notification, which it will not get: HTTP 401 Unauthorized: Unauthorized")
         .run();
     assert!(queued(&sb).is_empty());
-    ccf(&sb, &["status"]).stderr_empty().run();
+    ccf(&sb, &["check-quota"]).stderr_empty().run();
     assert_eq!(srv.requests().len(), 1);
 }
 
@@ -375,9 +375,9 @@ fn the_bound_drops_a_message_that_can_never_be_delivered() {
         },
     );
     queue(&sb, &json!({"kind": "test"}), 0);
-    ccf(&sb, &["status"]).run();
+    ccf(&sb, &["check-quota"]).run();
     assert_eq!(queued(&sb).len(), 1);
-    ccf(&sb, &["status"])
+    ccf(&sb, &["check-quota"])
         .stderr_has("warning: dropped the test notification of ")
         .stderr_has(": 2 attempts failed; telegram: HTTP 503 Service Unavailable: maintenance")
         .run();
@@ -386,7 +386,9 @@ fn the_bound_drops_a_message_that_can_never_be_delivered() {
 
     // Too old: dropped without a try.
     queue(&sb, &json!({"kind": "test"}), 7200);
-    ccf(&sb, &["status"]).stderr_has(": older than 1h").run();
+    ccf(&sb, &["check-quota"])
+        .stderr_has(": older than 1h")
+        .run();
     assert!(queued(&sb).is_empty());
     assert_eq!(srv.requests().len(), 2);
 }
@@ -407,7 +409,7 @@ fn a_hung_service_is_tried_once_per_run_whatever_is_queued() {
     for _ in 0..3 {
         queue(&sb, &json!({"kind": "test"}), 0);
     }
-    ccf(&sb, &["status"])
+    ccf(&sb, &["check-quota"])
         .stderr_has("telegram is unreachable")
         .run();
     assert_eq!(srv.requests().len(), 1, "one timeout per channel per run");
@@ -436,11 +438,11 @@ fn a_run_that_finds_the_outbox_being_delivered_leaves_it_alone() {
     queue(&sb, &json!({"kind": "test"}), 0);
     let held = File::create(outbox(&sb).join(".lock")).unwrap();
     held.try_lock().unwrap();
-    ccf(&sb, &["status"]).stderr_empty().run();
+    ccf(&sb, &["check-quota"]).stderr_empty().run();
     assert_eq!(srv.requests().len(), 0);
     assert_eq!(queued(&sb).len(), 1);
     drop(held);
-    ccf(&sb, &["status"]).run();
+    ccf(&sb, &["check-quota"]).run();
     assert_eq!(srv.requests().len(), 1);
 }
 
@@ -529,7 +531,7 @@ fn no_secret_reaches_output_state_or_outbox() {
             },
         );
         queue(&sb, &swap_done(), 0);
-        for args in [&["-vv", "status"][..], &["-vv", "notify", "test"][..]] {
+        for args in [&["-vv", "check-quota"][..], &["-vv", "notify", "test"][..]] {
             let out = ccf(&sb, args).code(i32::from(args[1] == "notify")).run();
             outputs.push(out.stdout);
             outputs.push(out.stderr);
@@ -586,8 +588,44 @@ fn validate_flags_a_secret_header_in_a_config_others_can_read() {
 fn without_a_channel_queued_events_are_let_go() {
     let sb = Sandbox::new();
     queue(&sb, &swap_done(), 0);
-    sb.ccf(&["status"]).stderr_empty().run();
+    sb.ccf(&["check-quota"]).stderr_empty().run();
     assert!(queued(&sb).is_empty());
+}
+
+/// A read never delivers (status must answer at once, whatever a notification service
+/// does); a mutating run spends at most a small fixed budget on it, however long the
+/// configured timeout and however many channels hang; an answer is read bounded.
+#[test]
+fn status_never_delivers_and_a_run_spends_a_bounded_time_on_hung_services() {
+    let sb = Sandbox::new();
+    let srv = HttpServer::start();
+    srv.script([Reply::Hang, Reply::Hang, Reply::Hang]);
+    configure(
+        &sb,
+        &Channels {
+            telegram: Some(srv.url.clone()),
+            resend: Some(srv.url.clone()),
+            webhook: Some(srv.url.clone()),
+            extra: "  timeout: 20s\n",
+        },
+    );
+    queue(&sb, &swap_done(), 0);
+    let start = std::time::Instant::now();
+    ccf(&sb, &["status"]).run();
+    ccf(&sb, &["status", "--json"]).run();
+    assert!(srv.requests().is_empty(), "a read delivered");
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+    let start = std::time::Instant::now();
+    ccf(&sb, &["check-quota"]).run();
+    let spent = start.elapsed();
+    assert!(!srv.requests().is_empty());
+    // One request bounded by the 3 s budget, not 3 channels x 20 s.
+    assert!(spent < Duration::from_secs(10), "{spent:?}");
+    assert_eq!(queued(&sb).len(), 1, "it waits for the next run");
 }
 
 #[test]
@@ -677,11 +715,11 @@ fn a_message_waiting_to_be_retried_holds_the_newer_ones_back() {
     record["next_at"] = json!(retry);
     std::fs::write(&older, record.to_string()).unwrap();
     queue(&sb, &swap_done(), 30);
-    ccf(&sb, &["status"]).run();
+    ccf(&sb, &["check-quota"]).run();
     assert!(srv.requests().is_empty(), "{:?}", srv.requests());
     assert_eq!(queued(&sb).len(), 2);
     let later = (retry + jiff::SignedDuration::from_secs(1)).to_string();
-    ccf(&sb, &["status"]).env("CCF_NOW", &later).run();
+    ccf(&sb, &["check-quota"]).env("CCF_NOW", &later).run();
     let kinds: Vec<String> = srv
         .requests()
         .iter()
