@@ -107,13 +107,7 @@ pub fn exhausted_until(ctx: &Ctx, reset: Option<Timestamp>) -> Timestamp {
     })
 }
 
-/// Test-only fault injection: `CCF_FAULT=<point>` aborts the process at that point of a
-/// swap (right after the state was saved there), so the tests can prove that the next
-/// run repairs a swap killed at any step. Points: `planned`, `link-flipped-unsaved`,
-/// `link-flipped`, `symlinks-ensured`, `relaunching`, `respawned`, `relaunched`,
-/// `finished`.
+/// A fault point of a swap (see [`crate::fault`]).
 fn fault(point: &str) {
-    if std::env::var_os("CCF_FAULT").is_some_and(|v| v == point) {
-        std::process::abort();
-    }
+    crate::fault::point(point);
 }

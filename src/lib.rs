@@ -12,6 +12,7 @@ pub mod context;
 pub mod detect;
 pub mod exit;
 pub mod failover;
+pub mod fault;
 pub mod fsutil;
 pub mod links;
 pub mod lock;

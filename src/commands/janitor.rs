@@ -21,6 +21,12 @@ pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
     let mut ap = Applier::new(ctx, args.dry_run);
     if !args.dry_run {
         ap.queue.ensure()?;
+        // What a janitor killed mid-settle left behind: its task is already settled.
+        for stem in ap.queue.sweep()? {
+            crate::log::notice(&format!(
+                "removed the leftovers of {stem}.md in running/ (a settle was interrupted; the task is settled)"
+            ));
+        }
     }
     let facts = Facts::gather(ctx, &ap.queue, false)?;
     if !facts.server_running {

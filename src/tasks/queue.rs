@@ -190,6 +190,11 @@ impl Queue {
         self.settle(&from, name, FAILED, Some(reason), false)
     }
 
+    /// Settles a task into `which`, crash-safe: the reason and a hard link of the result
+    /// go in first, then the task file (the commit point), then what is left in
+    /// `running/` goes. A run killed before the task file moved leaves it claimed, and
+    /// the next settle reuses the same name, over its own leftovers; killed after, it
+    /// leaves only `running/` files without a task, which [`Queue::sweep`] removes.
     fn settle(
         &self,
         from: &Path,
@@ -199,34 +204,73 @@ impl Queue {
         claimed: bool,
     ) -> Result<PathBuf> {
         let dir = self.dir(which);
-        let s = free_name(&dir, stem(name), &[".md", ".result.json", ".reason"]);
+        crate::fsutil::create_private_dir(&dir)?;
+        // Only a task file makes a name taken: a result or reason without one is what a
+        // killed settle of this very task left.
+        let s = free_name(&dir, stem(name), &[".md"]);
         let s = stem(&s).to_string();
         let to = dir.join(format!("{s}.md"));
-        if let Some(r) = reason {
-            crate::fsutil::write_atomic(
-                &dir.join(format!("{s}.reason")),
-                format!("{r}\n").as_bytes(),
-                0o600,
-            )?;
+        let reason_path = dir.join(format!("{s}.reason"));
+        match reason {
+            Some(r) => {
+                crate::fsutil::write_atomic(&reason_path, format!("{r}\n").as_bytes(), 0o600)?;
+            }
+            None => remove_if_present(&reason_path)?,
         }
+        crate::fault::point("settle-reason");
+        let dest = dir.join(format!("{s}.result.json"));
+        remove_if_present(&dest)?;
         if claimed {
             let result = self.result_path(name);
             if result.exists() {
-                let dest = dir.join(format!("{s}.result.json"));
-                fs::rename(&result, &dest).with_context(|| {
-                    format!("failed to move {} to {}", result.display(), dest.display())
+                fs::hard_link(&result, &dest).with_context(|| {
+                    format!("failed to link {} to {}", result.display(), dest.display())
                 })?;
             }
         }
+        crate::fault::point("settle-result");
         fs::rename(from, &to)
             .with_context(|| format!("failed to move {} to {}", from.display(), to.display()))?;
         touch(&to);
+        crate::fault::point("settle-task");
         if claimed {
-            remove_if_present(&self.record_path(name))?;
-            remove_if_present(&self.pid_path(name))?;
+            self.forget_run(name)?;
         }
         crate::fsutil::sync_dir(&dir)?;
         Ok(to)
+    }
+
+    /// Removes the result, record and pid of a run whose task file left `running/`.
+    fn forget_run(&self, name: &str) -> Result<()> {
+        remove_if_present(&self.result_path(name))?;
+        remove_if_present(&self.record_path(name))?;
+        remove_if_present(&self.pid_path(name))
+    }
+
+    /// Removes what a run killed mid-settle left in `running/`: results, records and
+    /// pids whose task file is gone (it is in `done/` or `failed/`). Returns the stems.
+    pub fn sweep(&self) -> Result<Vec<String>> {
+        let dir = self.dir(RUNNING);
+        let Ok(entries) = fs::read_dir(&dir) else {
+            return Ok(Vec::new());
+        };
+        let mut gone = Vec::new();
+        for e in entries.filter_map(Result::ok) {
+            let file = e.file_name();
+            let Some(file) = file.to_str() else { continue };
+            let Some(s) = [".result.json", ".run.json", ".pid"]
+                .iter()
+                .find_map(|suffix| file.strip_suffix(suffix))
+            else {
+                continue;
+            };
+            let task = format!("{s}.md");
+            if !dir.join(&task).exists() && !gone.contains(&s.to_string()) {
+                self.forget_run(&task)?;
+                gone.push(s.to_string());
+            }
+        }
+        Ok(gone)
     }
 
     /// Files in `done/` and `failed/` whose task finished before `cutoff`, grouped by

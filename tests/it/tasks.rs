@@ -633,3 +633,47 @@ fn a_symlink_or_a_fifo_in_the_inbox_is_rejected_without_being_followed() {
             .contains("read my secrets")
     );
 }
+
+/// Settling a task is crash-safe: a janitor killed at any step of moving a finished
+/// task to done/ leaves nothing the next janitor cannot finish — the task is done once,
+/// with its result, never timed out or run again, and no orphan is left.
+#[test]
+fn a_janitor_killed_at_any_step_of_settling_a_task_leaves_it_done_once() {
+    let sb = sandbox();
+    for (i, point) in ["settle-reason", "settle-result", "settle-task"]
+        .iter()
+        .enumerate()
+    {
+        let name = format!("t{i}.md");
+        drop_task(&sb, &name, b"---\nproject: ~/work\n---\nsay hi\n");
+        sb.ccf(&["dispatch"]).run();
+        let stem = format!("t{i}");
+        let result = wait_result(&sb, &stem);
+        assert_eq!(result["outcome"], "success");
+        let runs = sb.claude_log().len();
+        sb.ccf(&["janitor"]).env("CCF_FAULT", point).code(-1).run();
+        sb.ccf(&["janitor"]).run();
+        sb.ccf(&["janitor"]).run();
+        let done: Vec<String> = std::fs::read_dir(q(&sb, "done"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&stem))
+            .collect();
+        let mut done = done;
+        done.sort();
+        assert_eq!(
+            done,
+            [format!("{stem}.md"), format!("{stem}.result.json")],
+            "after a kill at {point}"
+        );
+        let settled = read_json(&q(&sb, &format!("done/{stem}.result.json")));
+        assert_eq!(settled["outcome"], "success", "{point}");
+        let left: Vec<String> = std::fs::read_dir(q(&sb, "running"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&stem))
+            .collect();
+        assert!(left.is_empty(), "{point}: {left:?}");
+        assert_eq!(sb.claude_log().len(), runs, "{point}: ran again");
+    }
+}
