@@ -82,6 +82,54 @@ fn an_unknown_config_key_exits_78_and_names_its_line() {
 }
 
 #[test]
+fn a_bad_value_inside_a_section_is_one_problem_at_its_own_line_naming_its_full_key() {
+    let sb = Sandbox::new();
+    let base = sb.default_config();
+    let line = base.lines().count() + 4;
+    sb.write_config(&format!(
+        "{base}quota:\n  capture_lines: 200\n  confirm_polls: 2\n  cooldown: 5 minutes please\n"
+    ));
+    let out = sb.ccf(&["validate"]).code(78).run();
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: {}: 1 problem in the configuration:\n\
+             error:   line {line} column 13: quota.cooldown: invalid duration \"5 minutes please\" (expected number at 10); write e.g. 30s, 5m, 2h or 7d\n",
+            sb.config.display()
+        )
+    );
+}
+
+#[test]
+fn bad_values_deeper_in_sections_are_each_reported_once_with_their_full_keys() {
+    let sb = Sandbox::new();
+    let pool =
+        "  autonomous: {prefix: ccl-auto-, start_index: 11, min: 2, max: 10, workdir: ~/work}\n";
+    let base = sb.default_config();
+    assert!(base.contains(pool), "the default config changed: {base}");
+    let config = format!(
+        "{}notifications:\n  max_attempts: 3\n  max_age: 1h\n  timeout: soon\n",
+        base.replace(
+            pool,
+            "  autonomous:\n    prefix: ccl-auto-\n    min: 1\n    max: lots\n"
+        )
+    );
+    let line_of = |needle: &str| config.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let (max, timeout) = (line_of("max: lots"), line_of("timeout: soon"));
+    sb.write_config(&config);
+    let out = sb.ccf(&["validate"]).code(78).run();
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: {}: 2 problems in the configuration:\n\
+             error:   line {max} column 10: pool.autonomous.max: invalid type: string \"lots\", expected u32\n\
+             error:   line {timeout} column 12: notifications.timeout: invalid duration \"soon\" (expected number at 0); write e.g. 30s, 5m, 2h or 7d\n",
+            sb.config.display()
+        )
+    );
+}
+
+#[test]
 fn a_missing_config_exits_78_and_says_where_it_looked() {
     let sb = Sandbox::new();
     sb.ccf(&["status"])
