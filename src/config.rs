@@ -254,7 +254,7 @@ fn parse_typed(text: &str) -> Result<schema::File, Vec<String>> {
             Ok(_) => return Err(problems),
             Err(e) => e,
         };
-        let msg = strip_location(&err.to_string());
+        let msg = for_people(&strip_location(&err.to_string()));
         // A required key we blanked ourselves is not news to the operator.
         if msg.contains("missing field") && blanked.iter().any(|k| msg.contains(&format!("`{k}`")))
         {
@@ -294,6 +294,25 @@ fn strip_location(msg: &str) -> String {
         Some(i) => msg[..i].to_string(),
         None => msg.to_string(),
     }
+}
+
+/// Replaces the Rust type a serde error says it expected (`u32`, `struct Tmux`, `path
+/// string`) with what the value is called in YAML; the rest of `msg` is kept.
+pub fn for_people(msg: &str) -> String {
+    const EXPECTED: &str = ", expected ";
+    let Some(i) = msg.rfind(EXPECTED) else {
+        return msg.to_string();
+    };
+    let (head, rust) = (&msg[..i], &msg[i + EXPECTED.len()..]);
+    let yaml = match rust {
+        "u8" | "u16" | "u32" | "u64" => "a whole number (0 or more)",
+        "i8" | "i16" | "i32" | "i64" => "a whole number",
+        "f32" | "f64" => "a number",
+        "path string" => "a path",
+        _ if rust.starts_with("struct ") => "a map",
+        _ => return msg.to_string(),
+    };
+    format!("{head}{EXPECTED}{yaml}")
 }
 
 /// Comments out the block-style entry at `line` and its more-indented children; returns
@@ -777,6 +796,23 @@ mod tests {
         let err = parse_str(&format!("{MINIMAL}quota:\n  cooldown: five minutes\n")).unwrap_err();
         assert!(err.contains("line 7 column"), "{err}");
         assert!(err.contains("write e.g. 30s"), "{err}");
+    }
+
+    #[test]
+    fn a_type_error_names_what_yaml_calls_the_value_not_the_rust_type() {
+        let text = format!(
+            "{MINIMAL}tmux: 4\nquota:\n  statusline_threshold: high\npool:\n  autonomous:\n    max: -1\n  dedicated:\n    - {{name: x, project: [1]}}\n"
+        );
+        let err = parse_str(&text).unwrap_err();
+        for line in [
+            "line 6 column 7: tmux: invalid type: integer `4`, expected a map",
+            "line 8 column 25: quota.statusline_threshold: invalid type: string \"high\", expected a number",
+            "line 11 column 10: pool.autonomous.max: invalid type: integer `-1`, expected a whole number (0 or more)",
+            "line 13 column 26: pool.dedicated[0].project: invalid type: sequence, expected a path",
+        ] {
+            assert!(err.contains(line), "missing {line:?} in {err}");
+        }
+        assert!(err.contains("4 problems"), "{err}");
     }
 
     #[test]

@@ -122,7 +122,7 @@ fn bad_values_deeper_in_sections_are_each_reported_once_with_their_full_keys() {
         out.stderr,
         format!(
             "error: {}: 2 problems in the configuration:\n\
-             error:   line {max} column 10: pool.autonomous.max: invalid type: string \"lots\", expected u32\n\
+             error:   line {max} column 10: pool.autonomous.max: invalid type: string \"lots\", expected a whole number (0 or more)\n\
              error:   line {timeout} column 12: notifications.timeout: invalid duration \"soon\" (expected number at 0); write e.g. 30s, 5m, 2h or 7d\n",
             sb.config.display()
         )
