@@ -61,6 +61,17 @@ pub enum TmuxSocket {
     Path(PathBuf),
 }
 
+/// The socket as an operator names it: its path, `-L NAME`, or the default.
+impl std::fmt::Display for TmuxSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TmuxSocket::Default => f.write_str("the default socket"),
+            TmuxSocket::Name(n) => write!(f, "-L {n}"),
+            TmuxSocket::Path(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Pool {
     pub prefix: String,
@@ -830,6 +841,16 @@ mod tests {
         ] {
             assert!(err.contains(needle), "missing {needle:?} in {err}");
         }
+    }
+
+    #[test]
+    fn a_tmux_socket_reads_as_the_operator_would_name_it() {
+        assert_eq!(TmuxSocket::Default.to_string(), "the default socket");
+        assert_eq!(TmuxSocket::Name("work".into()).to_string(), "-L work");
+        assert_eq!(
+            TmuxSocket::Path("/tmp/ccf.sock".into()).to_string(),
+            "/tmp/ccf.sock"
+        );
     }
 
     #[test]

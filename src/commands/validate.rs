@@ -102,7 +102,7 @@ pub fn check(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>) -> Report {
     match ctx.tmux.server_running() {
         Ok(true) => {}
         Ok(false) => r.problem(
-            format!("no tmux server answers on {:?}", ctx.config.tmux),
+            format!("no tmux server answers on {}", ctx.config.tmux),
             "start it outside ccf (e.g. systemctl --user start ccf-tmux.service); ccf never starts it itself",
         ),
         Err(e) => r.problem(format!("{e:#}"), "install tmux"),

@@ -344,6 +344,19 @@ fn validate_reports_every_problem_at_once() {
 }
 
 #[test]
+fn validate_names_the_tmux_socket_no_server_answers_on_as_its_path() {
+    let sb = Sandbox::new();
+    sb.tmux.tmux(["kill-server"]);
+    sb.ccf(&["validate"])
+        .code(3)
+        .stdout_has(&format!(
+            "problem: no tmux server answers on {}\n",
+            sb.tmux.socket.display()
+        ))
+        .run();
+}
+
+#[test]
 fn validate_reports_an_untrusted_project_and_unfinished_onboarding() {
     let sb = Sandbox::new();
     sb.login_all();
