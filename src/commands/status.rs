@@ -406,7 +406,7 @@ fn render(s: &Status) -> String {
     if let Some(j) = &s.swap_in_progress {
         let _ = writeln!(
             o,
-            "swap in progress: {} -> {} at step {:?} (ccf rollback finishes or undoes it)",
+            "swap in progress: {} -> {} at step {} (ccf rollback finishes or undoes it)",
             j.from, j.to, j.step
         );
     }
@@ -438,7 +438,7 @@ fn render(s: &Status) -> String {
             o,
             "  {:<20} {:<10} {:<10} {:<8} {}{}",
             x.name,
-            format!("{:?}", x.kind).to_lowercase(),
+            x.kind.name(),
             x.account.as_deref().unwrap_or("-"),
             if x.running {
                 x.command.as_deref().unwrap_or("?")

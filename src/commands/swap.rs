@@ -30,7 +30,7 @@ pub fn run(ctx: &Ctx, args: &SwapArgs) -> Result<ExitCode> {
         let mut state = ctx.read_state()?;
         if let Some(j) = &state.swap {
             println!(
-                "a swap {} -> {} is unfinished (step {:?}); any other run would first finish or undo it (see ccf rollback --dry-run)",
+                "a swap {} -> {} is unfinished (step {}); any other run would first finish or undo it (see ccf rollback --dry-run)",
                 j.from, j.to, j.step
             );
             return Ok(ExitCode::SUCCESS);

@@ -74,7 +74,7 @@ pub fn check(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>) -> Report {
         if let Some(j) = &state.swap {
             r.problem(
                 format!(
-                    "a swap from {} to {} is unfinished (step {:?})",
+                    "a swap from {} to {} is unfinished (step {})",
                     j.from, j.to, j.step
                 ),
                 "run ccf rollback (or any mutating command finishes it)",

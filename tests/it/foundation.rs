@@ -323,6 +323,33 @@ fn status_check_exits_3_when_degraded() {
 }
 
 #[test]
+fn an_unfinished_swap_names_its_step_the_same_way_in_every_command() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.path("state")).unwrap();
+    std::fs::write(
+        sb.state_file(),
+        r#"{"version":1,"active_account":"compte1","swap":{"from":"compte1","to":"compte2","step":"link_flipped","started_at":"2026-01-01T00:00:00Z","reason":"manual","sessions":[]}}"#,
+    )
+    .unwrap();
+    sb.ccf(&["status"])
+        .stdout_has("swap in progress: compte1 -> compte2 at step link-flipped (")
+        .run();
+    sb.ccf(&["swap", "--dry-run"])
+        .stdout_has("a swap compte1 -> compte2 is unfinished (step link-flipped);")
+        .run();
+    sb.ccf(&["validate"])
+        .code(3)
+        .stdout_has("a swap from compte1 to compte2 is unfinished (step link-flipped)\n")
+        .run();
+    sb.ccf(&["rollback", "--dry-run"])
+        .stdout_has("the interrupted swap compte1 -> compte2 (step link-flipped)\n")
+        .run();
+    sb.ccf(&["ensure-symlinks"])
+        .stderr_has("found an unfinished swap compte1 -> compte2 (step link-flipped, started")
+        .run();
+}
+
+#[test]
 fn validate_reports_every_problem_at_once() {
     let sb = Sandbox::new();
     sb.ccf(&["ensure-symlinks"]).run();
