@@ -13,6 +13,7 @@ pub mod detect;
 pub mod exit;
 pub mod failover;
 pub mod fsutil;
+pub mod human;
 pub mod links;
 pub mod lock;
 pub mod log;

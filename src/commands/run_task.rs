@@ -87,13 +87,13 @@ fn run_task(ctx: &Ctx, name: &str) -> Result<()> {
     }
     queue.write_result(&result)?;
     println!(
-        "[ccf] task {name}: {} after {}s — result in {}",
+        "[ccf] task {name}: {} after {} — result in {}",
         match result.outcome {
             Outcome::Success => "done".to_string(),
             Outcome::Limit => "stopped on a usage limit; ccf resumes it later".to_string(),
             Outcome::Failed => format!("failed ({})", result.failure_reason()),
         },
-        result.duration_ms / 1000,
+        crate::human::duration(std::time::Duration::from_secs(result.duration_ms / 1000)),
         queue.result_path(name).display()
     );
     Ok(())

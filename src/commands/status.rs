@@ -314,8 +314,11 @@ pub fn problems(s: &Status, units: &[UnitInfo], now: Timestamp) -> Vec<String> {
     }
     match s.last_check {
         Some(t) if now.as_second() - t.as_second() > CHECK_STALE_SECS => p.push(format!(
-            "the last check-quota pass was at {}, over {CHECK_STALE_SECS} s ago: is ccf-check-quota.timer running?",
-            t.round(jiff::Unit::Second).unwrap_or(t)
+            "the last check-quota pass was at {}, over {} ago: is ccf-check-quota.timer running?",
+            t.round(jiff::Unit::Second).unwrap_or(t),
+            crate::human::duration(std::time::Duration::from_secs(
+                CHECK_STALE_SECS.unsigned_abs()
+            ))
         )),
         None if units
             .iter()
@@ -567,9 +570,7 @@ fn render_queue(out: &mut String, queue: &QueueView) {
                 .filter(|_| task.state == "running")
                 .map(|a| format!(
                     " for {}",
-                    humantime::format_duration(std::time::Duration::from_secs(
-                        a.max(0).unsigned_abs()
-                    ))
+                    crate::human::duration(std::time::Duration::from_secs(a.max(0).unsigned_abs()))
                 ))
                 .unwrap_or_default(),
         );
@@ -579,7 +580,7 @@ fn render_queue(out: &mut String, queue: &QueueView) {
             out,
             "  oldest waiting: {} for {}",
             w.task,
-            humantime::format_duration(std::time::Duration::from_secs(
+            crate::human::duration(std::time::Duration::from_secs(
                 w.age_secs.max(0).unsigned_abs()
             ))
         );

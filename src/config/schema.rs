@@ -19,7 +19,7 @@ pub struct Dur(pub Duration);
 
 impl fmt::Debug for Dur {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", humantime::format_duration(self.0))
+        f.write_str(&crate::human::duration(self.0))
     }
 }
 

@@ -115,7 +115,7 @@ impl fmt::Display for Action {
             } => write!(
                 f,
                 "kill {task} in {session}: timed out after {}; {}",
-                humantime::format_duration(*after),
+                crate::human::duration(*after),
                 if *retry { "retry it" } else { "fail it" }
             ),
             Action::Requeue { task, session, why } => {

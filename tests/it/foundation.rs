@@ -350,6 +350,22 @@ fn an_unfinished_swap_names_its_step_the_same_way_in_every_command() {
 }
 
 #[test]
+fn status_check_says_how_stale_the_last_check_quota_pass_is_as_durations_are_written() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.path("state")).unwrap();
+    std::fs::write(
+        sb.state_file(),
+        r#"{"version":1,"quota":{"last_check":"2026-01-01T00:00:00Z"}}"#,
+    )
+    .unwrap();
+    sb.ccf(&["status", "--check"])
+        .env("CCF_NOW", "2026-01-01T00:05:00Z")
+        .code(3)
+        .stdout_has("the last check-quota pass was at 2026-01-01T00:00:00Z, over 1m 30s ago:")
+        .run();
+}
+
+#[test]
 fn validate_reports_every_problem_at_once() {
     let sb = Sandbox::new();
     sb.ccf(&["ensure-symlinks"]).run();

@@ -551,6 +551,23 @@ fn a_limited_task_resumes_on_the_same_account_once_its_reset_has_passed() {
 }
 
 #[test]
+fn status_says_how_long_the_oldest_task_has_waited_in_days_and_hours() {
+    let sb = Sandbox::new();
+    drop_task(&sb, "w.md", b"later");
+    let queued: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(q(&sb, "inbox/w.md"))
+        .unwrap()
+        .set_modified(std::time::SystemTime::from(queued))
+        .unwrap();
+    sb.ccf(&["status"])
+        .env("CCF_NOW", "2026-01-04T10:00:00Z")
+        .stdout_has("  oldest waiting: w.md for 3d 10h\n")
+        .run();
+}
+
+#[test]
 fn status_shows_the_queue_and_janitor_prunes_old_finished_tasks() {
     let sb = sandbox();
     sb.set_mode("compte1", "sleep 600");
