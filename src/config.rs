@@ -224,10 +224,9 @@ pub fn load(path: &Path, home: &Path) -> Result<Config, Exit> {
 pub fn parse(path: &Path, text: &str, home: &Path) -> Result<Config, Exit> {
     let report = |problems: Vec<String>| {
         let mut msg = format!(
-            "{}: {} problem{} in the configuration:",
+            "{}: {} in the configuration:",
             path.display(),
-            problems.len(),
-            if problems.len() == 1 { "" } else { "s" }
+            crate::human::count(problems.len(), "problem")
         );
         for p in &problems {
             let _ = write!(msg, "\n  {p}");

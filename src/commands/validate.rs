@@ -11,6 +11,7 @@ use anyhow::Result;
 use crate::context::Ctx;
 use crate::exit::Exit;
 use crate::fsutil::{self, Entry};
+use crate::human;
 use crate::links;
 use crate::notify::secret;
 
@@ -44,14 +45,18 @@ pub fn run(ctx: &Ctx) -> Result<ExitCode> {
     }
     if report.problems.is_empty() {
         println!(
-            "ok: {} is valid ({} account(s), {} warning(s))",
+            "ok: {} is valid ({}, {})",
             ctx.config.path.display(),
-            ctx.config.accounts.len(),
-            report.warnings.len()
+            human::count(ctx.config.accounts.len(), "account"),
+            human::count(report.warnings.len(), "warning")
         );
         Ok(ExitCode::SUCCESS)
     } else {
-        Err(Exit::Problems(format!("{} problem(s) found", report.problems.len())).into())
+        Err(Exit::Problems(format!(
+            "{} found",
+            human::count(report.problems.len(), "problem")
+        ))
+        .into())
     }
 }
 

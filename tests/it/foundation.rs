@@ -210,7 +210,7 @@ fn a_divergent_link_makes_ensure_symlinks_fail_and_is_left_as_it_was() {
         .stdout_has("is a symlink to /somewhere/else")
         .stdout_has("is a real directory")
         .stdout_has("fix: ")
-        .stderr_has("need the operator")
+        .stderr_has("2 places in the shared layout need the operator")
         .run();
     assert_eq!(
         std::fs::read_link(home.join("projects")).unwrap(),
@@ -363,6 +363,35 @@ fn status_check_says_how_stale_the_last_check_quota_pass_is_as_durations_are_wri
         .code(3)
         .stdout_has("the last check-quota pass was at 2026-01-01T00:00:00Z, over 1m 30s ago:")
         .run();
+}
+
+#[test]
+fn validate_counts_in_the_singular_for_one_and_the_plural_for_more() {
+    let sb = Sandbox::new();
+    sb.login_all();
+    sb.ccf(&["ensure-symlinks"]).run();
+    sb.ccf(&["install-hooks", "--account", "compte1"]).run();
+    sb.ccf(&["validate"])
+        .stdout_has(&format!(
+            "ok: {} is valid (2 accounts, 1 warning)\n",
+            sb.config.display()
+        ))
+        .run();
+    sb.tmux.tmux(["kill-server"]);
+    let out = sb.ccf(&["validate"]).code(3).run();
+    assert!(
+        out.stderr.ends_with("error: 1 problem found\n"),
+        "{}",
+        out.stderr
+    );
+    std::fs::remove_dir(sb.path(".claude-shared/projects")).unwrap();
+    let out = sb.ccf(&["validate"]).code(3).run();
+    assert_eq!(out.stdout.matches("problem: ").count(), 2, "{}", out.stdout);
+    assert!(
+        out.stderr.ends_with("error: 2 problems found\n"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]

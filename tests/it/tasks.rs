@@ -365,7 +365,7 @@ fn the_dedicated_and_manual_sessions_never_receive_a_task() {
     drop_task(&sb, "t.md", b"hello");
     sb.ccf(&["dispatch"])
         .stderr_has(
-            "every pool session (ccl-auto-11 … ccl-auto-11) runs something other than a ccf task",
+            "1 task waits and every pool session (ccl-auto-11 … ccl-auto-11) runs something other than a ccf task",
         )
         .run();
     assert!(q(&sb, "inbox/t.md").exists(), "the task waits in the inbox");
