@@ -36,13 +36,16 @@ const STDERR_TAIL: usize = 20;
 
 pub fn run(ctx: &Ctx, args: &RunTaskArgs) -> Result<ExitCode> {
     let outcome = run_task(ctx, &args.task);
+    if std::env::var_os("TMUX_PANE").is_none() {
+        return outcome.map(|()| ExitCode::SUCCESS);
+    }
+    // The shell replaces this process, so `main` never gets to print the error: print it
+    // here, once, and only hand back its exit code should the shell fail to start.
     if let Err(e) = &outcome {
         crate::log::error(&format!("{e:#}"));
     }
-    if std::env::var_os("TMUX_PANE").is_some() {
-        exec_shell();
-    }
-    outcome.map(|()| ExitCode::SUCCESS)
+    exec_shell();
+    Ok(outcome.map_or_else(|e| crate::exit::code_for(&e), |()| ExitCode::SUCCESS))
 }
 
 fn run_task(ctx: &Ctx, name: &str) -> Result<()> {

@@ -551,6 +551,25 @@ fn a_limited_task_resumes_on_the_same_account_once_its_reset_has_passed() {
 }
 
 #[test]
+fn run_task_on_a_task_that_does_not_exist_says_so_once() {
+    let sb = sandbox();
+    std::fs::create_dir_all(q(&sb, "running")).unwrap();
+    let out = sb.ccf(&["run-task", "nope.md"]).code(1).run();
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: task nope.md has no record {}\n",
+            q(&sb, "running/nope.run.json").display()
+        )
+    );
+    let out = sb.ccf(&["run-task", "../x"]).code(1).run();
+    assert_eq!(
+        out.stderr,
+        "error: \"../x\" is not a task file name in running/ (like fix-login.md)\n"
+    );
+}
+
+#[test]
 fn status_says_how_long_the_oldest_task_has_waited_in_days_and_hours() {
     let sb = Sandbox::new();
     drop_task(&sb, "w.md", b"later");
