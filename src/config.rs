@@ -61,6 +61,17 @@ pub enum TmuxSocket {
     Path(PathBuf),
 }
 
+/// The socket as an operator names it: its path, `-L NAME`, or the default.
+impl std::fmt::Display for TmuxSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TmuxSocket::Default => f.write_str("the default socket"),
+            TmuxSocket::Name(n) => write!(f, "-L {n}"),
+            TmuxSocket::Path(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct Pool {
     pub prefix: String,
@@ -213,10 +224,9 @@ pub fn load(path: &Path, home: &Path) -> Result<Config, Exit> {
 pub fn parse(path: &Path, text: &str, home: &Path) -> Result<Config, Exit> {
     let report = |problems: Vec<String>| {
         let mut msg = format!(
-            "{}: {} problem{} in the configuration:",
+            "{}: {} in the configuration:",
             path.display(),
-            problems.len(),
-            if problems.len() == 1 { "" } else { "s" }
+            crate::human::count(problems.len(), "problem")
         );
         for p in &problems {
             let _ = write!(msg, "\n  {p}");
@@ -254,7 +264,7 @@ fn parse_typed(text: &str) -> Result<schema::File, Vec<String>> {
             Ok(_) => return Err(problems),
             Err(e) => e,
         };
-        let msg = strip_location(&err.to_string());
+        let msg = for_people(&strip_location(&err.to_string()));
         // A required key we blanked ourselves is not news to the operator.
         if msg.contains("missing field") && blanked.iter().any(|k| msg.contains(&format!("`{k}`")))
         {
@@ -294,6 +304,25 @@ fn strip_location(msg: &str) -> String {
         Some(i) => msg[..i].to_string(),
         None => msg.to_string(),
     }
+}
+
+/// Replaces the Rust type a serde error says it expected (`u32`, `struct Tmux`, `path
+/// string`) with what the value is called in YAML; the rest of `msg` is kept.
+pub fn for_people(msg: &str) -> String {
+    const EXPECTED: &str = ", expected ";
+    let Some(i) = msg.rfind(EXPECTED) else {
+        return msg.to_string();
+    };
+    let (head, rust) = (&msg[..i], &msg[i + EXPECTED.len()..]);
+    let yaml = match rust {
+        "u8" | "u16" | "u32" | "u64" => "a whole number (0 or more)",
+        "i8" | "i16" | "i32" | "i64" => "a whole number",
+        "f32" | "f64" => "a number",
+        "path string" => "a path",
+        _ if rust.starts_with("struct ") => "a map",
+        _ => return msg.to_string(),
+    };
+    format!("{head}{EXPECTED}{yaml}")
 }
 
 /// Comments out the block-style entry at `line` and its more-indented children; returns
@@ -780,6 +809,23 @@ mod tests {
     }
 
     #[test]
+    fn a_type_error_names_what_yaml_calls_the_value_not_the_rust_type() {
+        let text = format!(
+            "{MINIMAL}tmux: 4\nquota:\n  statusline_threshold: high\npool:\n  autonomous:\n    max: -1\n  dedicated:\n    - {{name: x, project: [1]}}\n"
+        );
+        let err = parse_str(&text).unwrap_err();
+        for line in [
+            "line 6 column 7: tmux: invalid type: integer `4`, expected a map",
+            "line 8 column 25: quota.statusline_threshold: invalid type: string \"high\", expected a number",
+            "line 11 column 10: pool.autonomous.max: invalid type: integer `-1`, expected a whole number (0 or more)",
+            "line 13 column 26: pool.dedicated[0].project: invalid type: sequence, expected a path",
+        ] {
+            assert!(err.contains(line), "missing {line:?} in {err}");
+        }
+        assert!(err.contains("4 problems"), "{err}");
+    }
+
+    #[test]
     fn duplicate_names_shared_homes_and_pool_collisions_are_all_reported() {
         let text = "accounts:\n  - {name: a, home: ~/h}\n  - {name: a, home: ~/h}\nshared:\n  root: ~/h/shared\npool:\n  autonomous: {prefix: 'ccl-auto-', start_index: 11, min: 5, max: 2}\n  dedicated:\n    - {name: ccl-auto-12, project: ~/p}\n    - {name: 'bad:name', project: ~/p}\n    - {name: '-x', project: ~/p}\n";
         let err = parse_str(text).unwrap_err();
@@ -794,6 +840,16 @@ mod tests {
         ] {
             assert!(err.contains(needle), "missing {needle:?} in {err}");
         }
+    }
+
+    #[test]
+    fn a_tmux_socket_reads_as_the_operator_would_name_it() {
+        assert_eq!(TmuxSocket::Default.to_string(), "the default socket");
+        assert_eq!(TmuxSocket::Name("work".into()).to_string(), "-L work");
+        assert_eq!(
+            TmuxSocket::Path("/tmp/ccf.sock".into()).to_string(),
+            "/tmp/ccf.sock"
+        );
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod exit;
 pub mod failover;
 pub mod fault;
 pub mod fsutil;
+pub mod human;
 pub mod links;
 pub mod lock;
 pub mod log;

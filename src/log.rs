@@ -80,37 +80,3 @@ pub fn info(msg: &str) {
 pub fn debug(msg: &str) {
     emit(Level::Debug, msg);
 }
-
-/// A duration for people, to the two largest units: `45s`, `13m 5s`, `2h 13m`,
-/// `3d 10h` (humantime's form, `3days 10h 4m 1s`, is for configs).
-pub fn duration(d: std::time::Duration) -> String {
-    let s = d.as_secs();
-    let (days, hours, mins, secs) = (s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60);
-    match (days, hours, mins) {
-        (0, 0, 0) => format!("{secs}s"),
-        (0, 0, m) if secs > 0 => format!("{m}m {secs}s"),
-        (0, 0, m) => format!("{m}m"),
-        (0, h, 0) => format!("{h}h"),
-        (0, h, m) => format!("{h}h {m}m"),
-        (d, 0, _) => format!("{d}d"),
-        (d, h, _) => format!("{d}d {h}h"),
-    }
-}
-
-#[cfg(test)]
-mod duration_tests {
-    use std::time::Duration;
-
-    #[test]
-    fn durations_read_as_people_write_them() {
-        let d = |s| super::duration(Duration::from_secs(s));
-        assert_eq!(d(0), "0s");
-        assert_eq!(d(45), "45s");
-        assert_eq!(d(60), "1m");
-        assert_eq!(d(785), "13m 5s");
-        assert_eq!(d(7980), "2h 13m");
-        assert_eq!(d(7200), "2h");
-        assert_eq!(d(86_400 * 3 + 36_000 + 61), "3d 10h");
-        assert_eq!(d(86_400), "1d");
-    }
-}

@@ -115,6 +115,16 @@ pub enum Kind {
     Dedicated,
 }
 
+impl Kind {
+    /// The kind's name for people, the same as in the state file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Autonomous => "autonomous",
+            Kind::Dedicated => "dedicated",
+        }
+    }
+}
+
 impl From<SessionKind> for Kind {
     fn from(k: SessionKind) -> Self {
         match k {
@@ -162,6 +172,26 @@ pub enum SwapStep {
     SymlinksEnsured,
     Relaunching,
     Finishing,
+}
+
+impl SwapStep {
+    /// The step's name for people, as the fault points spell it (`link-flipped`); the
+    /// state file keeps serde's `link_flipped`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SwapStep::Planned => "planned",
+            SwapStep::LinkFlipped => "link-flipped",
+            SwapStep::SymlinksEnsured => "symlinks-ensured",
+            SwapStep::Relaunching => "relaunching",
+            SwapStep::Finishing => "finishing",
+        }
+    }
+}
+
+impl std::fmt::Display for SwapStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -335,6 +365,24 @@ mod tests {
         s.account_mut("b").exhausted_until = Some("2026-01-01T00:00:00Z".parse().unwrap());
         s.save(&path).unwrap();
         assert_eq!(State::load(&path).unwrap(), s);
+    }
+
+    #[test]
+    fn names_for_people_are_the_state_file_names_in_kebab_case() {
+        use SwapStep::{Finishing, LinkFlipped, Planned, Relaunching, SymlinksEnsured};
+        for step in [
+            Planned,
+            LinkFlipped,
+            SymlinksEnsured,
+            Relaunching,
+            Finishing,
+        ] {
+            let stored = serde_json::to_value(step).unwrap();
+            assert_eq!(step.to_string().replace('-', "_"), stored, "{step}");
+        }
+        for kind in [Kind::Autonomous, Kind::Dedicated] {
+            assert_eq!(kind.name(), serde_json::to_value(kind).unwrap());
+        }
     }
 
     #[test]

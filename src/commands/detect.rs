@@ -111,7 +111,7 @@ fn render(
         let when = if secs >= 0 {
             format!(
                 "in {}",
-                humantime::format_duration(std::time::Duration::from_secs(
+                crate::human::duration(std::time::Duration::from_secs(
                     secs.unsigned_abs() / 60 * 60
                 ))
             )

@@ -70,7 +70,10 @@ pub fn accounts(ctx: &Ctx, state: &State) -> Accounts {
 /// A run whose actions partly failed exits 1 (each failure was logged).
 pub fn finish(failed: usize) -> Result<ExitCode> {
     if failed > 0 {
-        anyhow::bail!("{failed} action(s) failed (see above); the next run tries again");
+        anyhow::bail!(
+            "{} failed (see above); the next run tries again",
+            crate::human::count(failed, "action")
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -33,7 +33,9 @@ pub fn run(ctx: &Ctx, args: &EnsureSymlinksArgs) -> Result<ExitCode> {
     let divergent = items.iter().filter(|i| i.is_problem()).count();
     if divergent > 0 {
         bail!(
-            "{divergent} place(s) in the shared layout need the operator (see above); nothing there was changed"
+            "{} in the shared layout {} the operator (see above); nothing there was changed",
+            crate::human::count(divergent, "place"),
+            if divergent == 1 { "needs" } else { "need" }
         );
     }
     Ok(ExitCode::SUCCESS)

@@ -66,7 +66,9 @@ pub fn run(ctx: &Ctx, args: &InstallHooksArgs) -> Result<ExitCode> {
     }
     if failed > 0 {
         bail!(
-            "{failed} settings file(s) could not be updated (see above); they were left as they were"
+            "{} could not be updated (see above) and {} left unchanged",
+            crate::human::count(failed, "settings file"),
+            if failed == 1 { "was" } else { "were" }
         );
     }
     Ok(ExitCode::SUCCESS)

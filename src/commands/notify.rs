@@ -75,7 +75,7 @@ fn test(ctx: &Ctx, only: Option<&str>) -> Result<ExitCode> {
         }
     }
     if failed > 0 {
-        bail!("{failed} channel(s) failed");
+        bail!("{} failed", crate::human::count(failed, "channel"));
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -36,13 +36,16 @@ const STDERR_TAIL: usize = 20;
 
 pub fn run(ctx: &Ctx, args: &RunTaskArgs) -> Result<ExitCode> {
     let outcome = run_task(ctx, &args.task);
+    if std::env::var_os("TMUX_PANE").is_none() {
+        return outcome.map(|()| ExitCode::SUCCESS);
+    }
+    // The shell replaces this process, so `main` never gets to print the error: print it
+    // here, once, and only hand back its exit code should the shell fail to start.
     if let Err(e) = &outcome {
         crate::log::error(&format!("{e:#}"));
     }
-    if std::env::var_os("TMUX_PANE").is_some() {
-        exec_shell();
-    }
-    outcome.map(|()| ExitCode::SUCCESS)
+    exec_shell();
+    Ok(outcome.map_or_else(|e| crate::exit::code_for(&e), |()| ExitCode::SUCCESS))
 }
 
 fn run_task(ctx: &Ctx, name: &str) -> Result<()> {
@@ -87,13 +90,13 @@ fn run_task(ctx: &Ctx, name: &str) -> Result<()> {
     }
     queue.write_result(&result)?;
     println!(
-        "[ccf] task {name}: {} after {}s — result in {}",
+        "[ccf] task {name}: {} after {} — result in {}",
         match result.outcome {
             Outcome::Success => "done".to_string(),
             Outcome::Limit => "stopped on a usage limit; ccf resumes it later".to_string(),
             Outcome::Failed => format!("failed ({})", result.failure_reason()),
         },
-        result.duration_ms / 1000,
+        crate::human::duration(std::time::Duration::from_secs(result.duration_ms / 1000)),
         queue.result_path(name).display()
     );
     Ok(())

@@ -314,8 +314,11 @@ pub fn problems(s: &Status, units: &[UnitInfo], now: Timestamp) -> Vec<String> {
     }
     match s.last_check {
         Some(t) if now.as_second() - t.as_second() > CHECK_STALE_SECS => p.push(format!(
-            "the last check-quota pass was at {}, over {CHECK_STALE_SECS} s ago: is ccf-check-quota.timer running?",
-            t.round(jiff::Unit::Second).unwrap_or(t)
+            "the last check-quota pass was at {}, over {} ago: is ccf-check-quota.timer running?",
+            t.round(jiff::Unit::Second).unwrap_or(t),
+            crate::human::duration(std::time::Duration::from_secs(
+                CHECK_STALE_SECS.unsigned_abs()
+            ))
         )),
         None if units
             .iter()
@@ -406,7 +409,7 @@ fn render(s: &Status) -> String {
     if let Some(j) = &s.swap_in_progress {
         let _ = writeln!(
             o,
-            "swap in progress: {} -> {} at step {:?} (ccf rollback finishes or undoes it)",
+            "swap in progress: {} -> {} at step {} (ccf rollback finishes or undoes it)",
             j.from, j.to, j.step
         );
     }
@@ -438,7 +441,7 @@ fn render(s: &Status) -> String {
             o,
             "  {:<20} {:<10} {:<10} {:<8} {}{}",
             x.name,
-            format!("{:?}", x.kind).to_lowercase(),
+            x.kind.name(),
             x.account.as_deref().unwrap_or("-"),
             if x.running {
                 x.command.as_deref().unwrap_or("?")
@@ -581,9 +584,7 @@ fn render_queue(out: &mut String, queue: &QueueView) {
                 .filter(|_| task.state == "running")
                 .map(|a| format!(
                     " for {}",
-                    humantime::format_duration(std::time::Duration::from_secs(
-                        a.max(0).unsigned_abs()
-                    ))
+                    crate::human::duration(std::time::Duration::from_secs(a.max(0).unsigned_abs()))
                 ))
                 .unwrap_or_default(),
         );
@@ -593,7 +594,7 @@ fn render_queue(out: &mut String, queue: &QueueView) {
             out,
             "  oldest waiting: {} for {}",
             w.task,
-            humantime::format_duration(std::time::Duration::from_secs(
+            crate::human::duration(std::time::Duration::from_secs(
                 w.age_secs.max(0).unsigned_abs()
             ))
         );

@@ -41,7 +41,7 @@ pub fn run(ctx: &Ctx, args: &SwapArgs) -> Result<ExitCode> {
         let mut state = ctx.read_state()?;
         if let Some(j) = &state.swap {
             println!(
-                "a swap {} -> {} is unfinished (step {:?}); any other run would first finish or undo it (see ccf rollback --dry-run)",
+                "a swap {} -> {} is unfinished (step {}); any other run would first finish or undo it (see ccf rollback --dry-run)",
                 j.from, j.to, j.step
             );
             return Ok(ExitCode::SUCCESS);
@@ -100,7 +100,7 @@ fn take_lock(ctx: &Ctx, args: &SwapArgs) -> Result<StateLock> {
         Some(w) => StateLock::acquire_waiting(&ctx.config.state_dir, w, |path| {
             eprintln!(
                 "another ccf run holds {path}; waiting for it to finish (up to {})",
-                crate::log::duration(w)
+                crate::human::duration(w)
             );
         }),
     }
@@ -127,6 +127,6 @@ fn refusal(ctx: &Ctx, state: &State, args: &SwapArgs) -> Option<String> {
         .unwrap_or_default();
     Some(format!(
         "{to} is marked exhausted until {until}{scope}, in {}{seen}: its sessions would go straight into the limit. If it is lifted, `ccf swap --to {to} --force` moves there and clears the mark",
-        crate::log::duration(left)
+        crate::human::duration(left)
     ))
 }

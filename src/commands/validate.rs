@@ -11,6 +11,7 @@ use anyhow::Result;
 use crate::context::Ctx;
 use crate::exit::Exit;
 use crate::fsutil::{self, Entry};
+use crate::human;
 use crate::links;
 use crate::notify::secret;
 
@@ -44,14 +45,18 @@ pub fn run(ctx: &Ctx) -> Result<ExitCode> {
     }
     if report.problems.is_empty() {
         println!(
-            "ok: {} is valid ({} account(s), {} warning(s))",
+            "ok: {} is valid ({}, {})",
             ctx.config.path.display(),
-            ctx.config.accounts.len(),
-            report.warnings.len()
+            human::count(ctx.config.accounts.len(), "account"),
+            human::count(report.warnings.len(), "warning")
         );
         Ok(ExitCode::SUCCESS)
     } else {
-        Err(Exit::Problems(format!("{} problem(s) found", report.problems.len())).into())
+        Err(Exit::Problems(format!(
+            "{} found",
+            human::count(report.problems.len(), "problem")
+        ))
+        .into())
     }
 }
 
@@ -74,7 +79,7 @@ pub fn check(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>) -> Report {
         if let Some(j) = &state.swap {
             r.problem(
                 format!(
-                    "a swap from {} to {} is unfinished (step {:?})",
+                    "a swap from {} to {} is unfinished (step {})",
                     j.from, j.to, j.step
                 ),
                 "run ccf rollback (or any mutating command finishes it)",
@@ -102,7 +107,7 @@ pub fn check(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>) -> Report {
     match ctx.tmux.server_running() {
         Ok(true) => {}
         Ok(false) => r.problem(
-            format!("no tmux server answers on {:?}", ctx.config.tmux),
+            format!("no tmux server answers on {}", ctx.config.tmux),
             "start it outside ccf (e.g. systemctl --user start ccf-tmux.service); ccf never starts it itself",
         ),
         Err(e) => r.problem(format!("{e:#}"), "install tmux"),

@@ -9,7 +9,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::{Deserialize, Deserializer};
+use serde::{Deserialize, Deserializer, de};
 
 use crate::notify::secret::Secret;
 
@@ -19,18 +19,31 @@ pub struct Dur(pub Duration);
 
 impl fmt::Debug for Dur {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", humantime::format_duration(self.0))
+        f.write_str(&crate::human::duration(self.0))
     }
 }
 
 impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        humantime::parse_duration(&text).map(Dur).map_err(|e| {
-            serde::de::Error::custom(format!(
-                "invalid duration {text:?} ({e}); write e.g. 30s, 5m, 2h or 7d"
-            ))
-        })
+        // The text is judged inside the visitor, while the deserializer still holds the
+        // value: serde_yaml then gives the error the value's own line and key path. An
+        // error raised after the value was read gets the enclosing mapping's start and
+        // name instead, and the loader would blank the wrong entry and report it again.
+        struct Text;
+        impl de::Visitor<'_> for Text {
+            type Value = Dur;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration such as 30s, 5m, 2h or 7d")
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<Dur, E> {
+                humantime::parse_duration(text).map(Dur).map_err(|e| {
+                    E::custom(format!(
+                        "invalid duration {text:?} ({e}); write e.g. 30s, 5m, 2h or 7d"
+                    ))
+                })
+            }
+        }
+        d.deserialize_str(Text)
     }
 }
 

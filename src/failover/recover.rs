@@ -45,7 +45,7 @@ fn recover_inner(ctx: &Ctx, state: &mut State) -> Result<bool> {
         return Ok(true);
     };
     crate::log::notice(&format!(
-        "found an unfinished swap {} -> {} (step {:?}, started {}); repairing it first",
+        "found an unfinished swap {} -> {} (step {}, started {}); repairing it first",
         j.from, j.to, j.step, j.started_at
     ));
     let layout = if j.from == j.to {
@@ -75,10 +75,7 @@ fn recover_inner(ctx: &Ctx, state: &mut State) -> Result<bool> {
     } else {
         let why = match layout {
             Err(e) if flipped(ctx, &j) => e,
-            _ => format!(
-                "interrupted at step {:?} before the link was flipped",
-                j.step
-            ),
+            _ => format!("interrupted at step {} before the link was flipped", j.step),
         };
         let err = apply::cancel(ctx, state, &why);
         if state.degraded.is_some() {
@@ -98,7 +95,7 @@ pub fn rollback(ctx: &Ctx, state: &mut State, dry_run: bool) -> Result<RollbackO
         if dry_run {
             return Ok(RollbackOutcome {
                 lines: vec![format!(
-                    "would {} the interrupted swap {} -> {} (step {:?})",
+                    "would {} the interrupted swap {} -> {} (step {})",
                     if finish { "finish" } else { "undo" },
                     j.from,
                     j.to,

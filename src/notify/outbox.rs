@@ -94,7 +94,7 @@ pub fn plan<'c>(
     if now.duration_since(record.created_at) >= max_age {
         return Plan::Expired(format!(
             "older than {}",
-            humantime::format_duration(limits.max_age)
+            crate::human::duration(limits.max_age)
         ));
     }
     if record.attempts >= limits.max_attempts {

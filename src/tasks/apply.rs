@@ -478,7 +478,7 @@ impl<'a> Applier<'a> {
         } else {
             let reason = format!(
                 "timed out after {} (attempt {} of {})",
-                humantime::format_duration(after),
+                crate::human::duration(after),
                 r.attempt,
                 r.retries + 1
             );

@@ -104,7 +104,11 @@ fn meta(yaml: &str) -> Result<Meta, String> {
 fn shift(e: &serde_yaml::Error) -> String {
     let msg = e.to_string();
     match (e.location(), msg.rfind(" at line ")) {
-        (Some(loc), Some(i)) => format!("{} at line {} of the file", &msg[..i], loc.line() + 1),
+        (Some(loc), Some(i)) => format!(
+            "{} at line {} of the file",
+            crate::config::for_people(&msg[..i]),
+            loc.line() + 1
+        ),
         _ => msg,
     }
 }
@@ -150,7 +154,14 @@ mod tests {
     fn every_bad_file_names_its_problem() {
         let cases: &[(&[u8], &str)] = &[
             (b"---\nprojet: /x\n---\nhi", "unknown field `projet`"),
-            (b"---\npriority: high\n---\nhi", "priority"),
+            (
+                b"---\npriority: high\n---\nhi",
+                "priority: invalid type: string \"high\", expected a whole number at line 2",
+            ),
+            (
+                b"---\nretries: -1\n---\nhi",
+                "retries: invalid type: integer `-1`, expected a whole number (0 or more)",
+            ),
             (b"---\ntimeout: soon\n---\nhi", "invalid duration"),
             (b"---\nproject: [\n---\nhi", "front matter"),
             (b"---\nproject: /x\nhi", "never closed"),

@@ -115,7 +115,7 @@ impl fmt::Display for Action {
             } => write!(
                 f,
                 "kill {task} in {session}: timed out after {}; {}",
-                humantime::format_duration(*after),
+                crate::human::duration(*after),
                 if *retry { "retry it" } else { "fail it" }
             ),
             Action::Requeue { task, session, why } => {
@@ -316,19 +316,24 @@ pub fn place(
 
 /// Why tasks cannot start at all, when that is a problem rather than a busy pool.
 fn pool_problem(slots: &[(String, Slot)], server_running: bool, waiting: usize) -> Option<String> {
+    let tasks = format!(
+        "{} {}",
+        crate::human::count(waiting, "task"),
+        if waiting == 1 { "waits" } else { "wait" }
+    );
     if slots.is_empty() {
         return Some(format!(
-            "{waiting} task(s) wait and the pool has no sessions (pool.autonomous.max is 0)"
+            "{tasks} and the pool has no sessions (pool.autonomous.max is 0)"
         ));
     }
     if !server_running {
         return Some(format!(
-            "{waiting} task(s) wait and no tmux server is running: no pool session exists or can be created"
+            "{tasks} and no tmux server is running: no pool session exists or can be created"
         ));
     }
     if slots.iter().all(|(_, s)| *s == Slot::Occupied) {
         return Some(format!(
-            "{waiting} task(s) wait and every pool session ({} … {}) runs something other than a ccf task",
+            "{tasks} and every pool session ({} … {}) runs something other than a ccf task",
             slots[0].0,
             slots[slots.len() - 1].0
         ));

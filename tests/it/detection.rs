@@ -318,6 +318,23 @@ fn install_hooks_merges_once_and_validate_stops_warning() {
 }
 
 #[test]
+fn install_hooks_counts_the_settings_files_it_could_not_update() {
+    let sb = Sandbox::new();
+    ready(&sb);
+    let settings = sb.account_home("compte1").join("settings.json");
+    std::fs::write(&settings, "{").unwrap();
+    let out = sb.ccf(&["install-hooks"]).code(1).run();
+    assert!(
+        out.stderr.ends_with(
+            "error: 1 settings file could not be updated (see above) and was left unchanged\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), "{");
+}
+
+#[test]
 fn the_fake_claude_runs_the_installed_hooks_and_check_quota_learns_the_id() {
     let sb = Sandbox::new();
     ready(&sb);

@@ -82,6 +82,54 @@ fn an_unknown_config_key_exits_78_and_names_its_line() {
 }
 
 #[test]
+fn a_bad_value_inside_a_section_is_one_problem_at_its_own_line_naming_its_full_key() {
+    let sb = Sandbox::new();
+    let base = sb.default_config();
+    let line = base.lines().count() + 4;
+    sb.write_config(&format!(
+        "{base}quota:\n  capture_lines: 200\n  confirm_polls: 2\n  cooldown: 5 minutes please\n"
+    ));
+    let out = sb.ccf(&["validate"]).code(78).run();
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: {}: 1 problem in the configuration:\n\
+             error:   line {line} column 13: quota.cooldown: invalid duration \"5 minutes please\" (expected number at 10); write e.g. 30s, 5m, 2h or 7d\n",
+            sb.config.display()
+        )
+    );
+}
+
+#[test]
+fn bad_values_deeper_in_sections_are_each_reported_once_with_their_full_keys() {
+    let sb = Sandbox::new();
+    let pool =
+        "  autonomous: {prefix: ccl-auto-, start_index: 11, min: 2, max: 10, workdir: ~/work}\n";
+    let base = sb.default_config();
+    assert!(base.contains(pool), "the default config changed: {base}");
+    let config = format!(
+        "{}notifications:\n  max_attempts: 3\n  max_age: 1h\n  timeout: soon\n",
+        base.replace(
+            pool,
+            "  autonomous:\n    prefix: ccl-auto-\n    min: 1\n    max: lots\n"
+        )
+    );
+    let line_of = |needle: &str| config.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let (max, timeout) = (line_of("max: lots"), line_of("timeout: soon"));
+    sb.write_config(&config);
+    let out = sb.ccf(&["validate"]).code(78).run();
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: {}: 2 problems in the configuration:\n\
+             error:   line {max} column 10: pool.autonomous.max: invalid type: string \"lots\", expected a whole number (0 or more)\n\
+             error:   line {timeout} column 12: notifications.timeout: invalid duration \"soon\" (expected number at 0); write e.g. 30s, 5m, 2h or 7d\n",
+            sb.config.display()
+        )
+    );
+}
+
+#[test]
 fn a_missing_config_exits_78_and_says_where_it_looked() {
     let sb = Sandbox::new();
     sb.ccf(&["status"])
@@ -162,7 +210,7 @@ fn a_divergent_link_makes_ensure_symlinks_fail_and_is_left_as_it_was() {
         .stdout_has("is a symlink to /somewhere/else")
         .stdout_has("is a real directory")
         .stdout_has("fix: ")
-        .stderr_has("need the operator")
+        .stderr_has("2 places in the shared layout need the operator")
         .run();
     assert_eq!(
         std::fs::read_link(home.join("projects")).unwrap(),
@@ -275,6 +323,78 @@ fn status_check_exits_3_when_degraded() {
 }
 
 #[test]
+fn an_unfinished_swap_names_its_step_the_same_way_in_every_command() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.path("state")).unwrap();
+    std::fs::write(
+        sb.state_file(),
+        r#"{"version":1,"active_account":"compte1","swap":{"from":"compte1","to":"compte2","step":"link_flipped","started_at":"2026-01-01T00:00:00Z","reason":"manual","sessions":[]}}"#,
+    )
+    .unwrap();
+    sb.ccf(&["status"])
+        .stdout_has("swap in progress: compte1 -> compte2 at step link-flipped (")
+        .run();
+    sb.ccf(&["swap", "--dry-run"])
+        .stdout_has("a swap compte1 -> compte2 is unfinished (step link-flipped);")
+        .run();
+    sb.ccf(&["validate"])
+        .code(3)
+        .stdout_has("a swap from compte1 to compte2 is unfinished (step link-flipped)\n")
+        .run();
+    sb.ccf(&["rollback", "--dry-run"])
+        .stdout_has("the interrupted swap compte1 -> compte2 (step link-flipped)\n")
+        .run();
+    sb.ccf(&["ensure-symlinks"])
+        .stderr_has("found an unfinished swap compte1 -> compte2 (step link-flipped, started")
+        .run();
+}
+
+#[test]
+fn status_check_says_how_stale_the_last_check_quota_pass_is_as_durations_are_written() {
+    let sb = Sandbox::new();
+    std::fs::create_dir_all(sb.path("state")).unwrap();
+    std::fs::write(
+        sb.state_file(),
+        r#"{"version":1,"quota":{"last_check":"2026-01-01T00:00:00Z"}}"#,
+    )
+    .unwrap();
+    sb.ccf(&["status", "--check"])
+        .env("CCF_NOW", "2026-01-01T00:05:00Z")
+        .code(3)
+        .stdout_has("the last check-quota pass was at 2026-01-01T00:00:00Z, over 1m 30s ago:")
+        .run();
+}
+
+#[test]
+fn validate_counts_in_the_singular_for_one_and_the_plural_for_more() {
+    let sb = Sandbox::new();
+    sb.login_all();
+    sb.ccf(&["ensure-symlinks"]).run();
+    sb.ccf(&["install-hooks", "--account", "compte1"]).run();
+    sb.ccf(&["validate"])
+        .stdout_has(&format!(
+            "ok: {} is valid (2 accounts, 1 warning)\n",
+            sb.config.display()
+        ))
+        .run();
+    sb.tmux.tmux(["kill-server"]);
+    let out = sb.ccf(&["validate"]).code(3).run();
+    assert!(
+        out.stderr.ends_with("error: 1 problem found\n"),
+        "{}",
+        out.stderr
+    );
+    std::fs::remove_dir(sb.path(".claude-shared/projects")).unwrap();
+    let out = sb.ccf(&["validate"]).code(3).run();
+    assert_eq!(out.stdout.matches("problem: ").count(), 2, "{}", out.stdout);
+    assert!(
+        out.stderr.ends_with("error: 2 problems found\n"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn validate_reports_every_problem_at_once() {
     let sb = Sandbox::new();
     sb.ccf(&["ensure-symlinks"]).run();
@@ -293,6 +413,19 @@ fn validate_reports_every_problem_at_once() {
         "{}",
         out.stdout
     );
+}
+
+#[test]
+fn validate_names_the_tmux_socket_no_server_answers_on_as_its_path() {
+    let sb = Sandbox::new();
+    sb.tmux.tmux(["kill-server"]);
+    sb.ccf(&["validate"])
+        .code(3)
+        .stdout_has(&format!(
+            "problem: no tmux server answers on {}\n",
+            sb.tmux.socket.display()
+        ))
+        .run();
 }
 
 #[test]

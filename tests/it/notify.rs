@@ -500,7 +500,7 @@ fn notify_test_sends_on_every_channel_and_reports_each() {
     ccf(&sb, &["notify", "test"])
         .code(1)
         .stdout_has("telegram: ok\nresend: failed: HTTP 500 Internal Server Error: down\n")
-        .stderr_has("1 channel(s) failed")
+        .stderr_has("error: 1 channel failed\n")
         .run();
     ccf(&sb, &["notify", "test", "slack"])
         .code(1)

@@ -365,7 +365,7 @@ fn the_dedicated_and_manual_sessions_never_receive_a_task() {
     drop_task(&sb, "t.md", b"hello");
     sb.ccf(&["dispatch"])
         .stderr_has(
-            "every pool session (ccl-auto-11 … ccl-auto-11) runs something other than a ccf task",
+            "1 task waits and every pool session (ccl-auto-11 … ccl-auto-11) runs something other than a ccf task",
         )
         .run();
     assert!(q(&sb, "inbox/t.md").exists(), "the task waits in the inbox");
@@ -548,6 +548,42 @@ fn a_limited_task_resumes_on_the_same_account_once_its_reset_has_passed() {
         .stdout_has("resume t.md in ccl-auto-11 on compte1")
         .run();
     assert_eq!(wait_result(&sb, "t")["outcome"], "success");
+}
+
+#[test]
+fn run_task_on_a_task_that_does_not_exist_says_so_once() {
+    let sb = sandbox();
+    std::fs::create_dir_all(q(&sb, "running")).unwrap();
+    let out = sb.ccf(&["run-task", "nope.md"]).code(1).run();
+    assert_eq!(
+        out.stderr,
+        format!(
+            "error: task nope.md has no record {}\n",
+            q(&sb, "running/nope.run.json").display()
+        )
+    );
+    let out = sb.ccf(&["run-task", "../x"]).code(1).run();
+    assert_eq!(
+        out.stderr,
+        "error: \"../x\" is not a task file name in running/ (like fix-login.md)\n"
+    );
+}
+
+#[test]
+fn status_says_how_long_the_oldest_task_has_waited_in_days_and_hours() {
+    let sb = Sandbox::new();
+    drop_task(&sb, "w.md", b"later");
+    let queued: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(q(&sb, "inbox/w.md"))
+        .unwrap()
+        .set_modified(std::time::SystemTime::from(queued))
+        .unwrap();
+    sb.ccf(&["status"])
+        .env("CCF_NOW", "2026-01-04T10:00:00Z")
+        .stdout_has("  oldest waiting: w.md for 3d 10h\n")
+        .run();
 }
 
 #[test]
