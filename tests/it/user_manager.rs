@@ -50,12 +50,6 @@ notifications:
     )
 }
 
-/// The fake claude's absolute path (validate looks for `claude.command` on the
-/// manager's `PATH`, which has no `~/.local/bin`).
-fn claude(um: &UserManager) -> String {
-    um.path(".local/bin/claude").display().to_string()
-}
-
 /// What an operator has before `ccf systemd install`: ccf where `cargo install` puts
 /// it, Claude Code (the fake) in `~/.local/bin`, logged-in accounts, a config.
 fn prepare(um: &UserManager) {
@@ -111,9 +105,11 @@ fn prepare(um: &UserManager) {
             0o600,
         );
     }
+    // `claude` as an operator writes it: found in ~/.local/bin through the units' PATH
+    // (a user manager's own PATH has no ~/.local/bin).
     um.put(
         ".config/ccf/config.yaml",
-        config(&claude(um)).as_bytes(),
+        config("claude").as_bytes(),
         0o600,
     );
 }
@@ -525,7 +521,7 @@ fn a_bad_config_fails_setup_and_the_check(um: &UserManager) {
     assert!(said.contains("ccf-setup.service failed"), "{said}");
     um.put(
         ".config/ccf/config.yaml",
-        config(&claude(um)).as_bytes(),
+        config("claude").as_bytes(),
         0o600,
     );
     ok(
