@@ -100,6 +100,67 @@ pub fn create_private_dir(dir: &Path) -> Result<()> {
         .with_context(|| format!("failed to create directory {}", dir.display()))
 }
 
+/// Creates one of ccf's own directories (state, spool, usage, outbox, queue; parents
+/// 0700) and makes sure no one else can write it: one others can write is tightened to
+/// 0700, said on stderr; one another user owns is refused.
+pub fn ensure_private_dir(dir: &Path) -> Result<()> {
+    create_private_dir(dir)?;
+    tighten(dir)
+}
+
+/// [`ensure_private_dir`]'s check alone, for a directory that may not exist yet.
+pub fn tighten(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let Ok(meta) = fs::metadata(dir) else {
+        return Ok(());
+    };
+    if let Some(why) = loose(&meta) {
+        if meta.uid() != own_uid() {
+            anyhow::bail!(
+                "{} {why}: ccf will not use a directory another user controls; fix its owner",
+                dir.display()
+            );
+        }
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("failed to tighten {}", dir.display()))?;
+        crate::log::warn(&format!(
+            "tightened {} to mode 700: it {why}",
+            dir.display()
+        ));
+    }
+    Ok(())
+}
+
+/// What makes a directory of ccf's unsafe: writable by others, or owned by another user.
+pub fn loose(meta: &fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let mode = meta.mode() & 0o777;
+    if meta.uid() != own_uid() {
+        Some(format!("is owned by uid {}, not by you", meta.uid()))
+    } else if mode & 0o022 != 0 {
+        Some(format!("is writable by other users (mode {mode:o})"))
+    } else {
+        None
+    }
+}
+
+/// Whether a file ccf reads as its own input (a spool or usage record, an outbox
+/// message) is one: a regular file of this user's, not a link. `Err` says why not.
+pub fn own_regular_file(path: &Path) -> std::result::Result<(), String> {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = fs::symlink_metadata(path).map_err(|e| e.to_string())?;
+    if meta.file_type().is_symlink() {
+        return Err("it is a symbolic link (never followed)".into());
+    }
+    if !meta.is_file() {
+        return Err("it is not a regular file".into());
+    }
+    if meta.uid() != own_uid() {
+        return Err(format!("it is not owned by you (uid {})", meta.uid()));
+    }
+    Ok(())
+}
+
 /// Opens (creating) a file for appending, mode 0600.
 pub fn open_append(path: &Path) -> io::Result<File> {
     OpenOptions::new()

@@ -25,7 +25,7 @@ pub struct StateLock {
 impl StateLock {
     /// Takes the lock in `state_dir` (created if missing), or fails with [`Exit::Locked`].
     pub fn acquire(state_dir: &Path) -> Result<StateLock> {
-        crate::fsutil::create_private_dir(state_dir)?;
+        crate::fsutil::ensure_private_dir(state_dir)?;
         let path = state_dir.join("state.lock");
         let file = OpenOptions::new()
             .create(true)

@@ -109,7 +109,7 @@ pub fn account_now(config: &crate::config::Config, dir: Option<&Path>) -> Option
 
 /// Writes `record` into `dir` atomically; the name sorts by time.
 pub fn write(dir: &Path, record: &Record, now: Timestamp) -> Result<PathBuf> {
-    crate::fsutil::create_private_dir(dir)?;
+    crate::fsutil::ensure_private_dir(dir)?;
     let name = format!(
         "{:020}-{}-{}.json",
         now.as_nanosecond(),
@@ -132,6 +132,13 @@ pub fn read_all(dir: &Path) -> Vec<(PathBuf, Result<Record>)> {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .filter(|p| is_record(p))
+        .filter(|p| match crate::fsutil::own_regular_file(p) {
+            Ok(()) => true,
+            Err(why) => {
+                crate::log::warn(&format!("ignoring {}: {why}", p.display()));
+                false
+            }
+        })
         .collect();
     paths.sort();
     paths

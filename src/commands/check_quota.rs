@@ -29,6 +29,10 @@ const MAX_PASSES: usize = 4;
 
 pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
     let mut m = ctx.begin_mutation()?;
+    // What hooks write into (without the lock): no one else may write there.
+    for dir in [ctx.config.spool_dir(), ctx.config.state_dir.join("usage")] {
+        crate::fsutil::tighten(&dir)?;
+    }
     let mut code = pass(ctx, &mut m.state, args)?;
     if args.dry_run {
         return Ok(code);

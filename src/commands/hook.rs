@@ -120,7 +120,7 @@ fn statusline(config: &crate::config::Config, input: &Value, origin: Origin) -> 
         return Ok(());
     }
     let dir = config.state_dir.join("usage");
-    crate::fsutil::create_private_dir(&dir)?;
+    crate::fsutil::ensure_private_dir(&dir)?;
     let key = record.origin.claude_config_dir.as_ref().map_or_else(
         || "default".to_string(),
         |p| {

@@ -103,6 +103,7 @@ pub fn check(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>) -> Report {
             }
         }
     }
+    check_dirs(ctx, &mut r);
     check_units(&mut r);
     match ctx.tmux.server_running() {
         Ok(true) => {}
@@ -421,6 +422,35 @@ pub fn find_program(cmd: &str, env: &dyn Fn(&str) -> Option<String>) -> Option<s
 
 fn is_executable(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// ccf's own directories, where they exist: none may be writable by another user or
+/// owned by one (a forged spool record forces a swap; a replaced state misleads).
+fn check_dirs(ctx: &Ctx, r: &mut Report) {
+    let c = &ctx.config;
+    let q = &c.dispatcher.queue_dir;
+    let dirs = [
+        c.state_dir.clone(),
+        c.spool_dir(),
+        c.state_dir.join("usage"),
+        c.state_dir.join("outbox"),
+        q.clone(),
+        q.join("inbox"),
+        q.join("running"),
+        q.join("done"),
+        q.join("failed"),
+    ];
+    for d in dirs {
+        if let Some(why) = std::fs::metadata(&d).ok().and_then(|m| fsutil::loose(&m)) {
+            r.problem(
+                format!("{} {why}", d.display()),
+                format!(
+                    "chmod 700 {0} and give it to yourself (ccf tightens one of yours on its next run)",
+                    d.display()
+                ),
+            );
+        }
+    }
 }
 
 /// ccf's units, when a user manager runs them: a line each, a problem for each failed.

@@ -124,7 +124,7 @@ pub fn emit(ctx: &Ctx, event: &Event) {
         errors: BTreeMap::new(),
         event: event.clone(),
     };
-    let result = fsutil::create_private_dir(&dir).and_then(|()| {
+    let result = fsutil::ensure_private_dir(&dir).and_then(|()| {
         let name = entry_name(ctx.now, next_seq(&dir, ctx.now), uuid::Uuid::new_v4());
         save(&dir.join(name), &record)
     });
@@ -278,6 +278,13 @@ fn try_lock(dir: &Path) -> Option<File> {
 /// The record in `path`; a file that is not a record is set aside (renamed
 /// `.corrupt`) with a warning, so it is neither lost nor retried forever.
 fn load(path: &Path) -> Option<Record> {
+    if let Err(why) = fsutil::own_regular_file(path) {
+        log::warn(&format!(
+            "ignoring queued notification {}: {why}",
+            path.display()
+        ));
+        return None;
+    }
     let bytes = fs::read(path).ok()?;
     match serde_json::from_slice(&bytes) {
         Ok(r) => Some(r),

@@ -71,7 +71,7 @@ impl Queue {
     /// Creates the four directories (0700) when missing.
     pub fn ensure(&self) -> Result<()> {
         for d in [INBOX, RUNNING, DONE, FAILED] {
-            crate::fsutil::create_private_dir(&self.dir(d))?;
+            crate::fsutil::ensure_private_dir(&self.dir(d))?;
         }
         Ok(())
     }
@@ -204,7 +204,7 @@ impl Queue {
         claimed: bool,
     ) -> Result<PathBuf> {
         let dir = self.dir(which);
-        crate::fsutil::create_private_dir(&dir)?;
+        crate::fsutil::ensure_private_dir(&dir)?;
         // Only a task file makes a name taken: a result or reason without one is what a
         // killed settle of this very task left.
         let s = free_name(&dir, stem(name), &[".md"]);

@@ -344,3 +344,46 @@ fn a_hook_whose_transcript_is_a_device_or_a_fifo_returns_at_once() {
         );
     }
 }
+
+/// A directory others can write is tightened (and said so) before ccf uses it; validate
+/// reports one; a spool record another user owns is ignored, not acted on.
+#[test]
+fn loose_directories_are_tightened_and_foreign_spool_records_ignored() {
+    use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+    let sb = Sandbox::new();
+    sb.login_all();
+    sb.ccf(&["ensure-symlinks"]).run();
+    let spool = sb.path("state/spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    for d in [sb.path("state"), spool.clone()] {
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
+    sb.ccf(&["validate"])
+        .code(3)
+        .stdout_has(&format!(
+            "{} is writable by other users (mode 777)",
+            spool.display()
+        ))
+        .run();
+    // A forged limit, written by someone else.
+    let forged = spool.join("00000000000000000001-stop_failure-x.json");
+    std::fs::write(
+        &forged,
+        r#"{"event":"stop_failure","error":"rate_limit","last_assistant_message":"You've hit your limit · resets 12am (UTC)"}"#,
+    )
+    .unwrap();
+    let root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+    if root {
+        std::os::unix::fs::chown(&forged, Some(65534), Some(65534)).unwrap();
+    }
+    let out = sb.ccf(&["check-quota"]).stderr_has("tightened").run();
+    for d in [sb.path("state"), spool.clone()] {
+        let mode = std::fs::metadata(&d).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700, "{}", d.display());
+    }
+    if root {
+        assert!(!out.stdout.contains("swapped"), "{}", out.stdout);
+        assert!(out.stderr.contains("not owned by"), "{}", out.stderr);
+        assert_eq!(sb.state()["active_account"], "compte1");
+    }
+}
