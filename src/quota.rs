@@ -85,6 +85,15 @@ pub struct Decision {
 
 /// Decides what one check-quota run does. `due_return` is the failover's answer to
 /// "is a return to a higher-priority account due now?".
+/// `t + d`, the end of time when that overflows (a duration of thousands of years in
+/// the config must not panic every poll).
+fn later(t: Timestamp, d: std::time::Duration) -> Timestamp {
+    jiff::SignedDuration::try_from(d)
+        .ok()
+        .and_then(|d| t.checked_add(d).ok())
+        .unwrap_or(Timestamp::MAX)
+}
+
 pub fn decide(
     obs: &[Observation],
     state: &State,
@@ -112,7 +121,10 @@ pub fn decide(
     let cooling = state
         .last_swap
         .as_ref()
-        .map(|s| s.at + cfg.cooldown)
+        // After the clock stepped back the last swap is "in the future": it must not hold
+        // anything for the size of the jump.
+        .filter(|s| s.at <= now)
+        .map(|s| later(s.at, cfg.cooldown))
         .filter(|until| *until > now);
     if let (Some(until), Some(to)) = (cooling, due_return.as_deref())
         && !active_out
@@ -235,7 +247,7 @@ fn weigh<'o>(
                     let n = state.quota.confirm.get(&key).copied().unwrap_or(0) + 1;
                     d.confirm.insert(key, n);
                     if n >= cfg.confirm_polls {
-                        let until = now + cfg.default_exhaustion;
+                        let until = later(now, cfg.default_exhaustion);
                         d.lines.push(format!(
                             "{said} → limit confirmed ({n}/{} polls, no reset time: until {until})",
                             cfg.confirm_polls
@@ -448,6 +460,32 @@ mod tests {
             rollback: false,
         });
         state
+    }
+
+    #[test]
+    fn durations_of_thousands_of_years_and_a_swap_in_the_future_neither_panic_nor_hold() {
+        let mut huge = cfg();
+        huge.cooldown = Duration::from_secs(u64::MAX / 4);
+        huge.default_exhaustion = Duration::from_secs(u64::MAX / 4);
+        huge.confirm_polls = 1;
+        let state = swapped_a_minute_ago();
+        let d = decide_ab(
+            &[obs(Verdict::Limit, None)],
+            &state,
+            "a",
+            &huge,
+            now(),
+            None,
+        );
+        assert!(matches!(d.action, Action::Swap { .. }), "{:?}", d.action);
+        let d = decide_ab(&[], &state, "b", &huge, now(), Some("a".into()));
+        assert_eq!(d.action, Action::Stay);
+        // The clock went back a day: the last swap is "tomorrow", and holds nothing.
+        let mut future = swapped_a_minute_ago();
+        future.last_swap.as_mut().unwrap().at = now() + Duration::from_secs(86_400);
+        let in_ten = now() + Duration::from_secs(600);
+        let d = decide_ab(&[], &future, "b", &cfg(), in_ten, Some("a".into()));
+        assert!(matches!(d.action, Action::Return { .. }), "{:?}", d.lines);
     }
 
     #[test]

@@ -183,6 +183,20 @@ impl Tmux {
         Ok(out.status.success())
     }
 
+    /// The server's global environment, which every new pane inherits (`-NAME` lines,
+    /// variables removed from it, are left out); empty when no server runs.
+    pub fn global_environment(&self) -> Result<Vec<(String, String)>> {
+        let out = self.run(["show-environment", "-g"])?;
+        if !out.status.success() {
+            return Ok(Vec::new());
+        }
+        Ok(String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect())
+    }
+
     /// Every session with its active pane; empty when no server runs.
     pub fn list(&self) -> Result<Vec<Pane>> {
         let out = self.run([

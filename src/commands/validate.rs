@@ -122,11 +122,32 @@ pub fn check(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>) -> Report {
             "install Claude Code, or set claude.command to its absolute path",
         );
     }
-    for var in ["CLAUDE_CODE_OAUTH_TOKEN", "ANTHROPIC_API_KEY"] {
-        if env(var).is_some_and(|v| !v.is_empty()) || ctx.config.claude.env.contains_key(var) {
+    // Panes inherit the tmux server's global environment, not ccf's: look there too.
+    let panes_env = ctx.tmux.global_environment().unwrap_or_default();
+    for var in [
+        "CLAUDE_CODE_OAUTH_TOKEN",
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_AUTH_TOKEN",
+    ] {
+        let mut wheres = Vec::new();
+        if env(var).is_some_and(|v| !v.is_empty()) {
+            wheres.push("ccf's environment");
+        }
+        if ctx.config.claude.env.contains_key(var) {
+            wheres.push("claude.env");
+        }
+        if panes_env.iter().any(|(k, v)| k == var && !v.is_empty()) {
+            wheres.push("the tmux server's global environment");
+        }
+        if !wheres.is_empty() {
             r.problem(
-                format!("{var} is set: it overrides every account's own login, so a swap changes nothing"),
-                format!("unset {var} in ccf's environment and in claude.env"),
+                format!(
+                    "{var} is set in {}: it overrides every account's own login, so a swap changes nothing",
+                    wheres.join(" and ")
+                ),
+                format!(
+                    "unset {var} there (tmux: tmux set-environment -g -u {var}, and in the shell profile the server starts from)"
+                ),
             );
         }
     }

@@ -406,7 +406,7 @@ fn validate_reports_every_problem_at_once() {
         .code(3)
         .stdout_has("no tmux server answers")
         .stdout_has("claude command \"claude\" is not on PATH")
-        .stdout_has("ANTHROPIC_API_KEY is set")
+        .stdout_has("ANTHROPIC_API_KEY is set in ccf's environment")
         .run();
     assert!(
         out.stdout.matches("problem: ").count() >= 3,
@@ -484,5 +484,27 @@ fn validate_reports_an_account_that_has_not_accepted_bypass_permissions() {
     .unwrap();
     sb.ccf(&["validate"])
         .stdout_lacks("Bypass Permissions")
+        .run();
+}
+
+/// Panes inherit the tmux server's global environment: a token there (or an
+/// `ANTHROPIC_AUTH_TOKEN` anywhere) overrides every account's login just the same.
+#[test]
+fn validate_finds_an_overriding_token_in_the_tmux_server_and_the_auth_token_too() {
+    let sb = Sandbox::new();
+    sb.login_all();
+    sb.ccf(&["ensure-symlinks"]).run();
+    sb.tmux.ok([
+        "set-environment",
+        "-g",
+        "CLAUDE_CODE_OAUTH_TOKEN",
+        "sk-ant-oat-x",
+    ]);
+    sb.ccf(&["validate"])
+        .env("ANTHROPIC_AUTH_TOKEN", "t")
+        .code(3)
+        .stdout_has("CLAUDE_CODE_OAUTH_TOKEN is set in the tmux server's global environment")
+        .stdout_has("ANTHROPIC_AUTH_TOKEN is set in ccf's environment")
+        .stdout_has("tmux set-environment -g -u CLAUDE_CODE_OAUTH_TOKEN")
         .run();
 }
