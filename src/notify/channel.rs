@@ -81,6 +81,21 @@ pub fn client(timeout: Duration) -> reqwest::Result<Client> {
     Client::builder()
         .connect_timeout(timeout.min(MAX_CONNECT))
         .timeout(timeout)
+        // A redirect is followed only to the same scheme, host and port: the request
+        // carries secrets (a webhook's headers, a token in a path) that another host
+        // must not get. Anything else is the answer, and not a delivery.
+        .redirect(reqwest::redirect::Policy::custom(|attempt| {
+            let same = attempt.previous().first().is_some_and(|first| {
+                first.scheme() == attempt.url().scheme()
+                    && first.host_str() == attempt.url().host_str()
+                    && first.port_or_known_default() == attempt.url().port_or_known_default()
+            });
+            if same && attempt.previous().len() < 5 {
+                attempt.follow()
+            } else {
+                attempt.stop()
+            }
+        }))
         .user_agent(concat!("ccf/", env!("CARGO_PKG_VERSION")))
         .build()
 }

@@ -727,3 +727,32 @@ fn a_message_waiting_to_be_retried_holds_the_newer_ones_back() {
         .collect();
     assert_eq!(kinds, ["swap_started", "swap_done"]);
 }
+
+/// A webhook's headers hold secrets: a redirect to another host is not followed.
+#[test]
+fn a_redirect_to_another_host_never_gets_the_secret_headers() {
+    let sb = Sandbox::new();
+    let elsewhere = HttpServer::start();
+    let port = elsewhere.url.rsplit(':').next().unwrap().to_string();
+    let srv = HttpServer::start();
+    srv.script([Reply::Status(
+        307,
+        vec![("Location".into(), format!("http://localhost:{port}/steal"))],
+        String::new(),
+    )]);
+    configure(
+        &sb,
+        &Channels {
+            webhook: Some(srv.url.clone()),
+            ..Channels::default()
+        },
+    );
+    queue(&sb, &swap_done(), 0);
+    ccf(&sb, &["check-quota"]).stderr_has("webhook").run();
+    assert_eq!(srv.requests().len(), 1);
+    assert!(
+        elsewhere.requests().is_empty(),
+        "{:?}",
+        elsewhere.requests()
+    );
+}
