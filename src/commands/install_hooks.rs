@@ -55,7 +55,14 @@ pub fn run(ctx: &Ctx, args: &InstallHooksArgs) -> Result<ExitCode> {
                     crate::fsutil::create_private_dir(&account.home)?;
                     let mut text = serde_json::to_string_pretty(&doc)?;
                     text.push('\n');
-                    crate::fsutil::write_atomic(&path, text.as_bytes(), 0o600)?;
+                    // A settings.json that is a link (dotfiles) is written through: the
+                    // link stays, its target gets the hooks.
+                    let target = match std::fs::symlink_metadata(&path) {
+                        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(&path)
+                            .with_context(|| format!("{} is a link to nowhere", path.display()))?,
+                        _ => path.clone(),
+                    };
+                    crate::fsutil::write_atomic(&target, text.as_bytes(), 0o600)?;
                 }
             }
             Err(e) => {

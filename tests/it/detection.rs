@@ -704,3 +704,22 @@ fn a_stop_failure_recorded_before_a_flip_is_charged_to_the_account_it_came_from(
         "{state}"
     );
 }
+
+/// A settings.json kept in a dotfiles repository and linked in stays a link: the hooks
+/// go into its target.
+#[test]
+fn install_hooks_writes_through_a_linked_settings_json() {
+    let sb = Sandbox::new();
+    ready(&sb);
+    let dotfiles = sb.path("dotfiles");
+    std::fs::create_dir_all(&dotfiles).unwrap();
+    let target = dotfiles.join("claude-settings.json");
+    std::fs::write(&target, r#"{"theme": "dark"}"#).unwrap();
+    let link = sb.account_home("compte1").join("settings.json");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    sb.ccf(&["install-hooks", "--account", "compte1"]).run();
+    assert!(link.symlink_metadata().unwrap().file_type().is_symlink());
+    let text = std::fs::read_to_string(&target).unwrap();
+    assert!(text.contains("\"theme\": \"dark\""), "{text}");
+    assert!(text.contains("hook session-start"), "{text}");
+}
