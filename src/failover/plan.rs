@@ -171,8 +171,9 @@ pub fn outranks(order: &[String], a: &str, b: &str) -> bool {
 }
 
 /// What a relaunch runs: the constant script (see [`RELAUNCH_SCRIPT`]) around
-/// `env -u <Claude's session variables> CLAUDE_CONFIG_DIR=<home> <extra env> <claude>
-/// <args> --resume <id>`, in the session's own `cwd`. No shell ever reads the argv.
+/// `env -u <Claude's session variables> CLAUDE_CONFIG_DIR=<home> <claude> <args>
+/// --resume <id>`, in the session's own `cwd`, with `claude.env` in the pane's
+/// environment. No shell ever reads the argv.
 pub fn launch(
     command: &str,
     claude_args: &[String],
@@ -196,14 +197,16 @@ pub fn launch(
     if let Some(p) = path {
         argv.push(format!("PATH={p}"));
     }
-    argv.extend(extra_env.iter().map(|(k, v)| format!("{k}={v}")));
     argv.push(command.into());
     argv.extend(claude_args.iter().cloned());
     argv.extend(["--resume".to_string(), id.to_string()]);
+    // `claude.env` (tokens, often) goes through tmux's environment for the pane: on the
+    // argv, the relaunch's `sh` would show it in /proc to every local user for as long
+    // as claude runs.
     Launch {
         argv,
         cwd: cwd.to_path_buf(),
-        env: vec![],
+        env: extra_env.to_vec(),
     }
 }
 
@@ -456,14 +459,10 @@ mod tests {
         );
         let tail: Vec<&str> = l.argv[4..].iter().map(String::as_str).collect();
         assert_eq!(&tail[..3], &["env", "-u", "CLAUDECODE"]);
-        assert!(tail.ends_with(&[
-            "CLAUDE_CONFIG_DIR=/h/b",
-            "K=v w",
-            "claude",
-            "--x",
-            "--resume",
-            ID
-        ]));
+        assert!(tail.ends_with(&["CLAUDE_CONFIG_DIR=/h/b", "claude", "--x", "--resume", ID]));
+        // claude.env goes through tmux's environment, never on the argv.
+        assert_eq!(l.env, [("K".to_string(), "v w".to_string())]);
+        assert!(!l.argv.iter().any(|a| a.contains("v w")));
         assert_eq!(l.argv[2], RELAUNCH_SCRIPT);
         assert_eq!(l.cwd, Path::new("/p"));
     }

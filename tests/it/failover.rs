@@ -823,3 +823,38 @@ fn a_forged_session_id_in_a_hook_record_never_reaches_an_argv() {
         assert!(!argv.contains("--settings"), "{argv}");
     }
 }
+
+/// `claude.env` values (tokens, often) reach the relaunched claude through tmux's
+/// environment, not on an argv every local user can read in /proc for as long as claude
+/// runs.
+#[test]
+fn claude_env_values_are_never_on_the_relaunch_argv() {
+    let sb = world(&["compte1", "compte2"]);
+    let config = std::fs::read_to_string(&sb.config).unwrap().replace(
+        "  args: []\n",
+        "  args: []\n  env: {GITHUB_TOKEN: ghp-secret-value}\n",
+    );
+    sb.write_config(&config);
+    start(
+        &sb,
+        "ccl-1-proj",
+        "proj",
+        Some("compte1"),
+        Some(DEDICATED_ID),
+    );
+    prompt(&sb, "ccl-1-proj", "hi", "reply to: hi");
+    let before = sb.claude_log().len();
+    sb.ccf(&["swap", "--to", "compte2"]).run();
+    let pid = claude_pid(&sb, "ccl-1-proj");
+    let launched = &sb.claude_log()[before..];
+    assert_eq!(launched.len(), 1, "{launched:?}");
+    assert_eq!(launched[0]["env"]["GITHUB_TOKEN"], "ghp-secret-value");
+    // Every process of the pane: the relaunch's sh, claude itself.
+    let mut pids = vec![sb.tmux.pane_pid("ccl-1-proj"), pid];
+    pids.extend(ccf::procfs::children(pids[0]));
+    for p in pids {
+        let argv = std::fs::read(format!("/proc/{p}/cmdline")).unwrap_or_default();
+        let argv = String::from_utf8_lossy(&argv);
+        assert!(!argv.contains("ghp-secret-value"), "pid {p}: {argv}");
+    }
+}
