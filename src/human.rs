@@ -33,6 +33,26 @@ pub fn count(n: usize, noun: &str) -> String {
     format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
+/// Text from outside (a pane, a hook message, a server's answer) made safe to print or
+/// log on one line: every control character is written as an escape (`\n`, `\u{1b}`), so
+/// it can neither forge a log line nor move the cursor or clear the screen.
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -68,5 +88,14 @@ mod tests {
         assert_eq!(count(0, "problem"), "0 problems");
         assert_eq!(count(1, "problem"), "1 problem");
         assert_eq!(count(4, "problem"), "4 problems");
+    }
+
+    #[test]
+    fn control_characters_from_outside_are_escaped() {
+        assert_eq!(printable("plain · text"), "plain · text");
+        assert_eq!(
+            printable("a\u{1b}[2J\nforged: line\r"),
+            "a\\u{1b}[2J\\nforged: line\\r"
+        );
     }
 }

@@ -60,8 +60,10 @@ pub fn emit(level: Level, msg: &str) {
         }
     };
     let mut err = std::io::stderr().lock();
+    // Each line gets the prefix; what is left of a control character in it (text from
+    // outside: a pane, a hook, a server) is escaped and cannot move the terminal.
     for line in msg.lines() {
-        let _ = writeln!(err, "{prefix}{line}");
+        let _ = writeln!(err, "{prefix}{}", crate::human::printable(line));
     }
 }
 

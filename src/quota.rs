@@ -220,9 +220,11 @@ fn weigh<'o>(
             o.source,
             o.account,
             verdict_name(o.verdict),
+            // What the pane or a hook said: escaped, it reaches stdout, the log and
+            // the state.
             o.matched
                 .as_ref()
-                .map(|m| format!(" — {m}"))
+                .map(|m| format!(" — {}", crate::human::printable(m)))
                 .unwrap_or_default()
         );
         if let Some(why) = &o.stale {

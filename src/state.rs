@@ -301,6 +301,14 @@ impl State {
         );
         let value: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|e| anyhow::anyhow!("state {} is corrupt: {e}; {recover}", path.display()))?;
+        // `[]`, `null`, `"x"` would deserialize (every field has a default) into a fresh
+        // state and silently forget everything: only an object is ccf's state.
+        if !value.is_object() {
+            bail!(
+                "state {} is corrupt: it is not a JSON object; {recover}",
+                path.display()
+            );
+        }
         let version = value
             .get("version")
             .and_then(serde_json::Value::as_u64)
@@ -355,6 +363,17 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_state_that_is_not_an_object_is_corrupt_not_fresh() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        for text in ["[]", "null", "\"x\"", "3"] {
+            std::fs::write(&path, text).unwrap();
+            let err = State::load(&path).unwrap_err().to_string();
+            assert!(err.contains("is not a JSON object"), "{text}: {err}");
+        }
+    }
 
     #[test]
     fn a_saved_state_loads_back_equal() {

@@ -278,7 +278,7 @@ fn describe(body: &str) -> (Option<String>, Option<u64>) {
             let t = body.trim();
             (!t.is_empty() && !t.starts_with('<')).then(|| t.to_string())
         })
-        .map(|t| t.chars().take(200).collect::<String>());
+        .map(|t| crate::human::printable(&t.chars().take(200).collect::<String>()).into_owned());
     (text, wait)
 }
 

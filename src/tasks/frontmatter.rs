@@ -45,6 +45,8 @@ pub fn parse(bytes: &[u8]) -> Result<Task, String> {
             bytes.len()
         ));
     }
+    // A byte-order mark (some editors write one) would hide the front matter's `---`.
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
     let text = std::str::from_utf8(bytes).map_err(|e| {
         format!(
             "the file is not UTF-8 (invalid byte at offset {})",
@@ -116,6 +118,13 @@ fn shift(e: &serde_yaml::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_byte_order_mark_does_not_hide_the_front_matter() {
+        let t = parse("\u{feff}---\npriority: 5\n---\ndo it\n".as_bytes()).unwrap();
+        assert_eq!(t.meta.priority, Some(5));
+        assert_eq!(t.prompt, "do it\n");
+    }
 
     #[test]
     fn a_file_without_front_matter_is_all_prompt() {

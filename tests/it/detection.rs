@@ -723,3 +723,22 @@ fn install_hooks_writes_through_a_linked_settings_json() {
     assert!(text.contains("\"theme\": \"dark\""), "{text}");
     assert!(text.contains("hook session-start"), "{text}");
 }
+
+/// What a hook message says reaches stdout, the log and the state escaped: no screen
+/// cleared, no log line forged.
+#[test]
+fn control_characters_in_a_hook_message_are_printed_escaped() {
+    let sb = Sandbox::new();
+    ready(&sb);
+    let input = serde_json::json!({
+        "session_id": "6f1c", "cwd": sb.path("proj"), "hook_event_name": "StopFailure",
+        "error": "overloaded", "last_assistant_message": "API Error: 529 \u{1b}[2J\nforged: ccf swapped everything\r"
+    });
+    hook(&sb, "stop-failure", &input.to_string(), &[]);
+    let dry = sb.ccf(&["check-quota", "--dry-run", "-vv"]).run();
+    for out in [&dry.stdout, &dry.stderr] {
+        assert!(!out.contains('\u{1b}') && !out.contains('\r'), "{out:?}");
+        assert!(!out.lines().any(|l| l.starts_with("forged")), "{out}");
+    }
+    assert!(dry.stdout.contains("\\u{1b}[2J\\nforged"), "{}", dry.stdout);
+}
