@@ -18,6 +18,9 @@ use crate::exit::Exit;
 pub use schema::{Dedicated, Notifications, Resend, Telegram, Webhook};
 
 /// A loaded and checked configuration. Paths are absolute and `~`-expanded.
+/// The largest autonomous pool ccf accepts.
+const MAX_POOL: u32 = 1000;
+
 #[derive(Debug)]
 pub struct Config {
     /// The file this came from (given to everything ccf starts that calls ccf back).
@@ -591,6 +594,26 @@ impl Checker<'_> {
                 format!("pool.autonomous.prefix {:?} {why}", a.prefix),
             );
         }
+        // Every run walks the pool's names under the lock: a pool of millions is a typo,
+        // and the range must fit in a u32.
+        if a.max > MAX_POOL {
+            self.problem(
+                Some("max"),
+                format!(
+                    "pool.autonomous.max ({}) is over {MAX_POOL}: each session is a claude of hundreds of MB; lower it",
+                    a.max
+                ),
+            );
+        }
+        if a.start_index.checked_add(a.max).is_none() {
+            self.problem(
+                Some("start_index"),
+                format!(
+                    "pool.autonomous.start_index ({}) + max ({}) does not fit in 32 bits: lower start_index",
+                    a.start_index, a.max
+                ),
+            );
+        }
         if a.min > a.max {
             self.problem(
                 Some("min"),
@@ -823,6 +846,23 @@ mod tests {
             assert!(err.contains(line), "missing {line:?} in {err}");
         }
         assert!(err.contains("4 problems"), "{err}");
+    }
+
+    #[test]
+    fn a_pool_of_millions_or_past_u32_is_refused() {
+        let err = parse_str(&format!(
+            "{MINIMAL}pool:\n  autonomous: {{start_index: 11, max: 100000000}}\n"
+        ))
+        .unwrap_err();
+        assert!(
+            err.contains("pool.autonomous.max (100000000) is over 1000"),
+            "{err}"
+        );
+        let err = parse_str(&format!(
+            "{MINIMAL}pool:\n  autonomous: {{start_index: 4294967290, max: 10}}\n"
+        ))
+        .unwrap_err();
+        assert!(err.contains("does not fit in 32 bits"), "{err}");
     }
 
     #[test]
