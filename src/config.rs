@@ -18,6 +18,9 @@ use crate::exit::Exit;
 pub use schema::{Dedicated, Notifications, Resend, Telegram, Webhook};
 
 /// A loaded and checked configuration. Paths are absolute and `~`-expanded.
+/// The largest configuration file ccf reads (a real one is a few KiB).
+const MAX_CONFIG: u64 = 1 << 20;
+
 /// The largest autonomous pool ccf accepts.
 const MAX_POOL: u32 = 1000;
 
@@ -218,8 +221,15 @@ pub fn locate(
 
 /// Reads, parses and checks the file at `path`; `home` expands `~`.
 pub fn load(path: &Path, home: &Path) -> Result<Config, Exit> {
-    let text = std::fs::read_to_string(path)
+    let bytes = crate::fsutil::read_bounded(path, MAX_CONFIG)
         .map_err(|e| Exit::Config(format!("cannot read configuration {}: {e}", path.display())))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        Exit::Config(format!(
+            "configuration {} is not UTF-8 (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
     parse(path, &text, home)
 }
 

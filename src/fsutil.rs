@@ -161,6 +161,23 @@ pub fn own_regular_file(path: &Path) -> std::result::Result<(), String> {
     Ok(())
 }
 
+/// The whole of the file at `path`, when it is a regular file (a link to one is
+/// followed) of at most `max` bytes. A FIFO would block, `/dev/zero` never end, and a
+/// huge file cost its size in memory: each is an error that says so.
+pub fn read_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read as _;
+    let meta = fs::metadata(path)?;
+    if !meta.is_file() {
+        return Err(io::Error::other("it is not a regular file"));
+    }
+    let mut buf = Vec::new();
+    File::open(path)?.take(max + 1).read_to_end(&mut buf)?;
+    if buf.len() as u64 > max {
+        return Err(io::Error::other(format!("it is over {max} bytes")));
+    }
+    Ok(buf)
+}
+
 /// Opens (creating) a file for appending, mode 0600.
 pub fn open_append(path: &Path) -> io::Result<File> {
     OpenOptions::new()

@@ -107,6 +107,9 @@ pub fn account_now(config: &crate::config::Config, dir: Option<&Path>) -> Option
     config.account_by_home(&home).map(|a| a.name.clone())
 }
 
+/// The largest spool or usage record read: a real one is under a few KiB.
+const MAX_RECORD: u64 = 1 << 20;
+
 /// Writes `record` into `dir` atomically; the name sorts by time.
 pub fn write(dir: &Path, record: &Record, now: Timestamp) -> Result<PathBuf> {
     crate::fsutil::ensure_private_dir(dir)?;
@@ -144,7 +147,7 @@ pub fn read_all(dir: &Path) -> Vec<(PathBuf, Result<Record>)> {
     paths
         .into_iter()
         .map(|p| {
-            let rec = std::fs::read(&p)
+            let rec = crate::fsutil::read_bounded(&p, MAX_RECORD)
                 .with_context(|| format!("failed to read spool file {}", p.display()))
                 .and_then(|b| {
                     serde_json::from_slice(&b)

@@ -288,7 +288,10 @@ impl State {
     /// Reads `path`; a missing file is a fresh state. A corrupt or newer file is an error
     /// that names it and leaves it untouched.
     pub fn load(path: &Path) -> Result<State> {
-        let bytes = match std::fs::read(path) {
+        /// A state of thousands of sessions is a few MiB.
+        const MAX_STATE: u64 = 64 << 20;
+        // A FIFO or a device at `state.json` must not hang the run under the lock.
+        let bytes = match crate::fsutil::read_bounded(path, MAX_STATE) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::new()),
             Err(e) => {

@@ -24,6 +24,9 @@ struct Output<'a> {
     matched: Option<&'a str>,
 }
 
+/// The most of a capture `detect` reads: a pane's scrollback is far less.
+const MAX_INPUT: u64 = 16 << 20;
+
 pub fn run(ctx: Option<&Ctx>, args: &DetectArgs, now: Timestamp) -> Result<ExitCode> {
     let now = match &args.now {
         Some(s) => s.parse().with_context(|| {
@@ -33,10 +36,12 @@ pub fn run(ctx: Option<&Ctx>, args: &DetectArgs, now: Timestamp) -> Result<ExitC
     };
     let zone = zone(ctx, args.tz.as_deref())?;
     let raw = if let Some(path) = &args.file {
-        std::fs::read(path).with_context(|| format!("failed to read {}", path.display()))?
+        crate::fsutil::read_bounded(path, MAX_INPUT)
+            .with_context(|| format!("failed to read {}", path.display()))?
     } else {
         let mut buf = Vec::new();
         std::io::stdin()
+            .take(MAX_INPUT)
             .read_to_end(&mut buf)
             .context("failed to read stdin")?;
         buf

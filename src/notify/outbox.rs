@@ -285,7 +285,7 @@ fn load(path: &Path) -> Option<Record> {
         ));
         return None;
     }
-    let bytes = fs::read(path).ok()?;
+    let bytes = fsutil::read_bounded(path, 1 << 20).ok()?;
     match serde_json::from_slice(&bytes) {
         Ok(r) => Some(r),
         Err(e) => {

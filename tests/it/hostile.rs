@@ -387,3 +387,65 @@ fn loose_directories_are_tightened_and_foreign_spool_records_ignored() {
         assert_eq!(sb.state()["active_account"], "compte1");
     }
 }
+
+/// Runs ccf in `sb` with `args`, failing the test if it has not ended in 10 s (a FIFO
+/// opened for reading blocks for ever); returns its exit code and stderr.
+fn bounded(sb: &Sandbox, args: &[&str]) -> (i32, String) {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_ccf"))
+        .args(args)
+        .env_clear()
+        .envs(sb.env())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+            return (status.code().unwrap_or(-1), err);
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("ccf {args:?} hung");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Nothing ccf reads may hang it or cost its size in memory: a FIFO in the spool or at
+/// state.json, /dev/zero as the config or as a capture.
+#[test]
+fn fifos_and_endless_files_are_refused_not_read() {
+    let sb = Sandbox::new();
+    sb.login_all();
+    sb.ccf(&["ensure-symlinks"]).run();
+    let mkfifo = |p: &std::path::Path| {
+        assert!(
+            std::process::Command::new("mkfifo")
+                .arg(p)
+                .status()
+                .unwrap()
+                .success()
+        );
+    };
+    let spool = sb.path("state/spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    mkfifo(&spool.join("00000000000000000001-stop_failure-x.json"));
+    let (code, err) = bounded(&sb, &["check-quota"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+    std::fs::remove_file(sb.state_file()).unwrap();
+    mkfifo(&sb.state_file());
+    let (code, err) = bounded(&sb, &["check-quota"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+    let (code, err) = bounded(&sb, &["--config", "/dev/zero", "status"]);
+    assert_eq!(code, 78, "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+    let (code, err) = bounded(&sb, &["detect", "/dev/zero"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+}
