@@ -353,7 +353,9 @@ fn check_secrets(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>, r: &mut Report
     // Webhook headers usually carry a token (`Authorization`, `X-Api-Key`).
     let inline = n.telegram.as_ref().is_some_and(|t| t.bot_token.is_some())
         || n.resend.as_ref().is_some_and(|x| x.api_key.is_some())
-        || n.webhook.as_ref().is_some_and(|w| !w.headers.is_empty());
+        || n.webhook.as_ref().is_some_and(|w| {
+            !w.headers.is_empty() || crate::notify::channel::url_holds_secret(&w.url)
+        });
     if inline && readable_by_others(&ctx.config.path) {
         r.problem(
             format!(

@@ -218,9 +218,39 @@ impl Ready<'_> {
         let mut out: Vec<&str> = self.secret.iter().map(Secret::expose).collect();
         if let Target::Webhook(w) = self.target {
             out.extend(w.headers.values().map(Secret::expose));
+            // A URL often carries the token itself (a path, a query, user:password@).
+            if url_holds_secret(&w.url) {
+                out.push(w.url.as_str());
+                if let Some(rest) = path_and_query(&w.url).filter(|r| r.len() > 1) {
+                    out.push(rest);
+                }
+            }
         }
         out
     }
+}
+
+/// Whether a webhook URL carries a secret: `user:password@`, a query string, or a path
+/// segment that looks like a token (16 or more letters and digits, both kinds).
+pub fn url_holds_secret(url: &str) -> bool {
+    let Some(rest) = url.split_once("://").map(|(_, r)| r) else {
+        return false;
+    };
+    let authority = rest.split('/').next().unwrap_or("");
+    if authority.contains('@') || rest.contains('?') {
+        return true;
+    }
+    rest.split('/').skip(1).any(|seg| {
+        seg.len() >= 16
+            && seg.chars().any(|c| c.is_ascii_digit())
+            && seg.chars().any(|c| c.is_ascii_alphabetic())
+    })
+}
+
+/// The part of a URL after its authority (`/hook/T0k3n?x=y`).
+fn path_and_query(url: &str) -> Option<&str> {
+    let rest = url.split_once("://")?.1;
+    rest.find('/').map(|i| &rest[i..])
 }
 
 fn classify(result: reqwest::Result<Response>) -> Result<(), Failure> {

@@ -267,9 +267,9 @@ fn a_config_that_is_a_directory_a_symlink_loop_or_binary_exits_78_with_its_path(
     let nul = sb.path("nul.yaml");
     std::fs::write(&nul, b"accounts:\x00\x01\n").unwrap();
     let cases = [
-        (&dir, "Is a directory"),
+        (&dir, "it is not a regular file"),
         (&looped, "Too many levels of symbolic links"),
-        (&binary, "did not contain valid UTF-8"),
+        (&binary, "is not UTF-8 (invalid byte at offset 8)"),
         (&nul, "control characters are not allowed"),
     ];
     for (path, why) in cases {

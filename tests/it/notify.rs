@@ -756,3 +756,32 @@ fn a_redirect_to_another_host_never_gets_the_secret_headers() {
         elsewhere.requests()
     );
 }
+
+/// A token in a webhook's URL is a secret like a header: never printed (a server that
+/// echoes the path is redacted) and a config others can read that holds one is a
+/// problem.
+#[test]
+fn a_token_in_a_webhook_url_is_treated_as_a_secret() {
+    let sb = Sandbox::new();
+    let srv = HttpServer::start();
+    let token = "Zk3pQ9rT2vX8mN4bW7cY";
+    srv.script([Reply::status(
+        400,
+        &format!("{{\"error\":\"bad topic /hook/{token}\"}}"),
+    )]);
+    let yaml = format!(
+        "{}notifications:\n  timeout: 2s\n  webhook:\n    url: {}/hook/{token}\n",
+        sb.default_config(),
+        srv.url
+    );
+    sb.write_config(&yaml);
+    set_mode(&sb.config, 0o644);
+    sb.ccf(&["validate"])
+        .code(3)
+        .stdout_has("holds a secret inline and others can read it")
+        .run();
+    set_mode(&sb.config, 0o600);
+    queue(&sb, &swap_done(), 0);
+    let out = ccf(&sb, &["check-quota"]).stderr_has("<redacted>").run();
+    assert!(!out.stderr.contains(token), "{}", out.stderr);
+}
