@@ -18,6 +18,9 @@ use crate::exit::Exit;
 pub use schema::{Dedicated, Notifications, Resend, Telegram, Webhook};
 
 /// A loaded and checked configuration. Paths are absolute and `~`-expanded.
+/// How many problems of a config's keys and types are reported at once.
+const MAX_PROBLEMS: usize = 50;
+
 /// The largest configuration file ccf reads (a real one is a few KiB).
 const MAX_CONFIG: u64 = 1 << 20;
 
@@ -239,7 +242,10 @@ pub fn parse(path: &Path, text: &str, home: &Path) -> Result<Config, Exit> {
         let mut msg = format!(
             "{}: {} in the configuration:",
             path.display(),
-            crate::human::count(problems.len(), "problem")
+            crate::human::count(
+                problems.iter().filter(|p| !p.starts_with('…')).count(),
+                "problem"
+            )
         );
         for p in &problems {
             let _ = write!(msg, "\n  {p}");
@@ -292,6 +298,14 @@ fn parse_typed(text: &str) -> Result<schema::File, Vec<String>> {
             loc.line(),
             loc.column()
         ));
+        // Each round parses the whole file again: past a screenful of problems, stop
+        // (a generated file with 20 000 of them took 84 s), and say there may be more.
+        if problems.len() >= MAX_PROBLEMS {
+            problems.push(format!(
+                "… stopped after {MAX_PROBLEMS} problems: fix these, then run ccf validate again"
+            ));
+            return Err(problems);
+        }
         let recoverable = [
             "unknown field",
             "invalid type",
@@ -856,6 +870,19 @@ mod tests {
             assert!(err.contains(line), "missing {line:?} in {err}");
         }
         assert!(err.contains("4 problems"), "{err}");
+    }
+
+    #[test]
+    fn a_config_with_thousands_of_bad_keys_stops_at_a_screenful() {
+        let mut text = MINIMAL.to_string();
+        text.push_str("quota:\n");
+        for i in 0..5000 {
+            let _ = writeln!(text, "  bad_key_{i}: 1");
+        }
+        let err = parse_str(&text).unwrap_err();
+        assert_eq!(err.matches("unknown field").count(), MAX_PROBLEMS, "{err}");
+        assert!(err.contains("stopped after 50 problems"), "{err}");
+        assert!(err.contains(": 50 problems in the configuration"), "{err}");
     }
 
     #[test]

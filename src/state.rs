@@ -290,6 +290,14 @@ impl State {
     pub fn load(path: &Path) -> Result<State> {
         /// A state of thousands of sessions is a few MiB.
         const MAX_STATE: u64 = 64 << 20;
+        // Never through a link: another user's link would make ccf read (and its save
+        // replace) what it points at.
+        if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
+            bail!(
+                "state {} is a symbolic link, and ccf never follows one in state_dir: put the file itself there",
+                path.display()
+            );
+        }
         // A FIFO or a device at `state.json` must not hang the run under the lock.
         let bytes = match crate::fsutil::read_bounded(path, MAX_STATE) {
             Ok(b) => b,
@@ -366,6 +374,17 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_state_that_is_a_symlink_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("elsewhere.json");
+        State::new().save(&real).unwrap();
+        let path = dir.path().join("state.json");
+        std::os::unix::fs::symlink(&real, &path).unwrap();
+        let err = State::load(&path).unwrap_err().to_string();
+        assert!(err.contains("is a symbolic link"), "{err}");
+    }
 
     #[test]
     fn a_state_that_is_not_an_object_is_corrupt_not_fresh() {
