@@ -449,3 +449,55 @@ fn fifos_and_endless_files_are_refused_not_read() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("not a regular file"), "{err}");
 }
+
+/// The other directories ccf reads its own records from: a symlink or a FIFO in the
+/// outbox or the usage directory is ignored (with a warning), never followed or opened,
+/// and a loose queue is tightened by the next dispatch.
+#[test]
+fn links_fifos_and_loose_modes_in_the_outbox_usage_and_queue_are_handled() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let sb = Sandbox::new();
+    sb.login_all();
+    sb.hold_notifications();
+    sb.ccf(&["ensure-symlinks"]).run();
+    let outbox = sb.path("state/outbox");
+    let usage = sb.path("state/usage");
+    for d in [&outbox, &usage] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    let secret = sb.path("secret.json");
+    std::fs::write(
+        &secret,
+        r#"{"created_at":"2026-01-01T00:00:00Z","attempts":0,"event":{"kind":"test"}}"#,
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(&secret, outbox.join("0000000000001-000000-x.json")).unwrap();
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(usage.join("default.json"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    let config = format!(
+        "{}notifications:\n  webhook: {{url: \"{}\"}}\n",
+        sb.default_config().replace(
+            "dispatcher:",
+            "quota: {statusline_threshold: 90}\ndispatcher:"
+        ),
+        crate::support::http::dead_url()
+    );
+    sb.write_config(&config);
+    let (code, err) = bounded(&sb, &["check-quota"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("ignoring queued notification"), "{err}");
+    assert!(err.contains("symbolic link"), "{err}");
+    assert!(err.contains("not a regular file"), "{err}");
+    assert!(secret.exists() && outbox.join("0000000000001-000000-x.json").exists());
+    let inbox = sb.path("queue/inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::set_permissions(&inbox, std::fs::Permissions::from_mode(0o777)).unwrap();
+    sb.ccf(&["dispatch"]).stderr_has("tightened").run();
+    let mode = std::fs::metadata(&inbox).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+}
