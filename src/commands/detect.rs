@@ -130,7 +130,12 @@ fn render(
         );
     }
     if let (Some(m), Some(l)) = (&d.matched, d.line) {
-        let _ = writeln!(o, "matched:   line {}: {m}", l + 1);
+        let _ = writeln!(
+            o,
+            "matched:   line {}: {}",
+            l + 1,
+            crate::human::printable(m)
+        );
     }
     let confirm = ctx.map_or(2, |c| c.config.quota.confirm_polls);
     let _ = writeln!(
