@@ -138,13 +138,15 @@ impl Config {
 
     /// The account whose home is `path` (compared as written and canonicalized).
     pub fn account_by_home(&self, path: &Path) -> Option<&Account> {
-        let canon = std::fs::canonicalize(path).ok();
-        self.accounts.iter().find(|a| {
-            a.home == path
-                || canon
-                    .as_ref()
-                    .is_some_and(|c| std::fs::canonicalize(&a.home).ok().as_ref() == Some(c))
-        })
+        // The exact path first: the common case (a link's target, a CLAUDE_CONFIG_DIR
+        // as configured) costs no system call, which the hooks' hot path wants.
+        if let Some(a) = self.accounts.iter().find(|a| a.home == path) {
+            return Some(a);
+        }
+        let canon = std::fs::canonicalize(path).ok()?;
+        self.accounts
+            .iter()
+            .find(|a| std::fs::canonicalize(&a.home).ok().as_ref() == Some(&canon))
     }
 
     /// Names of the autonomous pool, in index order: `prefix + i` for the configured range.

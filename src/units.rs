@@ -61,6 +61,11 @@ pub const TEMPLATES: &[(&str, &str)] = &[
     ),
 ];
 
+/// The names of every unit shipped, for asking the user manager about them.
+pub fn names() -> Vec<&'static str> {
+    TEMPLATES.iter().map(|(n, _)| *n).collect()
+}
+
 /// The units an installation enables: what starts everything else.
 pub const ENABLED: &[&str] = &[
     "ccf-setup.service",
@@ -107,6 +112,15 @@ impl SandboxLevel {
             SandboxLevel::Full => "full",
             SandboxLevel::Basic => "basic",
             SandboxLevel::Off => "none",
+        }
+    }
+
+    /// The next level down (`none` stays `none`).
+    #[must_use]
+    pub fn weaker(self) -> SandboxLevel {
+        match self {
+            SandboxLevel::Full => SandboxLevel::Basic,
+            SandboxLevel::Basic | SandboxLevel::Off => SandboxLevel::Off,
         }
     }
 

@@ -240,6 +240,44 @@ pub fn run_transient(properties: &[String], argv: &[String], max_secs: u32) -> R
     })
 }
 
+/// The exposure `systemd-analyze security --user --offline=yes` gives the unit file at
+/// `path` (`6.4 MEDIUM`), or `None` when it cannot be scored here.
+pub fn exposure(path: &std::path::Path) -> Option<String> {
+    let out = Command::new("systemd-analyze")
+        .args(["security", "--user", "--offline=yes", "--no-pager"])
+        .arg(path)
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.contains("Overall exposure level"))?;
+    // "4.2 MEDIUM :-|": the score and its word, without colours.
+    let score = strip_ansi(line.split_once(": ")?.1);
+    Some(
+        score
+            .split_whitespace()
+            .take(2)
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::new();
+    let mut esc = false;
+    for c in s.chars() {
+        match (esc, c) {
+            (false, '\x1b') => esc = true,
+            (true, 'm') => esc = false,
+            (true, _) => {}
+            (false, c) => out.push(c),
+        }
+    }
+    out
+}
+
 /// The name systemd gives an exit status of its own (systemd.exec(5), "Process exit
 /// codes"): the step of starting a service that failed.
 pub fn exit_status_name(status: i32) -> Option<&'static str> {

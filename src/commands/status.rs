@@ -215,7 +215,7 @@ pub fn gather(ctx: &Ctx, st: &State) -> Status {
             )
         })
         .collect();
-    let installed = user_manager::installed_units(&unit_names());
+    let installed = user_manager::installed_units(&crate::units::names());
     let sandbox = installed.as_ref().and_then(|u| sandbox_level(u));
     let mut status = Status {
         active_account: active,
@@ -241,10 +241,6 @@ pub fn gather(ctx: &Ctx, st: &State) -> Status {
     };
     status.problems = problems(&status, installed.as_deref().unwrap_or(&[]), now);
     status
-}
-
-fn unit_names() -> Vec<&'static str> {
-    crate::units::TEMPLATES.iter().map(|(n, _)| *n).collect()
 }
 
 /// The level the installed check-quota service names.

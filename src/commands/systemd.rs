@@ -11,7 +11,7 @@ mod probe;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 
@@ -57,13 +57,13 @@ fn install(ctx: &Ctx, args: &SystemdInstallArgs) -> Result<ExitCode> {
         if args.dry_run || !reachable {
             break;
         }
-        match setup_result(ctx)? {
+        match setup_result()? {
             SetupResult::Ran => {
                 println!("ccf-setup.service ran: every ccf service can start");
                 break;
             }
-            SetupResult::CannotStart(status) if inst.sandbox < SandboxLevel::Off => {
-                let lower = SandboxLevel::ALL[inst.sandbox as usize + 1];
+            SetupResult::CannotStart(status) if inst.sandbox != SandboxLevel::Off => {
+                let lower = inst.sandbox.weaker();
                 println!(
                     "ccf-setup.service could not start under sandbox level {} (exit status {status}); installing {lower}",
                     inst.sandbox
@@ -149,39 +149,7 @@ fn exposure(inst: &Installation) -> Option<String> {
     let dir = tempfile::tempdir().ok()?;
     let path = dir.path().join(unit.name);
     std::fs::write(&path, unit.text).ok()?;
-    let out = Command::new("systemd-analyze")
-        .args(["security", "--user", "--offline=yes", "--no-pager"])
-        .arg(&path)
-        .stdin(Stdio::null())
-        .output()
-        .ok()?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
-        .lines()
-        .find(|l| l.contains("Overall exposure level"))?;
-    // "4.2 MEDIUM :-|": the score and its word.
-    let score = strip_ansi(line.split_once(": ")?.1);
-    Some(
-        score
-            .split_whitespace()
-            .take(2)
-            .collect::<Vec<_>>()
-            .join(" "),
-    )
-}
-
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::new();
-    let mut esc = false;
-    for c in s.chars() {
-        match (esc, c) {
-            (false, '\x1b') => esc = true,
-            (true, 'm') => esc = false,
-            (true, _) => {}
-            (false, c) => out.push(c),
-        }
-    }
-    out
+    user_manager::exposure(&path)
 }
 
 /// How the run of `ccf-setup.service` that ends an install went.
@@ -195,8 +163,7 @@ enum SetupResult {
 
 /// Runs `ccf-setup.service` again (a oneshot: `restart` waits for it) after clearing
 /// what earlier failures left, and reads how it ended.
-fn setup_result(ctx: &Ctx) -> Result<SetupResult> {
-    let _ = ctx;
+fn setup_result() -> Result<SetupResult> {
     let mut reset = vec!["reset-failed".to_string()];
     reset.extend(SERVICES.iter().map(ToString::to_string));
     // reset-failed on a unit that has not failed is no error.
@@ -372,7 +339,7 @@ fn uninstall(ctx: &Ctx, args: &SystemdUninstallArgs) -> Result<ExitCode> {
     let mut calls: Vec<Vec<String>> = Vec::new();
     let mut tmux_active = false;
     if reachable {
-        let all: Vec<&str> = units::TEMPLATES.iter().map(|(n, _)| *n).collect();
+        let all = units::names();
         let status = user_manager::enablement(&all)?;
         let stop: Vec<String> = all
             .iter()

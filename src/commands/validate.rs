@@ -478,8 +478,7 @@ fn check_dirs(ctx: &Ctx, r: &mut Report) {
 
 /// ccf's units, when a user manager runs them: a line each, a problem for each failed.
 fn check_units(r: &mut Report) {
-    let names: Vec<&str> = crate::units::TEMPLATES.iter().map(|(n, _)| *n).collect();
-    let Some(units) = crate::user_manager::installed_units(&names) else {
+    let Some(units) = crate::user_manager::installed_units(&crate::units::names()) else {
         return;
     };
     r.units = units

@@ -348,7 +348,7 @@ impl<'a> Applier<'a> {
         match action {
             Action::Reject { task, reason } => {
                 crate::log::warn(&format!("task {task} can never run: {reason}"));
-                self.queue.reject(task, reason)?;
+                self.queue.reject(task, reason, self.ctx.now)?;
                 self.events.push(Event::TaskFailed {
                     task: task.clone(),
                     reason: reason.clone(),
@@ -360,7 +360,8 @@ impl<'a> Applier<'a> {
                 reason,
             } => {
                 let which = if reason.is_some() { FAILED } else { DONE };
-                self.queue.finish(task, which, reason.as_deref())?;
+                self.queue
+                    .finish(task, which, reason.as_deref(), self.ctx.now)?;
                 forget(state, session.as_deref(), task);
                 if let Some(r) = reason {
                     self.events.push(Event::TaskFailed {
@@ -482,7 +483,8 @@ impl<'a> Applier<'a> {
                 r.attempt,
                 r.retries + 1
             );
-            self.queue.finish(task, FAILED, Some(&reason))?;
+            self.queue
+                .finish(task, FAILED, Some(&reason), self.ctx.now)?;
             self.events.push(Event::TaskTimedOut {
                 task: task.to_string(),
             });

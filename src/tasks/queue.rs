@@ -179,15 +179,21 @@ impl Queue {
     /// Moves a claimed task, with its result, to `done/` or `failed/` under its own stem
     /// when free (else `<stem>~2`, …), writes `reason` beside it when given, and touches
     /// the task so pruning counts from its end. Returns the task's new path.
-    pub fn finish(&self, name: &str, which: &str, reason: Option<&str>) -> Result<PathBuf> {
+    pub fn finish(
+        &self,
+        name: &str,
+        which: &str,
+        reason: Option<&str>,
+        now: Timestamp,
+    ) -> Result<PathBuf> {
         let from = self.task_path(RUNNING, name);
-        self.settle(&from, name, which, reason, true)
+        self.settle(&from, name, which, reason, true, now)
     }
 
     /// Moves an inbox file that can never run to `failed/` with its reason.
-    pub fn reject(&self, name: &str, reason: &str) -> Result<PathBuf> {
+    pub fn reject(&self, name: &str, reason: &str, now: Timestamp) -> Result<PathBuf> {
         let from = self.task_path(INBOX, name);
-        self.settle(&from, name, FAILED, Some(reason), false)
+        self.settle(&from, name, FAILED, Some(reason), false, now)
     }
 
     /// Settles a task into `which`, crash-safe: the reason and a hard link of the result
@@ -202,6 +208,7 @@ impl Queue {
         which: &str,
         reason: Option<&str>,
         claimed: bool,
+        now: Timestamp,
     ) -> Result<PathBuf> {
         let dir = self.dir(which);
         crate::fsutil::ensure_private_dir(&dir)?;
@@ -231,7 +238,7 @@ impl Queue {
         crate::fault::point("settle-result");
         fs::rename(from, &to)
             .with_context(|| format!("failed to move {} to {}", from.display(), to.display()))?;
-        touch(&to);
+        touch(&to, now);
         crate::fault::point("settle-task");
         if claimed {
             self.forget_run(name)?;
@@ -394,15 +401,16 @@ pub fn remove_if_present(path: &Path) -> Result<()> {
 }
 
 /// Sets a file's mtime to the wall clock; failing only delays its pruning.
-/// Sets `path`'s mtime to now; never through a symlink (it would touch the target).
-fn touch(path: &Path) {
+/// Sets `path`'s mtime to `now` (the run's clock); never through a symlink (it would
+/// touch the target).
+fn touch(path: &Path, now: Timestamp) {
     if fs::symlink_metadata(path).is_ok_and(|m| !m.is_file()) {
         return;
     }
     let _ = fs::File::options()
         .write(true)
         .open(path)
-        .and_then(|f| f.set_modified(SystemTime::now()));
+        .and_then(|f| f.set_modified(SystemTime::from(now)));
 }
 
 fn to_timestamp(t: SystemTime) -> Timestamp {
@@ -422,7 +430,7 @@ mod tests {
             fs::write(q.task_path(INBOX, "fix.md"), "go").unwrap();
             assert!(q.claim("fix.md").unwrap());
             fs::write(q.result_path("fix.md"), "{}").unwrap();
-            let to = q.finish("fix.md", DONE, None).unwrap();
+            let to = q.finish("fix.md", DONE, None, Timestamp::now()).unwrap();
             let want = if round == 0 { "fix.md" } else { "fix~2.md" };
             assert_eq!(to, q.dir(DONE).join(want));
         }
