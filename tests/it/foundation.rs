@@ -508,3 +508,35 @@ fn validate_finds_an_overriding_token_in_the_tmux_server_and_the_auth_token_too(
         .stdout_has("tmux set-environment -g -u CLAUDE_CODE_OAUTH_TOKEN")
         .run();
 }
+
+/// Each condition `status --check` exits 3 for is named on its own line (a failed unit,
+/// a stale check and degraded have their own tests).
+#[test]
+fn status_check_names_every_account_out_unrelaunched_sessions_and_no_tmux_server() {
+    let sb = Sandbox::new();
+    sb.login_all();
+    sb.ccf(&["ensure-symlinks"]).run();
+    sb.ccf(&["status", "--check"])
+        .stdout_has("problems: none")
+        .run();
+    let mut st = sb.state();
+    st["accounts"] = serde_json::json!({
+        "compte1": {"exhausted_until": "2099-01-01T00:00:00Z"},
+        "compte2": {"auth_failed": true}
+    });
+    st["last_swap"] = serde_json::json!({
+        "from": "compte1", "to": "compte2", "at": "2026-01-01T00:00:00Z",
+        "reason": "usage limit", "failed": ["ccl-1-proj"]
+    });
+    std::fs::write(sb.state_file(), st.to_string()).unwrap();
+    sb.ccf(&["status", "--check"])
+        .code(3)
+        .stdout_has("every account is exhausted or needs a login: sessions are parked")
+        .stdout_has("the last swap could not relaunch ccl-1-proj")
+        .run();
+    sb.tmux.tmux(["kill-server"]);
+    sb.ccf(&["status", "--check"])
+        .code(3)
+        .stdout_has("no tmux server answers")
+        .run();
+}

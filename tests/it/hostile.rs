@@ -322,13 +322,7 @@ fn a_task_whose_project_and_prompt_look_like_commands_runs_verbatim_and_runs_not
 fn a_hook_whose_transcript_is_a_device_or_a_fifo_returns_at_once() {
     let sb = Sandbox::new();
     let fifo = sb.path("transcript.jsonl");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    crate::support::mkfifo(&fifo);
     // Found by the hook fuzzing: /dev/zero was read to the end, until memory ran out.
     for path in ["/dev/zero", fifo.to_str().unwrap(), "/proc/self/mem", "/"] {
         let input =
@@ -422,23 +416,14 @@ fn fifos_and_endless_files_are_refused_not_read() {
     let sb = Sandbox::new();
     sb.login_all();
     sb.ccf(&["ensure-symlinks"]).run();
-    let mkfifo = |p: &std::path::Path| {
-        assert!(
-            std::process::Command::new("mkfifo")
-                .arg(p)
-                .status()
-                .unwrap()
-                .success()
-        );
-    };
     let spool = sb.path("state/spool");
     std::fs::create_dir_all(&spool).unwrap();
-    mkfifo(&spool.join("00000000000000000001-stop_failure-x.json"));
+    crate::support::mkfifo(&spool.join("00000000000000000001-stop_failure-x.json"));
     let (code, err) = bounded(&sb, &["check-quota"]);
     assert_eq!(code, 0, "{err}");
     assert!(err.contains("not a regular file"), "{err}");
     std::fs::remove_file(sb.state_file()).unwrap();
-    mkfifo(&sb.state_file());
+    crate::support::mkfifo(&sb.state_file());
     let (code, err) = bounded(&sb, &["check-quota"]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("not a regular file"), "{err}");
@@ -472,13 +457,7 @@ fn links_fifos_and_loose_modes_in_the_outbox_usage_and_queue_are_handled() {
     )
     .unwrap();
     std::os::unix::fs::symlink(&secret, outbox.join("0000000000001-000000-x.json")).unwrap();
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(usage.join("default.json"))
-            .status()
-            .unwrap()
-            .success()
-    );
+    crate::support::mkfifo(&usage.join("default.json"));
     let config = format!(
         "{}notifications:\n  webhook: {{url: \"{}\"}}\n",
         sb.default_config().replace(

@@ -641,13 +641,7 @@ fn a_symlink_or_a_fifo_in_the_inbox_is_rejected_without_being_followed() {
     std::fs::create_dir_all(&inbox).unwrap();
     std::os::unix::fs::symlink(&outside, inbox.join("link.md")).unwrap();
     let fifo = inbox.join("pipe.md");
-    assert!(
-        std::process::Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
+    crate::support::mkfifo(&fifo);
     sb.ccf(&["dispatch"])
         .stdout_has("reject link.md")
         .stdout_has("reject pipe.md")

@@ -4,7 +4,6 @@
 //! for Claude Code. One test, in steps, because the steps share one manager (starting one
 //! takes a user, a cgroup and a login's worth of setup).
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -48,6 +47,16 @@ notifications:
   webhook: {{url: \"http://127.0.0.1:9/hook\"}}
 ",
     )
+}
+
+/// The `# ccf sandbox level:` line of an installed service.
+fn service_level(um: &UserManager, service: &str) -> String {
+    std::fs::read_to_string(um.path(&format!(".config/systemd/user/{service}")))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("# ccf sandbox level: "))
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// What an operator has before `ccf systemd install`: ccf where `cargo install` puts
@@ -175,27 +184,6 @@ fn spool_len(um: &UserManager) -> usize {
     })
 }
 
-/// Every file and directory ccf wrote under `dir` is the user's alone (0600 / 0700).
-/// Task files (`*.md`) are the operator's and keep their mode.
-fn assert_private(dir: &Path, seen: &mut usize) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let e = e.unwrap();
-        let p = e.path();
-        let meta = std::fs::symlink_metadata(&p).unwrap();
-        if meta.file_type().is_symlink() || p.extension().is_some_and(|x| x == "md") {
-            continue;
-        }
-        let mode = meta.permissions().mode() & 0o777;
-        if meta.is_dir() {
-            assert_eq!(mode, 0o700, "{} is {mode:o}", p.display());
-            assert_private(&p, seen);
-        } else {
-            assert_eq!(mode, 0o600, "{} is {mode:o}", p.display());
-        }
-        *seen += 1;
-    }
-}
-
 #[test]
 fn ccf_does_its_job_under_a_real_user_manager_as_an_ordinary_user() {
     let Some(um) = UserManager::start(USER) else {
@@ -274,6 +262,26 @@ fn install(um: &UserManager) -> (String, u32) {
         &um.ccf(&["systemd", "install"]),
     );
     assert!(again.contains("unchanged: 10 unit files"), "{again}");
+    // A level this manager cannot start is refused even when asked for, and nothing
+    // changes; a weaker one asked for is installed; a plain install measures again and
+    // moves back to the strongest that runs.
+    if level != "full" {
+        let full = um.ccf(&["systemd", "install", "--sandbox", "full"]);
+        assert_eq!(full.status.code(), Some(1), "{full:?}");
+        assert!(
+            String::from_utf8_lossy(&full.stderr).contains("--sandbox full cannot start"),
+            "{full:?}"
+        );
+        assert!(service_level(um, "ccf-check-quota.service").contains(&level));
+    }
+    ok(
+        "install --sandbox none",
+        &um.ccf(&["systemd", "install", "--sandbox", "none"]),
+    );
+    assert!(service_level(um, "ccf-check-quota.service").contains("none"));
+    let back = ok("install (measured again)", &um.ccf(&["systemd", "install"]));
+    assert!(back.contains("updated "), "{back}");
+    assert!(service_level(um, "ccf-check-quota.service").contains(&level));
 
     // The tmux server is ccf-tmux.service's.
     let server = ok(
@@ -385,7 +393,7 @@ fn an_event_during_a_run_is_handled_by_that_run(um: &UserManager) {
     }
     let slow = um.put(
         "slow-tmux",
-        b"#!/bin/sh\ncase \"$*\" in *capture-pane*) sleep 3;; esac\nexec tmux \"$@\"\n",
+        b"#!/bin/sh\nsleep 1\nexec tmux \"$@\"\n",
         0o755,
     );
     ok(
@@ -396,10 +404,21 @@ fn an_event_during_a_run_is_handled_by_that_run(um: &UserManager) {
         "start check-quota",
         &um.systemctl(&["start", "--no-block", "ccf-check-quota.service"]),
     );
-    wait_for("check-quota running", Duration::from_secs(10), || {
-        (um.property("ccf-check-quota.service", "ActiveState") == "activating").then_some(())
-    });
-    std::thread::sleep(Duration::from_millis(500));
+    // Until the run holds the state lock (flock(1) takes the same flock(2) lock).
+    let lock = um.path(".local/state/ccf/state.lock");
+    wait_for(
+        "check-quota holding the lock",
+        Duration::from_secs(10),
+        || {
+            let busy = std::process::Command::new("flock")
+                .args(["-n", "-E", "99"])
+                .arg(&lock)
+                .arg("true")
+                .status()
+                .unwrap();
+            (busy.code() == Some(99)).then_some(())
+        },
+    );
     stop_failure(um, "server_error", "API Error: 500 Internal server error");
     let busy = um.systemctl(&["start", "ccf-dispatch.service"]);
     ok("dispatch while the lock is held", &busy);
@@ -497,8 +516,8 @@ fn what_ccf_writes_is_private(um: &UserManager) {
         "the dead webhook keeps the swaps' events in the outbox"
     );
     let mut seen = 0;
-    assert_private(&um.path(".local/state/ccf"), &mut seen);
-    assert_private(&um.path("agent-queue"), &mut seen);
+    crate::support::assert_private(&um.path(".local/state/ccf"), &mut seen);
+    crate::support::assert_private(&um.path("agent-queue"), &mut seen);
     assert!(seen > 5, "only {seen} files looked at");
     ok(
         "start the path unit",

@@ -187,25 +187,8 @@ fn as_an_ordinary_user_with_the_default_args_the_session_moves_and_returns() {
     let owner = std::fs::metadata(format!("/proc/{pid}")).unwrap();
     assert_eq!(std::os::unix::fs::MetadataExt::uid(&owner), user.uid);
     let mut seen = 0;
-    assert_private(&w.sb.path("state"), &mut seen);
+    crate::support::assert_private(&w.sb.path("state"), &mut seen);
     assert!(seen >= 3, "only {seen} files looked at");
-}
-
-/// Every file and directory under `dir` is 0600 / 0700; `seen` counts them.
-fn assert_private(dir: &std::path::Path, seen: &mut usize) {
-    use std::os::unix::fs::PermissionsExt;
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        let meta = std::fs::symlink_metadata(&p).unwrap();
-        let mode = meta.permissions().mode() & 0o777;
-        if meta.is_dir() {
-            assert_eq!(mode, 0o700, "{} is {mode:o}", p.display());
-            assert_private(&p, seen);
-        } else if meta.is_file() {
-            assert_eq!(mode, 0o600, "{} is {mode:o}", p.display());
-        }
-        *seen += 1;
-    }
 }
 
 /// A hand-started session hits compte1's limit, moves to compte2 with its conversation,

@@ -33,3 +33,36 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Opt
         std::thread::sleep(Duration::from_millis(25));
     }
 }
+
+/// Makes a FIFO at `path` (what a hostile or broken setup leaves where a file belongs).
+pub fn mkfifo(path: &std::path::Path) {
+    let ok = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs")
+        .success();
+    assert!(ok, "mkfifo {}", path.display());
+}
+
+/// Every file and directory ccf wrote under `dir` is its user's alone (0600 / 0700);
+/// `seen` counts what was looked at. Links are not followed, and task files (`*.md`)
+/// are the operator's and keep their mode. Callers run ccf as an ordinary user: what
+/// root writes proves nothing about what that user's files get.
+pub fn assert_private(dir: &std::path::Path, seen: &mut usize) {
+    use std::os::unix::fs::PermissionsExt as _;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let meta = std::fs::symlink_metadata(&p).unwrap();
+        if meta.file_type().is_symlink() || p.extension().is_some_and(|x| x == "md") {
+            continue;
+        }
+        let mode = meta.permissions().mode() & 0o777;
+        if meta.is_dir() {
+            assert_eq!(mode, 0o700, "{} is {mode:o}", p.display());
+            assert_private(&p, seen);
+        } else {
+            assert_eq!(mode, 0o600, "{} is {mode:o}", p.display());
+        }
+        *seen += 1;
+    }
+}
