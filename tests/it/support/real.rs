@@ -93,6 +93,12 @@ impl RealWorld {
     }
 
     fn build(claude: PathBuf, sb: Sandbox) -> RealWorld {
+        // An owner other than the test's may not reach the checkout's .cache.
+        let claude = if sb.owner.is_some() {
+            sb.reachable_copy(&claude, "claude-code")
+        } else {
+            claude
+        };
         let api = Anthropic::start();
         let w = RealWorld { sb, api, claude };
         let trusted = [w.sb.path("proj"), w.sb.path("work")];

@@ -45,6 +45,18 @@ impl Run {
         self
     }
 
+    /// Runs this ccf binary instead of the one cargo built (same arguments, environment).
+    pub fn program(mut self, path: &std::path::Path) -> Run {
+        let mut cmd = Command::new(path);
+        cmd.args(self.cmd.get_args()).env_clear().envs(
+            self.cmd
+                .get_envs()
+                .filter_map(|(k, v)| Some((k.to_owned(), v?.to_owned()))),
+        );
+        self.cmd = cmd;
+        self
+    }
+
     /// Runs as the unprivileged user `(uid, gid)` instead of the test's own.
     pub fn owner(mut self, owner: Option<(u32, u32)>) -> Run {
         if let Some((uid, gid)) = owner {

@@ -108,6 +108,12 @@ impl Sandbox {
         if let Some((uid, gid)) = owner {
             chown_tree(root.path(), uid, gid);
         }
+        if owner.is_some() {
+            let to = bin.join("ccf");
+            if std::fs::hard_link(env!("CARGO_BIN_EXE_ccf"), &to).is_err() {
+                std::fs::copy(env!("CARGO_BIN_EXE_ccf"), &to).unwrap();
+            }
+        }
         let tmux = TmuxServer::start_as(&env, owner);
         let config = home.join("ccf.yaml");
         let sb = Sandbox {
@@ -159,7 +165,27 @@ impl Sandbox {
 
     /// Runs ccf in this sandbox; expects exit 0 unless told otherwise.
     pub fn ccf(&self, args: &[&str]) -> Run {
-        Run::new(&self.env(), args).owner(self.owner)
+        let run = Run::new(&self.env(), args);
+        match self.owner {
+            // The owner may not reach the checkout (CI clones into a root-only temp
+            // dir): it runs its own copy of the binary, inside the sandbox.
+            Some(_) => run.program(&self.bin.join("ccf")).owner(self.owner),
+            None => run,
+        }
+    }
+
+    /// Puts `file` where the sandbox's owner can run it (`<dir>/<its name>` in the
+    /// sandbox; the name is kept, tmux shows it as the pane's command): a hard link, or a
+    /// copy across file systems. Returns the new path.
+    pub fn reachable_copy(&self, file: &Path, dir: &str) -> PathBuf {
+        let dir = self.home.parent().unwrap().join(dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let to = dir.join(file.file_name().unwrap());
+        if std::fs::hard_link(file, &to).is_err() {
+            std::fs::copy(file, &to).unwrap();
+        }
+        self.hand_over();
+        to
     }
 
     pub fn account_home(&self, name: &str) -> PathBuf {
