@@ -23,7 +23,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             if let Err(e) = &ctx {
                 crate::log::debug(&format!("detect runs without a config: {e:#}"));
             }
-            return commands::detect::run(ctx.ok().as_ref(), args, now()?);
+            return commands::detect::run(ctx.ok().as_ref(), args, crate::clock::now()?);
         }
         _ => {}
     }
@@ -81,16 +81,5 @@ fn context(explicit: Option<&Path>) -> Result<Ctx> {
     let env = |k: &str| std::env::var(k).ok();
     let path = config::locate(explicit, &env)?;
     let config = config::load(&path, &home)?;
-    Ok(Ctx::new(config, now()?, home))
-}
-
-/// The clock, read once per run. `CCF_NOW` (RFC 3339) pins it: a test hook that lets
-/// the tests and the benchmark drive resets and returns without waiting hours.
-pub fn now() -> Result<jiff::Timestamp> {
-    match std::env::var("CCF_NOW") {
-        Ok(s) if !s.is_empty() => s
-            .parse()
-            .with_context(|| format!("CCF_NOW={s:?} is not an RFC 3339 instant")),
-        _ => Ok(jiff::Timestamp::now()),
-    }
+    Ok(Ctx::new(config, crate::clock::now()?, home))
 }

@@ -42,7 +42,7 @@ impl Ctx {
     /// read again from its file and the clock read again.
     pub fn later(&self) -> Result<Ctx> {
         let config = crate::config::load(&self.config.path, &self.home)?;
-        Ok(Ctx::new(config, crate::app::now()?, self.home.clone()))
+        Ok(Ctx::new(config, crate::clock::now()?, self.home.clone()))
     }
 
     pub fn state_path(&self) -> PathBuf {

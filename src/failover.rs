@@ -10,7 +10,6 @@
 //! - [`recover`]: finishes an interrupted swap when the link already points at the
 //!   target and its shared layout is right, else undoes it.
 //! - [`due_return`]: the account check-quota should swap to now, if any.
-//! - [`exhausted_until`]: the reset to record when the banner gave none.
 //!
 //! `plan.rs` decides (pure), `identity.rs` finds session ids and accounts, `apply.rs`
 //! runs the journal's steps, `recover.rs` repairs and undoes.
@@ -21,7 +20,7 @@ pub mod plan;
 mod recover;
 
 use anyhow::Result;
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 
 use crate::context::Ctx;
 use crate::state::{State, Trigger};
@@ -81,7 +80,7 @@ pub fn due_return(ctx: &Ctx, state: &State) -> Option<String> {
     }
     let order: Vec<String> = ctx.config.accounts.iter().map(|a| a.name.clone()).collect();
     let active = ctx.active_account(state).name.clone();
-    let margin = SignedDuration::try_from(ctx.config.quota.return_margin).unwrap_or_default();
+    let margin = crate::clock::signed(ctx.config.quota.return_margin);
     plan::due_return(
         &order,
         &active,
@@ -95,16 +94,6 @@ pub fn due_return(ctx: &Ctx, state: &State) -> Option<String> {
         margin,
         ctx.now,
     )
-}
-
-/// Until when an account hit by a limit counts as exhausted: the reset when one is
-/// known, else `now + quota.default_exhaustion`.
-pub fn exhausted_until(ctx: &Ctx, reset: Option<Timestamp>) -> Timestamp {
-    reset.unwrap_or_else(|| {
-        let d = SignedDuration::try_from(ctx.config.quota.default_exhaustion)
-            .unwrap_or(SignedDuration::from_hours(5));
-        ctx.now.checked_add(d).unwrap_or(ctx.now)
-    })
 }
 
 /// A fault point of a swap (see [`crate::fault`]).

@@ -85,15 +85,6 @@ pub struct Decision {
 
 /// Decides what one check-quota run does. `due_return` is the failover's answer to
 /// "is a return to a higher-priority account due now?".
-/// `t + d`, the end of time when that overflows (a duration of thousands of years in
-/// the config must not panic every poll).
-fn later(t: Timestamp, d: std::time::Duration) -> Timestamp {
-    jiff::SignedDuration::try_from(d)
-        .ok()
-        .and_then(|d| t.checked_add(d).ok())
-        .unwrap_or(Timestamp::MAX)
-}
-
 pub fn decide(
     obs: &[Observation],
     state: &State,
@@ -124,7 +115,7 @@ pub fn decide(
         // After the clock stepped back the last swap is "in the future": it must not hold
         // anything for the size of the jump.
         .filter(|s| s.at <= now)
-        .map(|s| later(s.at, cfg.cooldown))
+        .map(|s| crate::clock::add(s.at, cfg.cooldown))
         .filter(|until| *until > now);
     if let (Some(until), Some(to)) = (cooling, due_return.as_deref())
         && !active_out
@@ -249,7 +240,7 @@ fn weigh<'o>(
                     let n = state.quota.confirm.get(&key).copied().unwrap_or(0) + 1;
                     d.confirm.insert(key, n);
                     if n >= cfg.confirm_polls {
-                        let until = later(now, cfg.default_exhaustion);
+                        let until = crate::clock::add(now, cfg.default_exhaustion);
                         d.lines.push(format!(
                             "{said} → limit confirmed ({n}/{} polls, no reset time: until {until})",
                             cfg.confirm_polls

@@ -42,6 +42,21 @@ impl Pane {
     pub fn runs_claude(&self) -> bool {
         !self.dead && is_claude_command(&self.command)
     }
+
+    /// Whether nothing runs in the pane but its shell (or nothing at all): the pane is
+    /// free for a task, and a claude that was there has exited.
+    pub fn at_shell(&self) -> bool {
+        self.dead || is_shell(&self.command)
+    }
+}
+
+/// Whether a foreground command is an interactive shell. A login shell's `argv[0]`
+/// starts with `-` (`-bash`), which is what tmux shows for a pane opened as one.
+pub fn is_shell(command: &str) -> bool {
+    matches!(
+        command.strip_prefix('-').unwrap_or(command),
+        "bash" | "sh" | "zsh" | "fish" | "dash" | "ksh" | "mksh" | "tcsh" | "csh" | "ash" | "nu"
+    )
 }
 
 pub fn is_claude_command(command: &str) -> bool {
@@ -444,6 +459,25 @@ fn split_capture(text: &str, nonce: &str, count: usize) -> Option<Vec<String>> {
 mod tests {
     use super::*;
     use std::path::Path;
+
+    #[test]
+    fn one_shell_predicate_for_the_failover_and_the_queue_login_shells_included() {
+        let pane = |command: &str, dead: bool| Pane {
+            session: "s".into(),
+            pane_id: "%1".into(),
+            pid: 1,
+            command: command.into(),
+            cwd: PathBuf::from("/"),
+            dead,
+        };
+        for shell in ["bash", "-bash", "zsh", "-zsh", "sh", "fish", "dash"] {
+            assert!(pane(shell, false).at_shell(), "{shell}");
+        }
+        for busy in ["claude", "claude.exe", "node", "vim", "--", "-", ""] {
+            assert!(!pane(busy, false).at_shell(), "{busy:?}");
+        }
+        assert!(pane("claude", true).at_shell(), "a dead pane runs nothing");
+    }
 
     #[test]
     fn split_capture_cuts_at_the_markers_only() {

@@ -40,7 +40,7 @@ fn handle(config: Option<&Path>, event: HookEvent) -> Result<()> {
     let env = |k: &str| std::env::var(k).ok();
     let path = crate::config::locate(config, &env)?;
     let config = crate::config::load(&path, &home)?;
-    let now = crate::app::now()?;
+    let now = crate::clock::now()?;
     let claude_config_dir = env("CLAUDE_CONFIG_DIR")
         .filter(|p| !p.is_empty())
         .map(PathBuf::from);

@@ -55,7 +55,7 @@ pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
         ctx.now,
     );
     actions.extend(placement.actions);
-    let cutoff = plan::sub(ctx.now, ctx.config.keep_finished);
+    let cutoff = crate::clock::sub(ctx.now, ctx.config.keep_finished);
     actions.extend(
         ap.queue
             .prunable(cutoff)

@@ -22,7 +22,6 @@ use crate::context::Ctx;
 use crate::spool::{self, Origin, Record, StopFailure};
 use crate::tasks::apply::CLAUDE_CHILD_VARS;
 use crate::tasks::frontmatter;
-use crate::tasks::plan;
 use crate::tasks::queue::{self, Queue};
 use crate::tasks::record::{Outcome, TaskRecord, TaskResult};
 use crate::tasks::stream::Summary;
@@ -150,7 +149,7 @@ fn converse(ctx: &Ctx, record: &TaskRecord, prompt: &str) -> TaskResult {
         attempt: record.attempt,
         resumed: record.resume,
         started_at: ctx.now,
-        finished_at: plan::add(ctx.now, elapsed),
+        finished_at: crate::clock::add(ctx.now, elapsed),
         duration_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         exit_code,
         signal,

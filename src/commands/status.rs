@@ -13,7 +13,7 @@ use crate::cli::StatusArgs;
 use crate::context::Ctx;
 use crate::exit::Exit;
 use crate::state::{self, State};
-use crate::tasks::queue::Queue;
+use crate::tasks::queue::{DONE, FAILED, INBOX, Queue, RUNNING};
 use crate::units::SandboxLevel;
 use crate::user_manager::{self, UnitInfo};
 
@@ -206,14 +206,10 @@ pub fn gather(ctx: &Ctx, st: &State) -> Status {
             })
         })
         .collect();
-    let tasks = ["inbox", "running", "done", "failed"]
+    let queue = Queue::new(&ctx.config.dispatcher.queue_dir);
+    let tasks = [INBOX, RUNNING, DONE, FAILED]
         .into_iter()
-        .map(|q| {
-            (
-                q.to_string(),
-                count_tasks(&ctx.config.dispatcher.queue_dir.join(q)),
-            )
-        })
+        .map(|q| (q.to_string(), queue.count(q)))
         .collect();
     let installed = user_manager::installed_units(&crate::units::names());
     let sandbox = installed.as_ref().and_then(|u| sandbox_level(u));
@@ -377,14 +373,6 @@ fn queue_view(ctx: &Ctx, st: &State) -> QueueView {
         problem: st.pool_problem.as_ref().map(|p| p.detail.clone()),
         problem_since: st.pool_problem.as_ref().map(|p| p.since),
     }
-}
-
-fn count_tasks(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir).map_or(0, |d| {
-        d.filter_map(Result::ok)
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".md"))
-            .count()
-    })
 }
 
 fn render(s: &Status) -> String {

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 
 use super::identity::{self, find_claude};
 use super::plan::{self, Move, Pick, SessionFacts};
@@ -608,11 +608,9 @@ pub fn finish(ctx: &Ctx, state: &mut State) -> Result<SwapOutcome> {
                 .as_ref()
                 .is_none_or(|p| plan::outranks(&order, &j.from, &p.to))
         {
-            let margin = SignedDuration::try_from(ctx.config.quota.return_margin)
-                .unwrap_or(SignedDuration::ZERO);
             state.pending_return = Some(PendingReturn {
                 to: j.from.clone(),
-                not_before: until.checked_add(margin).unwrap_or(until),
+                not_before: crate::clock::add(until, ctx.config.quota.return_margin),
             });
         }
         state.last_swap = Some(SwapRecord {

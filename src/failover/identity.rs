@@ -23,8 +23,6 @@ use crate::spool::SessionStart;
 use crate::state::{Kind, State};
 use crate::tmux::{Pane, is_claude_command};
 
-const SHELLS: &[&str] = &["bash", "zsh", "sh", "dash", "fish", "ksh", "tcsh", "csh"];
-
 /// Seconds of slack between a process's start (whole seconds) and what it wrote.
 const SLACK_S: i64 = 5;
 
@@ -134,7 +132,7 @@ pub fn gather(ctx: &Ctx, state: &State, link_account: Option<&str>) -> Result<Ve
             exists: pane.is_some(),
             claude: claude.is_some(),
             pid: claude.as_ref().map(|c| c.pid),
-            at_shell: pane.is_some_and(|p| p.dead || SHELLS.contains(&p.command.as_str())),
+            at_shell: pane.is_some_and(Pane::at_shell),
             path: claude.as_ref().map_or_else(
                 || {
                     pane.and_then(|p| procfs::process_environ(p.pid))

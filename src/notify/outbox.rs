@@ -18,8 +18,8 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::channel::{self, Channel, Failure, Ready};
@@ -90,7 +90,7 @@ pub fn plan<'c>(
     if pending.is_empty() {
         return Plan::Done;
     }
-    let max_age = SignedDuration::try_from(limits.max_age).unwrap_or(SignedDuration::MAX);
+    let max_age = crate::clock::signed(limits.max_age);
     if now.duration_since(record.created_at) >= max_age {
         return Plan::Expired(format!(
             "older than {}",

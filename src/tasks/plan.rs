@@ -6,9 +6,10 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 
 use super::record::{Outcome, TaskRecord, TaskResult, Wait};
+use crate::clock;
 use crate::config::{self, Config};
 use crate::tmux::Pane;
 
@@ -185,22 +186,13 @@ pub fn pool_slots(
             } else {
                 match pane {
                     None => Slot::Absent,
-                    Some(p) if p.dead || is_shell(&p.command) => Slot::Free,
+                    Some(p) if p.at_shell() => Slot::Free,
                     Some(_) => Slot::Occupied,
                 }
             };
             (name, slot)
         })
         .collect()
-}
-
-/// Whether a pane's foreground command is an interactive shell (a login shell's `argv[0]`
-/// starts with `-`).
-pub fn is_shell(command: &str) -> bool {
-    matches!(
-        command.trim_start_matches('-'),
-        "bash" | "sh" | "zsh" | "fish" | "dash" | "ksh" | "mksh" | "tcsh" | "csh" | "ash" | "nu"
-    )
 }
 
 /// A task that could start this run.
@@ -398,7 +390,7 @@ pub fn judge(
                         .limit
                         .as_ref()
                         .and_then(|l| l.resets_at)
-                        .unwrap_or_else(|| add(now, default_exhaustion)),
+                        .unwrap_or_else(|| clock::add(now, default_exhaustion)),
                 },
             });
         }
@@ -419,7 +411,7 @@ pub fn judge(
         return vanished(format!("the pane of {session} is dead"));
     }
     let timeout = Duration::from_secs(record.timeout_secs);
-    if add(launched, timeout) <= now {
+    if clock::add(launched, timeout) <= now {
         return Verdict::Act(Action::Kill {
             task,
             session,
@@ -427,7 +419,7 @@ pub fn judge(
             after: timeout,
         });
     }
-    if pid.is_some_and(|p| p == pane.pid) || add(launched, LAUNCH_GRACE) > now {
+    if pid.is_some_and(|p| p == pane.pid) || clock::add(launched, LAUNCH_GRACE) > now {
         return Verdict::Running;
     }
     vanished(format!(
@@ -478,20 +470,6 @@ pub fn upkeep(config: &Config, panes: &[Pane], server_running: bool) -> Vec<Acti
             }),
     );
     actions
-}
-
-pub fn add(t: Timestamp, d: Duration) -> Timestamp {
-    SignedDuration::try_from(d)
-        .ok()
-        .and_then(|d| t.checked_add(d).ok())
-        .unwrap_or(Timestamp::MAX)
-}
-
-pub fn sub(t: Timestamp, d: Duration) -> Timestamp {
-    SignedDuration::try_from(d)
-        .ok()
-        .and_then(|d| t.checked_sub(d).ok())
-        .unwrap_or(Timestamp::MIN)
 }
 
 #[cfg(test)]

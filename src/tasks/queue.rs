@@ -105,6 +105,12 @@ impl Queue {
             .collect())
     }
 
+    /// How many tasks `which` holds: the files the dispatcher would take for tasks (what
+    /// `status` counts must be what the queue sees).
+    pub fn count(&self, which: &str) -> usize {
+        task_files(&self.dir(which)).map_or(0, |t| t.len())
+    }
+
     /// The task files in `running/` with their record, result and pid.
     pub fn claimed(&self) -> Result<Vec<Claimed>> {
         let mut out = Vec::new();
@@ -420,6 +426,28 @@ fn to_timestamp(t: SystemTime) -> Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_count_is_of_the_files_the_queue_would_take() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = Queue::new(dir.path());
+        q.ensure().unwrap();
+        for name in [
+            "a.md",
+            "b.md",
+            ".hidden.md",
+            ".x.tmp",
+            "notes.txt",
+            "c.md.tmp",
+        ] {
+            fs::write(q.task_path(INBOX, name), "go").unwrap();
+        }
+        fs::create_dir(q.task_path(INBOX, "dir.md")).unwrap();
+        let listed: Vec<String> = q.inbox().unwrap().into_iter().map(|w| w.name).collect();
+        assert_eq!(q.count(INBOX), 2, "{listed:?}");
+        assert_eq!(listed.len(), q.count(INBOX));
+        assert_eq!(q.count(DONE), 0);
+    }
 
     #[test]
     fn a_finished_task_keeps_its_stem_and_a_second_one_of_that_name_gets_a_suffix() {
