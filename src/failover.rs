@@ -25,7 +25,7 @@ use jiff::Timestamp;
 use crate::context::Ctx;
 use crate::state::{State, Trigger};
 
-pub use identity::{find_claude, slug};
+pub use identity::find_claude;
 pub use recover::{RollbackOutcome, recover, rollback};
 
 /// What a caller asks of a swap.

@@ -5,6 +5,7 @@
 //! ARCHITECTURE.md for the map.
 
 pub mod app;
+pub mod claude;
 pub mod cli;
 pub mod clock;
 pub mod commands;

@@ -81,11 +81,8 @@ mod tests {
     fn this_process_has_a_start_time_and_an_environment() {
         let me = std::process::id();
         let start = process_start(me).unwrap();
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        assert!(start <= i64::try_from(now).unwrap() + 1 && start > 1_600_000_000);
+        let now = crate::clock::now().unwrap().as_second();
+        assert!(start <= now + 1 && start > 1_600_000_000);
         assert!(
             process_environ(me)
                 .unwrap()

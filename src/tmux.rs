@@ -148,6 +148,17 @@ impl Tmux {
         }
     }
 
+    /// A tmux client of ccf's server: `-N` (never start one), `-u`, the socket, no `$TMUX`.
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "this module is the adapter that runs tmux"
+    )]
+    fn client(&self) -> Command {
+        let mut cmd = Command::new(&self.program);
+        cmd.args(CLIENT_FLAGS).args(&self.socket).env_remove("TMUX");
+        cmd
+    }
+
     /// Runs one tmux client with `args`; never starts a server.
     fn run<I, S>(&self, args: I) -> Result<Output>
     where
@@ -155,11 +166,8 @@ impl Tmux {
         S: Into<OsString>,
     {
         let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
-        Command::new(&self.program)
-            .args(CLIENT_FLAGS)
-            .args(&self.socket)
+        self.client()
             .args(&args)
-            .env_remove("TMUX")
             .stdin(Stdio::null())
             .output()
             .with_context(|| format!("failed to run {}", self.program.to_string_lossy()))
@@ -351,9 +359,8 @@ impl Tmux {
     /// nothing is eaten), then presses Enter when `enter`.
     pub fn send_text(&self, session: &str, text: &str, enter: bool) -> Result<()> {
         let buffer = format!("ccf-{}", uuid::Uuid::new_v4().simple());
-        let mut child = Command::new(&self.program)
-            .args(CLIENT_FLAGS)
-            .args(&self.socket)
+        let mut child = self
+            .client()
             .args(["load-buffer", "-b", &buffer, "-"])
             .env_remove("TMUX")
             .stdin(Stdio::piped())

@@ -21,10 +21,21 @@ pub fn reachable() -> bool {
     private_socket().is_some_and(|p| p.exists())
 }
 
+/// A systemd client program, without stdin.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "this module is the adapter that runs systemd's programs"
+)]
+fn command(program: &str) -> Command {
+    let mut cmd = Command::new(program);
+    cmd.stdin(Stdio::null());
+    cmd
+}
+
 /// Runs `systemctl --user ARGS` and fails with its stderr unless it exits 0.
 pub fn systemctl(args: &[String]) -> Result<()> {
     let line = format!("systemctl --user {}", args.join(" "));
-    let out = Command::new("systemctl")
+    let out = command("systemctl")
         .arg("--user")
         .args(args)
         .stdin(Stdio::null())
@@ -49,7 +60,7 @@ pub struct Enablement {
 /// Which of `names` are enabled and which active (one line per unit, in order).
 pub fn enablement(names: &[&str]) -> Result<Enablement> {
     let query = |verb: &str, good: &[&str]| -> Result<BTreeSet<String>> {
-        let out = Command::new("systemctl")
+        let out = command("systemctl")
             .args(["--user", verb])
             .args(names)
             .stdin(Stdio::null())
@@ -155,7 +166,7 @@ const SHOWN: &str = "Id,LoadState,ActiveState,Result,ExecMainStatus,ExecMainExit
 
 /// What the manager says of each of `names`, in order.
 pub fn show(names: &[&str]) -> Result<Vec<UnitInfo>> {
-    let out = Command::new("systemctl")
+    let out = command("systemctl")
         .args(["--user", "show", "--timestamp=utc", "-p", SHOWN])
         .args(names)
         .stdin(Stdio::null())
@@ -221,7 +232,7 @@ pub struct Transient {
 /// Runs `argv` as a transient service of the user manager with `properties`, waits for
 /// it (at most `max_secs`) and returns how it ended.
 pub fn run_transient(properties: &[String], argv: &[String], max_secs: u32) -> Result<Transient> {
-    let mut cmd = Command::new("systemd-run");
+    let mut cmd = command("systemd-run");
     cmd.args(["--user", "--wait", "--collect", "--quiet", "--pipe"])
         .arg(format!("--property=RuntimeMaxSec={max_secs}"));
     for p in properties {
@@ -243,7 +254,7 @@ pub fn run_transient(properties: &[String], argv: &[String], max_secs: u32) -> R
 /// The exposure `systemd-analyze security --user --offline=yes` gives the unit file at
 /// `path` (`6.4 MEDIUM`), or `None` when it cannot be scored here.
 pub fn exposure(path: &std::path::Path) -> Option<String> {
-    let out = Command::new("systemd-analyze")
+    let out = command("systemd-analyze")
         .args(["security", "--user", "--offline=yes", "--no-pager"])
         .arg(path)
         .stdin(Stdio::null())

@@ -590,10 +590,7 @@ impl Facts<'_> {
         let id = record.session_id.as_deref()?;
         let cwd = record.cwd.as_deref()?;
         let home = &self.ctx.config.account(account)?.home;
-        let path = home
-            .join("projects")
-            .join(crate::failover::slug(cwd))
-            .join(format!("{id}.jsonl"));
+        let path = crate::claude::transcript(home, cwd, id);
         let text = crate::fsutil::read_tail(&path, crate::fsutil::TRANSCRIPT_TAIL)?;
         let limit = detect::last_api_error(&text)?;
         Timestamp::from_second(limit.resets_at?).ok()

@@ -20,7 +20,6 @@ use jiff::Timestamp;
 use crate::cli::RunTaskArgs;
 use crate::context::Ctx;
 use crate::spool::{self, Origin, Record, StopFailure};
-use crate::tasks::apply::CLAUDE_CHILD_VARS;
 use crate::tasks::frontmatter;
 use crate::tasks::queue::{self, Queue};
 use crate::tasks::record::{Outcome, TaskRecord, TaskResult};
@@ -162,6 +161,10 @@ fn converse(ctx: &Ctx, record: &TaskRecord, prompt: &str) -> TaskResult {
     }
 }
 
+#[expect(
+    clippy::disallowed_methods,
+    reason = "run-task is the adapter that runs a task's claude"
+)]
 fn spawn_and_stream(
     ctx: &Ctx,
     record: &TaskRecord,
@@ -176,7 +179,10 @@ fn spawn_and_stream(
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for v in CLAUDE_CHILD_VARS.iter().chain(&["CLAUDE_CONFIG_DIR"]) {
+    for v in crate::claude::CHILD_VARS
+        .iter()
+        .chain(&["CLAUDE_CONFIG_DIR"])
+    {
         cmd.env_remove(v);
     }
     cmd.envs(&ctx.config.claude.env);
@@ -249,13 +255,17 @@ fn report_limit(ctx: &Ctx, record: &TaskRecord, result: &TaskResult) {
 
 /// Replaces this process with an interactive shell in the pane (no command is given to
 /// it). Returns only if that fails.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "run-task hands the pane to the operator's shell"
+)]
 fn exec_shell() {
     let shell = std::env::var("SHELL")
         .ok()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "/bin/sh".into());
     let mut cmd = Command::new(&shell);
-    for v in CLAUDE_CHILD_VARS {
+    for v in crate::claude::CHILD_VARS {
         cmd.env_remove(v);
     }
     let err = cmd.exec();

@@ -753,10 +753,7 @@ pub fn cancel(ctx: &Ctx, state: &mut State, why: &str) -> anyhow::Error {
 /// The length of a session's transcript on `account`, if it exists.
 fn transcript_len(ctx: &Ctx, account: &str, s: &SwapSession) -> Option<u64> {
     let home = home_of(ctx, account).ok()?;
-    let path = home
-        .join("projects")
-        .join(identity::slug(s.cwd.as_deref()?))
-        .join(format!("{}.jsonl", s.session_id.as_deref()?));
+    let path = crate::claude::transcript(&home, s.cwd.as_deref()?, s.session_id.as_deref()?);
     std::fs::metadata(path).ok().map(|m| m.len())
 }
 

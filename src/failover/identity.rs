@@ -80,14 +80,6 @@ fn argv_id(argv: &[String]) -> Option<String> {
         .filter(|id| is_session_id(id))
 }
 
-/// Claude Code's project directory name for a cwd.
-pub fn slug(cwd: &Path) -> String {
-    cwd.to_string_lossy()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect()
-}
-
 #[expect(
     clippy::too_many_lines,
     reason = "the sources of an id, in their order, read best in one place"
@@ -215,7 +207,7 @@ pub fn gather(ctx: &Ctx, state: &State, link_account: Option<&str>) -> Result<Ve
         let (Some(cwd), Some(home)) = (cwd, home) else {
             continue;
         };
-        let dir = home.join("projects").join(slug(&cwd));
+        let dir = crate::claude::projects_dir(&home, &cwd);
         let found = match claude {
             Some(c) => from_transcripts(&dir, c, capture, &claimed)
                 .map(|id| (id, "transcript"))
@@ -250,8 +242,7 @@ pub fn gather(ctx: &Ctx, state: &State, link_account: Option<&str>) -> Result<Ve
 /// id of a session started by hand, even before its first prompt.
 fn own_record(ctx: &Ctx, pid: u32) -> Option<(String, Option<PathBuf>)> {
     ctx.config.accounts.iter().find_map(|a| {
-        let text =
-            std::fs::read_to_string(a.home.join("sessions").join(format!("{pid}.json"))).ok()?;
+        let text = std::fs::read_to_string(crate::claude::process_record(&a.home, pid)).ok()?;
         let v: serde_json::Value = serde_json::from_str(&text).ok()?;
         if v.get("pid")
             .and_then(serde_json::Value::as_u64)
@@ -303,11 +294,7 @@ fn resumed_history(ctx: &Ctx, state: &State, f: &SessionFacts) -> bool {
     let Some(home) = ctx.config.account(account).map(|a| &a.home) else {
         return false;
     };
-    let path = home
-        .join("projects")
-        .join(slug(cwd))
-        .join(format!("{id}.jsonl"));
-    std::fs::metadata(path).is_ok_and(|m| m.len() == *len)
+    std::fs::metadata(crate::claude::transcript(home, cwd, id)).is_ok_and(|m| m.len() == *len)
 }
 
 /// The newest `SessionStart` record of this pane written since its claude started.
@@ -414,14 +401,6 @@ fn scraped_id(capture: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_slug_replaces_every_non_alphanumeric_character() {
-        assert_eq!(
-            slug(Path::new("/home/op/my_proj.v2")),
-            "-home-op-my-proj-v2"
-        );
-    }
 
     #[test]
     fn ids_come_from_argv_and_from_the_exit_hint() {

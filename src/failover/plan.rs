@@ -13,17 +13,6 @@ use crate::notify::Event;
 use crate::state::Kind;
 use crate::tmux::Launch;
 
-/// Variables Claude Code sets for its own children. A claude started with one of them
-/// set refuses to run or believes it is a sub-process; tmux's server environment often
-/// carries them (the server was started from inside a Claude session).
-pub const CLAUDE_SESSION_VARS: &[&str] = &[
-    "CLAUDECODE",
-    "CLAUDE_CODE_ENTRYPOINT",
-    "CLAUDE_CODE_SESSION_ID",
-    "CLAUDE_CODE_SSE_PORT",
-    "CLAUDE_CONFIG_DIR",
-];
-
 /// The constant script that runs a relaunched claude: `set -m` gives claude its own
 /// process group in the foreground (so `#{pane_current_command}` shows claude, not
 /// `sh`), and the operator's shell takes the pane over when claude exits, instead of
@@ -188,11 +177,8 @@ pub fn launch(
         "-c".into(),
         RELAUNCH_SCRIPT.into(),
         "ccf-relaunch".into(),
-        "env".into(),
     ];
-    for v in CLAUDE_SESSION_VARS {
-        argv.extend(["-u".to_string(), (*v).to_string()]);
-    }
+    argv.extend(crate::claude::clean_env_argv());
     argv.push(format!("CLAUDE_CONFIG_DIR={}", home.display()));
     if let Some(p) = path {
         argv.push(format!("PATH={p}"));

@@ -458,7 +458,14 @@ mod tests {
             fs::write(q.task_path(INBOX, "fix.md"), "go").unwrap();
             assert!(q.claim("fix.md").unwrap());
             fs::write(q.result_path("fix.md"), "{}").unwrap();
-            let to = q.finish("fix.md", DONE, None, Timestamp::now()).unwrap();
+            let to = q
+                .finish(
+                    "fix.md",
+                    DONE,
+                    None,
+                    Timestamp::from_second(1_800_000_000).unwrap(),
+                )
+                .unwrap();
             let want = if round == 0 { "fix.md" } else { "fix~2.md" };
             assert_eq!(to, q.dir(DONE).join(want));
         }

@@ -361,7 +361,7 @@ fn the_fake_claude_runs_the_installed_hooks_and_check_quota_learns_the_id() {
     );
     let transcripts = sb
         .path(".claude-shared/projects")
-        .join(ccf::failover::slug(&sb.path("proj")));
+        .join(ccf::claude::slug(&sb.path("proj")));
     assert!(
         transcripts.join(format!("{id}.jsonl")).exists(),
         "the recorded id {id} is not a transcript in {}: {:?}",

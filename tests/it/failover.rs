@@ -53,7 +53,7 @@ fn prompt(sb: &Sandbox, name: &str, text: &str, answer: &str) {
 
 /// The id of the shared transcript under `dir` that holds `text`.
 fn transcript_id(sb: &Sandbox, dir: &str, text: &str) -> String {
-    let slug = failover::slug(&sb.path(dir));
+    let slug = ccf::claude::slug(&sb.path(dir));
     let d = sb.path(".claude-shared/projects").join(slug);
     for e in std::fs::read_dir(&d).unwrap() {
         let p = e.unwrap().path();

@@ -1,3 +1,7 @@
+#![allow(
+    clippy::disallowed_methods,
+    reason = "a test harness starts programs and reads the clock; the rules are for ccf itself"
+)]
 //! The integration tests: one binary (Cargo.toml sets `autotests = false`). Each module
 //! covers one capability against real programs: the built ccf, a private tmux server,
 //! the fake claude, real files and symlinks.
