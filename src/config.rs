@@ -51,6 +51,20 @@ pub struct Config {
 pub struct Account {
     pub name: String,
     pub home: PathBuf,
+    /// `home` with every link resolved, once, when the config is loaded (`None` while
+    /// the home does not exist).
+    pub canonical: Option<PathBuf>,
+}
+
+impl Account {
+    pub fn new(name: impl Into<String>, home: PathBuf) -> Account {
+        let canonical = std::fs::canonicalize(&home).ok();
+        Account {
+            name: name.into(),
+            home,
+            canonical,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,11 +122,24 @@ pub struct Dispatcher {
     pub retries: u32,
 }
 
-/// What kind of session a tmux session name is, by the config's pool layout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What kind of session a managed session is: a pool member or a dedicated one. The
+/// config says it by the name's layout; the state file keeps it as `autonomous` or
+/// `dedicated`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum SessionKind {
     Autonomous,
     Dedicated,
+}
+
+impl SessionKind {
+    /// The kind's name for people, the same as in the state file.
+    pub fn name(self) -> &'static str {
+        match self {
+            SessionKind::Autonomous => "autonomous",
+            SessionKind::Dedicated => "dedicated",
+        }
+    }
 }
 
 impl Config {
@@ -146,7 +173,7 @@ impl Config {
         let canon = std::fs::canonicalize(path).ok()?;
         self.accounts
             .iter()
-            .find(|a| std::fs::canonicalize(&a.home).ok().as_ref() == Some(&canon))
+            .find(|a| a.canonical.as_ref() == Some(&canon))
     }
 
     /// Names of the autonomous pool, in index order: `prefix + i` for the configured range.
@@ -558,10 +585,7 @@ impl Checker<'_> {
                     ),
                 );
             }
-            out.push(Account {
-                name: a.name.clone(),
-                home,
-            });
+            out.push(Account::new(a.name.clone(), home));
         }
         out
     }

@@ -8,7 +8,6 @@ use jiff::Timestamp;
 
 use crate::config::{Account, Config};
 use crate::fsutil::{self, Entry};
-use crate::lock::StateLock;
 use crate::state::State;
 use crate::tmux::Tmux;
 
@@ -19,12 +18,6 @@ pub struct Ctx {
     pub now: Timestamp,
     /// `$HOME`, for `~`.
     pub home: PathBuf,
-}
-
-/// A mutating run: the lock it holds and the state it read under that lock.
-pub struct Mutation {
-    pub lock: StateLock,
-    pub state: State,
 }
 
 impl Ctx {
@@ -54,22 +47,6 @@ impl Ctx {
         State::load(&self.state_path())
     }
 
-    /// Takes the state lock (or exits 75), reads the state under it and repairs an
-    /// interrupted swap. Every mutating command starts here.
-    pub fn begin_mutation(&self) -> Result<Mutation> {
-        self.begin_mutation_with(StateLock::acquire(&self.config.state_dir)?)
-    }
-
-    /// [`Ctx::begin_mutation`] under a lock already taken (one waited for, say).
-    pub fn begin_mutation_with(&self, lock: StateLock) -> Result<Mutation> {
-        let mut state = State::load(&self.state_path())?;
-        if state.swap.is_some() {
-            // A previous run died mid-swap: finish or undo it before anything else.
-            crate::failover::recover(self, &mut state)?;
-        }
-        Ok(Mutation { lock, state })
-    }
-
     pub fn save(&self, state: &State) -> Result<()> {
         state.save(&self.state_path())
     }
@@ -83,6 +60,12 @@ impl Ctx {
         }
     }
 
+    /// The account `claude_link` points at now, if it points at one.
+    pub fn link_account(&self) -> Option<&Account> {
+        self.link_target()
+            .and_then(|t| self.config.account_by_home(&t))
+    }
+
     /// The active account: the state's, else the one `claude_link` points at, else the
     /// primary.
     pub fn active_account(&self, state: &State) -> &Account {
@@ -90,11 +73,20 @@ impl Ctx {
             .active_account
             .as_deref()
             .and_then(|n| self.config.account(n))
-            .or_else(|| {
-                self.link_target()
-                    .and_then(|t| self.config.account_by_home(&t))
-            })
+            .or_else(|| self.link_account())
             .unwrap_or_else(|| self.config.primary())
+    }
+
+    /// [`Ctx::active_account`]'s name, with the link's account already read.
+    pub fn active_account_with(&self, state: &State, link_account: Option<&str>) -> String {
+        state
+            .active_account
+            .as_deref()
+            .and_then(|n| self.config.account(n))
+            .or_else(|| link_account.and_then(|n| self.config.account(n)))
+            .unwrap_or_else(|| self.config.primary())
+            .name
+            .clone()
     }
 }
 

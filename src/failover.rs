@@ -1,7 +1,7 @@
 //! Failover: the journaled swap of every managed session to another account, its
 //! recovery after a crash, and the return to a higher-priority account.
 //!
-//! The public surface (check-quota, `swap`, `rollback` and `Ctx::begin_mutation` call it):
+//! The public surface (check-quota, `swap`, `rollback` and `mutation::begin` call it):
 //! - [`swap`]: under the caller's lock, with the state it loaded; saves the journal
 //!   before each step (DESIGN.md §6). `to: None` picks the highest-priority available
 //!   account; when none is available (and the swap is not manual) nothing moves, the
@@ -12,24 +12,31 @@
 //! - [`due_return`]: the account check-quota should swap to now, if any.
 //!
 //! `plan.rs` decides (pure), `identity.rs` finds session ids and accounts, `apply.rs`
-//! runs the journal's steps, `recover.rs` repairs and undoes.
+//! starts the swap and runs the journal's steps, `relaunch.rs` relaunches and verifies
+//! (with an injected [`Timing`]), `settle.rs` decides (pure) and saves the end,
+//! `cancel.rs` undoes a swap that cannot go on, `recover.rs` repairs after a crash.
 
 mod apply;
+mod cancel;
 mod identity;
 pub mod plan;
 mod recover;
+mod relaunch;
+mod settle;
 
 use anyhow::Result;
 use jiff::Timestamp;
 
 use crate::context::Ctx;
 use crate::state::{State, Trigger};
+use crate::world::World;
 
 pub use identity::find_claude;
 pub use recover::{RollbackOutcome, recover, rollback};
+pub use relaunch::Timing;
 
 /// What a caller asks of a swap.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SwapRequest {
     /// Target account; `None` = the highest-priority available one.
     pub to: Option<String>,
@@ -41,7 +48,7 @@ pub struct SwapRequest {
     /// Until when the account left behind counts as exhausted (`None`: not exhausted,
     /// e.g. a manual swap or a return).
     pub exhausted_until: Option<Timestamp>,
-    pub exhausted_scope: Option<String>,
+    pub exhausted_scope: Option<crate::detect::Scope>,
     /// Whether the account left behind failed authentication.
     pub auth_failed: bool,
 }
@@ -57,11 +64,19 @@ pub struct SwapOutcome {
     pub plan: Vec<String>,
 }
 
-/// Swaps under the caller's lock; saves the journal before each step.
-pub fn swap(ctx: &Ctx, state: &mut State, req: &SwapRequest, dry_run: bool) -> Result<SwapOutcome> {
+/// Swaps under the caller's lock, in the world the caller gathered after taking it;
+/// saves the journal before each step.
+pub fn swap(
+    ctx: &Ctx,
+    state: &mut State,
+    world: &World,
+    req: &SwapRequest,
+    dry_run: bool,
+) -> Result<SwapOutcome> {
     apply::swap(
         ctx,
         state,
+        world,
         req,
         &apply::Options {
             dry_run,
@@ -74,16 +89,16 @@ pub fn swap(ctx: &Ctx, state: &mut State, req: &SwapRequest, dry_run: bool) -> R
 /// The account whose return (or, while every account was exhausted, whose resumption)
 /// is due at `ctx.now`, if any. It may be the active account: then a swap to it
 /// relaunches the sessions that stopped at the limit, in place.
-pub fn due_return(ctx: &Ctx, state: &State) -> Option<String> {
+pub fn due_return(ctx: &Ctx, state: &State, world: &World) -> Option<String> {
     if state.swap.is_some() || state.degraded.is_some() {
         return None;
     }
     let order: Vec<String> = ctx.config.accounts.iter().map(|a| a.name.clone()).collect();
-    let active = ctx.active_account(state).name.clone();
+    let active = &world.active;
     let margin = crate::clock::signed(ctx.config.quota.return_margin);
     plan::due_return(
         &order,
-        &active,
+        active,
         state.all_exhausted_since.is_some(),
         state.pending_return.as_ref().map(|p| p.not_before),
         |a| match state.accounts.get(a) {

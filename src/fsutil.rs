@@ -1,9 +1,9 @@
 //! File-system primitives that must not leave anything half-done: atomic writes and
 //! atomic symlink replacement; and a bounded read of a file's end.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -176,15 +176,6 @@ pub fn read_bounded(path: &Path, max: u64) -> io::Result<Vec<u8>> {
         return Err(io::Error::other(format!("it is over {max} bytes")));
     }
     Ok(buf)
-}
-
-/// Opens (creating) a file for appending, mode 0600.
-pub fn open_append(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)
 }
 
 /// How much of a transcript's end is read for its newest rows: an API-error row is

@@ -7,37 +7,26 @@
 //! within `cooldown` of the last swap; a higher-priority account whose return is due is
 //! returned to. Stale observations (already acted on, older than the session's launch)
 //! are explained and ignored.
+//!
+//! `gather.rs` turns what one pass read into [`Facts`]; `observe.rs` holds the pure
+//! readings of single records; `remember.rs` applies facts and a decision to the state.
+
+mod gather;
+pub mod observe;
+pub mod remember;
 
 use std::collections::BTreeMap;
-use std::fmt;
+use std::path::PathBuf;
 
 use jiff::Timestamp;
-use serde::Serialize;
 
-use crate::config::Quota;
-use crate::detect::Verdict;
+use crate::config::{Quota, SessionKind};
+use crate::detect::{Scope, Verdict};
+use crate::failover::SwapRequest;
 use crate::state::{State, Trigger};
 
-/// Where an observation came from, strongest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Source {
-    Spool,
-    Transcript,
-    Pane,
-    Statusline,
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Source::Spool => "spool",
-            Source::Transcript => "transcript",
-            Source::Pane => "pane",
-            Source::Statusline => "statusline",
-        })
-    }
-}
+pub use crate::state::Source;
+pub use gather::gather;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observation {
@@ -46,41 +35,88 @@ pub struct Observation {
     pub account: String,
     pub source: Source,
     pub verdict: Verdict,
-    pub scope: Option<String>,
+    pub scope: Option<Scope>,
     pub resets_at: Option<Timestamp>,
     pub matched: Option<String>,
     /// Why it does not count, when it does not.
     pub stale: Option<String>,
 }
 
+impl Observation {
+    /// The key of its standing in `state.quota` (counters, last seen): the session, else
+    /// the source and account.
+    pub fn key(&self) -> String {
+        self.session
+            .clone()
+            .unwrap_or_else(|| format!("{}:{}", self.source, self.account))
+    }
+}
+
+/// A `SessionStart` record of a managed session: its id, cwd and account, to register.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registration {
+    pub name: String,
+    pub kind: SessionKind,
+    pub session_id: Option<String>,
+    pub cwd: Option<PathBuf>,
+    pub account: String,
+}
+
+/// What one pass gathered; nothing in the state has changed yet.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    pub observations: Vec<Observation>,
+    pub registrations: Vec<Registration>,
+    /// Per managed pane, the fingerprint of the limit banner on its screen, or `None`
+    /// when no banner is there (to forget the one acted on).
+    pub fingerprints: BTreeMap<String, Option<String>>,
+    /// Accounts marked as failing authentication whose credentials changed since.
+    pub relogged: Vec<String>,
+    /// Spool files read this pass, removed once the state is saved.
+    pub consumed: Vec<PathBuf>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// Nothing to do.
     Stay,
-    /// Move every session off `from`.
-    Swap {
-        from: String,
-        reason: String,
-        exhausted_until: Option<Timestamp>,
-        scope: Option<String>,
-        auth_failed: bool,
-        trigger: Option<Trigger>,
-    },
-    /// Go back to a higher-priority account whose reset has passed.
-    Return { to: String },
+    /// Move every session off the active account.
+    Swap(SwapRequest),
+    /// Go back to a higher-priority account whose reset has passed (or resume the parked
+    /// sessions on the active one).
+    Return(SwapRequest),
+}
+
+/// One observation with the line that says what it counts for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judged {
+    pub observation: Observation,
+    pub line: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
     pub action: Action,
-    /// One line per observation and one for the outcome: what `--dry-run` prints.
-    pub lines: Vec<String>,
+    /// Each observation, in order, with its line.
+    pub judged: Vec<Judged>,
+    /// The outcome's line (`→ …`).
+    pub outcome: String,
     /// Consecutive-poll counters to keep for the next run.
     pub confirm: BTreeMap<String, u32>,
     /// Accounts to mark exhausted: (account, until, scope).
-    pub exhausted: Vec<(String, Timestamp, Option<String>)>,
+    pub exhausted: Vec<(String, Timestamp, Option<Scope>)>,
     /// Accounts that failed authentication (or billing) and need the operator.
     pub auth_failed: Vec<String>,
+}
+
+impl Decision {
+    /// What `--dry-run` prints: a line per observation, then the outcome.
+    pub fn lines(&self) -> impl Iterator<Item = &str> {
+        self.judged
+            .iter()
+            .map(|j| j.line.as_str())
+            .chain(std::iter::once(self.outcome.as_str()))
+    }
 }
 
 /// Decides what one check-quota run does. `due_return` is the failover's answer to
@@ -96,7 +132,8 @@ pub fn decide(
 ) -> Decision {
     let mut d = Decision {
         action: Action::Stay,
-        lines: Vec::new(),
+        judged: Vec::new(),
+        outcome: String::new(),
         confirm: BTreeMap::new(),
         exhausted: Vec::new(),
         auth_failed: Vec::new(),
@@ -121,9 +158,8 @@ pub fn decide(
         && !active_out
         && to != active
     {
-        d.lines.push(format!(
-            "→ stay on {active}: no return to {to} before the cooldown ends at {until}"
-        ));
+        d.outcome =
+            format!("→ stay on {active}: no return to {to} before the cooldown ends at {until}");
         return d;
     }
     if let Some(to) = due_return {
@@ -133,15 +169,19 @@ pub fn decide(
         } else {
             "return to"
         };
-        d.lines.push(format!("→ {what} {to}: its reset has passed"));
-        d.action = Action::Return { to };
+        d.outcome = format!("→ {what} {to}: its reset has passed");
+        d.action = Action::Return(SwapRequest {
+            to: Some(to.clone()),
+            reason: format!("return to {to}: its reset has passed"),
+            ..SwapRequest::default()
+        });
     } else if active_out && state.all_exhausted_since.is_some() {
-        d.lines.push(format!(
+        d.outcome = format!(
             "→ stay: every account is out (since {}); sessions parked until the first reset",
             state
                 .all_exhausted_since
                 .map_or_else(String::new, |t| t.to_string())
-        ));
+        );
     } else if active_out {
         let own = trigger.filter(|o| o.account == active);
         let until = d
@@ -168,28 +208,29 @@ pub fn decide(
                 && !d.auth_failed.iter().any(|x| x == a)
         };
         let pick = crate::failover::plan::pick_target(order, active, None, available);
-        d.lines.push(match pick {
+        d.outcome = match pick {
             Ok(crate::failover::plan::Pick::Account(to)) => {
                 format!("→ swap away from {active} to {to}: {reason}")
             }
             _ => format!(
                 "→ no account available to swap to from {active} ({reason}); sessions parked until a reset"
             ),
-        });
-        d.action = Action::Swap {
-            from: active.to_string(),
+        };
+        d.action = Action::Swap(SwapRequest {
+            to: None,
             reason,
-            exhausted_until: until,
-            scope: own.and_then(|o| o.scope.clone()),
-            auth_failed: auth,
             trigger: own.map(|o| Trigger {
                 session: o.session.clone(),
-                source: o.source.to_string(),
+                source: o.source,
                 matched: o.matched.clone(),
             }),
-        };
+            manual: false,
+            exhausted_until: until,
+            exhausted_scope: own.and_then(|o| o.scope),
+            auth_failed: auth,
+        });
     } else {
-        d.lines.push(format!("→ stay on {active}"));
+        d.outcome = format!("→ stay on {active}");
     }
     d
 }
@@ -205,74 +246,82 @@ fn weigh<'o>(
 ) -> Option<&'o Observation> {
     let mut trigger: Option<&Observation> = None;
     for o in obs {
-        let who = o.session.as_deref().unwrap_or("-");
-        let said = format!(
-            "{who} [{}] on {}: {}{}",
-            o.source,
-            o.account,
-            verdict_name(o.verdict),
-            // What the pane or a hook said: escaped, it reaches stdout, the log and
-            // the state.
-            o.matched
-                .as_ref()
-                .map(|m| format!(" — {}", crate::human::printable(m)))
-                .unwrap_or_default()
-        );
-        if let Some(why) = &o.stale {
-            d.lines.push(format!("{said} → ignored: {why}"));
-            continue;
-        }
-        let key = o
-            .session
-            .clone()
-            .unwrap_or_else(|| format!("account:{}", o.account));
-        match o.verdict {
-            Verdict::Limit => match o.resets_at {
-                Some(t) if t <= now => d
-                    .lines
-                    .push(format!("{said} → ignored: its reset ({t}) has passed")),
-                Some(t) => {
-                    d.lines.push(format!("{said} → limit until {t}"));
-                    d.exhausted.push((o.account.clone(), t, o.scope.clone()));
-                    trigger.get_or_insert(o);
-                }
-                None => {
-                    let n = state.quota.confirm.get(&key).copied().unwrap_or(0) + 1;
-                    d.confirm.insert(key, n);
-                    if n >= cfg.confirm_polls {
-                        let until = crate::clock::add(now, cfg.default_exhaustion);
-                        d.lines.push(format!(
-                            "{said} → limit confirmed ({n}/{} polls, no reset time: until {until})",
-                            cfg.confirm_polls
-                        ));
-                        d.exhausted
-                            .push((o.account.clone(), until, o.scope.clone()));
-                        trigger.get_or_insert(o);
-                    } else {
-                        d.lines.push(format!(
-                            "{said} → limit without a reset time: poll {n}/{}, not yet confirmed",
-                            cfg.confirm_polls
-                        ));
-                    }
-                }
-            },
-            Verdict::Auth | Verdict::Billing => {
-                d.lines.push(format!(
-                    "{said} → account {} needs the operator (log in / billing)",
-                    o.account
-                ));
-                if !d.auth_failed.contains(&o.account) {
-                    d.auth_failed.push(o.account.clone());
-                }
-                trigger.get_or_insert(o);
-            }
-            v => d.lines.push(format!(
-                "{said} → no swap: {}",
-                explain(v, false, cfg.confirm_polls)
-            )),
-        }
+        let line = judge(o, state, cfg, now, d, &mut trigger);
+        d.judged.push(Judged {
+            observation: o.clone(),
+            line,
+        });
     }
     trigger
+}
+
+/// Weighs one observation into `d`; returns its line.
+fn judge<'o>(
+    o: &'o Observation,
+    state: &State,
+    cfg: &Quota,
+    now: Timestamp,
+    d: &mut Decision,
+    trigger: &mut Option<&'o Observation>,
+) -> String {
+    let who = o.session.as_deref().unwrap_or("-");
+    let said = format!(
+        "{who} [{}] on {}: {}{}",
+        o.source,
+        o.account,
+        verdict_name(o.verdict),
+        // What the pane or a hook said: escaped, it reaches stdout, the log and the state.
+        o.matched
+            .as_ref()
+            .map(|m| format!(" — {}", crate::human::printable(m)))
+            .unwrap_or_default()
+    );
+    if let Some(why) = &o.stale {
+        return format!("{said} → ignored: {why}");
+    }
+    let key = o
+        .session
+        .clone()
+        .unwrap_or_else(|| format!("account:{}", o.account));
+    match o.verdict {
+        Verdict::Limit => match o.resets_at {
+            Some(t) if t <= now => format!("{said} → ignored: its reset ({t}) has passed"),
+            Some(t) => {
+                d.exhausted.push((o.account.clone(), t, o.scope));
+                trigger.get_or_insert(o);
+                format!("{said} → limit until {t}")
+            }
+            None => {
+                let n = state.quota.confirm.get(&key).copied().unwrap_or(0) + 1;
+                d.confirm.insert(key, n);
+                if n >= cfg.confirm_polls {
+                    let until = crate::clock::add(now, cfg.default_exhaustion);
+                    d.exhausted.push((o.account.clone(), until, o.scope));
+                    trigger.get_or_insert(o);
+                    format!(
+                        "{said} → limit confirmed ({n}/{} polls, no reset time: until {until})",
+                        cfg.confirm_polls
+                    )
+                } else {
+                    format!(
+                        "{said} → limit without a reset time: poll {n}/{}, not yet confirmed",
+                        cfg.confirm_polls
+                    )
+                }
+            }
+        },
+        Verdict::Auth | Verdict::Billing => {
+            if !d.auth_failed.contains(&o.account) {
+                d.auth_failed.push(o.account.clone());
+            }
+            trigger.get_or_insert(o);
+            format!(
+                "{said} → account {} needs the operator (log in / billing)",
+                o.account
+            )
+        }
+        v => format!("{said} → no swap: {}", explain(v, false, cfg.confirm_polls)),
+    }
 }
 
 pub fn verdict_name(v: Verdict) -> &'static str {
@@ -371,7 +420,9 @@ mod tests {
             None,
         );
         assert!(
-            matches!(d.action, Action::Swap { ref from, exhausted_until: Some(t), .. } if from == "a" && t == reset)
+            matches!(d.action, Action::Swap(SwapRequest { to: None, exhausted_until: Some(t), .. }) if t == reset),
+            "{:?}",
+            d.action
         );
     }
 
@@ -396,7 +447,7 @@ mod tests {
             now(),
             None,
         );
-        assert!(matches!(second.action, Action::Swap { .. }));
+        assert!(matches!(second.action, Action::Swap(_)));
     }
 
     #[test]
@@ -470,7 +521,7 @@ mod tests {
             now(),
             None,
         );
-        assert!(matches!(d.action, Action::Swap { .. }), "{:?}", d.action);
+        assert!(matches!(d.action, Action::Swap(_)), "{:?}", d.action);
         let d = decide_ab(&[], &state, "b", &huge, now(), Some("a".into()));
         assert_eq!(d.action, Action::Stay);
         // The clock went back a day: the last swap is "tomorrow", and holds nothing.
@@ -478,7 +529,7 @@ mod tests {
         future.last_swap.as_mut().unwrap().at = now() + Duration::from_secs(86_400);
         let in_ten = now() + Duration::from_secs(600);
         let d = decide_ab(&[], &future, "b", &cfg(), in_ten, Some("a".into()));
-        assert!(matches!(d.action, Action::Return { .. }), "{:?}", d.lines);
+        assert!(matches!(d.action, Action::Return(_)), "{}", d.outcome);
     }
 
     #[test]
@@ -493,12 +544,9 @@ mod tests {
             now(),
             None,
         );
-        assert!(matches!(d.action, Action::Swap { .. }), "{:?}", d.action);
+        assert!(matches!(d.action, Action::Swap(_)), "{:?}", d.action);
         assert_eq!(d.exhausted.len(), 1);
-        assert_eq!(
-            d.lines.last().unwrap(),
-            "→ swap away from a to b: usage limit on a"
-        );
+        assert_eq!(d.outcome, "→ swap away from a to b: usage limit on a");
     }
 
     #[test]
@@ -507,12 +555,10 @@ mod tests {
         let d = decide_ab(&[], &state, "b", &cfg(), now(), Some("a".into()));
         assert_eq!(d.action, Action::Stay);
         assert!(
-            d.lines
-                .last()
-                .unwrap()
+            d.outcome
                 .starts_with("→ stay on b: no return to a before the cooldown ends at"),
-            "{:?}",
-            d.lines
+            "{}",
+            d.outcome
         );
     }
 
@@ -529,9 +575,9 @@ mod tests {
             now(),
             None,
         );
-        assert!(matches!(d.action, Action::Swap { .. }), "{:?}", d.action);
+        assert!(matches!(d.action, Action::Swap(_)), "{:?}", d.action);
         assert_eq!(
-            d.lines.last().unwrap(),
+            d.outcome,
             "→ no account available to swap to from a (usage limit on a); sessions parked until a reset"
         );
     }
@@ -566,12 +612,16 @@ mod tests {
         );
         assert!(matches!(
             d.action,
-            Action::Swap {
+            Action::Swap(SwapRequest {
                 auth_failed: true,
                 ..
-            }
+            })
         ));
         let r = decide_ab(&[], &State::new(), "b", &cfg(), now(), Some("a".into()));
-        assert_eq!(r.action, Action::Return { to: "a".into() });
+        assert!(
+            matches!(&r.action, Action::Return(SwapRequest { to: Some(a), .. }) if a == "a"),
+            "{:?}",
+            r.action
+        );
     }
 }

@@ -14,6 +14,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::config::SessionKind;
+use crate::detect::{Scope, Verdict};
 
 /// The schema version this ccf writes and the newest it reads.
 pub const VERSION: u32 = 1;
@@ -60,23 +61,89 @@ pub struct PoolProblem {
 pub struct AccountState {
     /// The account counts as exhausted until then.
     pub exhausted_until: Option<Timestamp>,
-    /// `five_hour`, `weekly`, … of the limit that exhausted it.
-    pub exhausted_scope: Option<String>,
+    /// Which quota's limit exhausted it.
+    #[serde(deserialize_with = "lenient")]
+    pub exhausted_scope: Option<Scope>,
     /// Set on an authentication failure; cleared by the operator (`ccf validate` shows it).
     pub auth_failed: bool,
     pub auth_failures: u32,
+    #[serde(deserialize_with = "lenient")]
     pub last_signal: Option<Signal>,
     /// The latest rate-limit figures the status line reported for this account.
     pub usage: Option<Usage>,
+}
+
+/// Where a piece of evidence came from, strongest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// A hook record (`StopFailure`, `SessionStart`).
+    Spool,
+    /// A managed pane's screen.
+    Pane,
+    /// The status line's rate-limit figures.
+    Statusline,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Source::Spool => "spool",
+            Source::Pane => "pane",
+            Source::Statusline => "statusline",
+        })
+    }
+}
+
+/// Where ccf learnt a session's id, strongest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdSource {
+    /// ccf chose it: `--session-id` of a launch or `--resume` of a relaunch.
+    Launched,
+    /// A `SessionStart` hook record of the pane.
+    Hook,
+    /// Claude Code's own `<home>/sessions/<pid>.json`.
+    Claude,
+    /// The transcript the pane's claude writes.
+    Transcript,
+    /// The claude process's `--session-id`/`--resume`.
+    Argv,
+    /// A `--resume <id>` line on the pane.
+    Pane,
+}
+
+impl std::fmt::Display for IdSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            IdSource::Launched => "launched",
+            IdSource::Hook => "hook",
+            IdSource::Claude => "claude",
+            IdSource::Transcript => "transcript",
+            IdSource::Argv => "argv",
+            IdSource::Pane => "pane",
+        })
+    }
+}
+
+/// An optional field that reads as `None` when the file holds a value this ccf does not
+/// know (an older or newer ccf, a hand edit): one unknown word must not make the whole
+/// state unreadable, and the field is re-learnt on the next run.
+fn lenient<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(v.and_then(|v| serde_json::from_value(v).ok()))
 }
 
 /// One piece of evidence about an account, with where it came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Signal {
     pub at: Timestamp,
-    /// `spool`, `transcript`, `pane` or `statusline`.
-    pub source: String,
-    pub verdict: String,
+    pub source: Source,
+    pub verdict: Verdict,
     pub session: Option<String>,
     pub matched: Option<String>,
 }
@@ -93,13 +160,13 @@ pub struct Usage {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionRecord {
-    pub kind: Kind,
+    pub kind: SessionKind,
     /// The account the session's claude runs on.
     pub account: Option<String>,
     pub session_id: Option<String>,
-    /// Where the session id came from: `launched`, `hook`, `transcript`, `pane`.
-    #[serde(default)]
-    pub id_source: Option<String>,
+    /// Where the session id came from.
+    #[serde(default, deserialize_with = "lenient")]
+    pub id_source: Option<IdSource>,
     pub cwd: Option<PathBuf>,
     /// When ccf last (re)launched claude there; banners older than this are stale.
     pub launched_at: Option<Timestamp>,
@@ -108,28 +175,17 @@ pub struct SessionRecord {
     pub task: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    Autonomous,
-    Dedicated,
-}
-
-impl Kind {
-    /// The kind's name for people, the same as in the state file.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Autonomous => "autonomous",
-            Kind::Dedicated => "dedicated",
-        }
-    }
-}
-
-impl From<SessionKind> for Kind {
-    fn from(k: SessionKind) -> Self {
-        match k {
-            SessionKind::Autonomous => Kind::Autonomous,
-            SessionKind::Dedicated => Kind::Dedicated,
+impl SessionRecord {
+    /// A record of a session of `kind` that nothing is known about yet.
+    pub fn new(kind: SessionKind) -> SessionRecord {
+        SessionRecord {
+            kind,
+            account: None,
+            session_id: None,
+            id_source: None,
+            cwd: None,
+            launched_at: None,
+            task: None,
         }
     }
 }
@@ -143,7 +199,7 @@ pub struct SwapJournal {
     pub step: SwapStep,
     pub started_at: Timestamp,
     pub reason: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub trigger: Option<Trigger>,
     /// Where `claude_link` pointed before the flip (to undo it).
     #[serde(default)]
@@ -155,8 +211,8 @@ pub struct SwapJournal {
     /// What to mark the account left behind with when the swap finishes.
     #[serde(default)]
     pub exhausted_until: Option<Timestamp>,
-    #[serde(default)]
-    pub exhausted_scope: Option<String>,
+    #[serde(default, deserialize_with = "lenient")]
+    pub exhausted_scope: Option<Scope>,
     #[serde(default)]
     pub auth_failed: bool,
     /// Whether this swap undoes the previous one (`ccf rollback`).
@@ -205,7 +261,7 @@ pub struct SwapSession {
     #[serde(default)]
     pub account: Option<String>,
     #[serde(default)]
-    pub kind: Option<Kind>,
+    pub kind: Option<SessionKind>,
     /// `PATH` of the process that ran in its pane, for the relaunch.
     #[serde(default)]
     pub path: Option<String>,
@@ -226,7 +282,7 @@ pub struct SwapSession {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Trigger {
     pub session: Option<String>,
-    pub source: String,
+    pub source: Source,
     pub matched: Option<String>,
 }
 
@@ -236,7 +292,7 @@ pub struct SwapRecord {
     pub to: String,
     pub at: Timestamp,
     pub reason: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient")]
     pub trigger: Option<Trigger>,
     #[serde(default)]
     pub manual: bool,
@@ -345,18 +401,10 @@ impl State {
     }
 
     /// The record of session `name`, created empty (of `kind`) when there is none.
-    pub fn session_mut(&mut self, name: &str, kind: Kind) -> &mut SessionRecord {
+    pub fn session_mut(&mut self, name: &str, kind: SessionKind) -> &mut SessionRecord {
         self.sessions
             .entry(name.to_string())
-            .or_insert_with(|| SessionRecord {
-                kind,
-                account: None,
-                session_id: None,
-                id_source: None,
-                cwd: None,
-                launched_at: None,
-                task: None,
-            })
+            .or_insert_with(|| SessionRecord::new(kind))
     }
 
     pub fn account_mut(&mut self, name: &str) -> &mut AccountState {
@@ -421,7 +469,7 @@ mod tests {
             let stored = serde_json::to_value(step).unwrap();
             assert_eq!(step.to_string().replace('-', "_"), stored, "{step}");
         }
-        for kind in [Kind::Autonomous, Kind::Dedicated] {
+        for kind in [SessionKind::Autonomous, SessionKind::Dedicated] {
             assert_eq!(kind.name(), serde_json::to_value(kind).unwrap());
         }
     }

@@ -7,6 +7,7 @@
 //! (`=name:`), so `ccl-auto-1` can never address `ccl-auto-11`. "No server running" is
 //! an empty list of sessions, not an error.
 
+use std::collections::BTreeMap;
 use std::ffi::{OsStr, OsString};
 use std::io::Write as _;
 use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
@@ -222,11 +223,7 @@ impl Tmux {
 
     /// Every session with its active pane; empty when no server runs.
     pub fn list(&self) -> Result<Vec<Pane>> {
-        let out = self.run([
-            "list-sessions",
-            "-F",
-            "#{session_name}\t#{pane_id}\t#{pane_pid}\t#{pane_current_command}\t#{pane_dead}\t#{pane_current_path}",
-        ])?;
+        let out = self.run(["list-sessions", "-F", LIST_FORMAT])?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr);
             if is_no_server(&err) {
@@ -235,6 +232,51 @@ impl Tmux {
             bail!("failed to list tmux sessions: {}", err.trim());
         }
         Ok(parse_list(&String::from_utf8_lossy(&out.stdout)))
+    }
+
+    /// [`Tmux::list`] and the captures of `expected` in ONE tmux process. A session of
+    /// `expected` that no longer exists makes tmux abort the captures after the listing:
+    /// then the captures are empty and the caller captures what it needs (the listing
+    /// is still good, it came first).
+    pub fn survey(
+        &self,
+        expected: &[String],
+        lines: u32,
+    ) -> Result<(Vec<Pane>, BTreeMap<String, String>)> {
+        if expected.is_empty() {
+            return Ok((self.list()?, BTreeMap::new()));
+        }
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let listed = format!("ccf-capture-{nonce}-list");
+        let mut args: Vec<String> = vec![
+            "list-sessions".into(),
+            "-F".into(),
+            LIST_FORMAT.into(),
+            ";".into(),
+            "display-message".into(),
+            "-p".into(),
+            listed.clone(),
+            ";".into(),
+        ];
+        args.extend(capture_args(expected, lines, &nonce));
+        let out = self.run(&args)?;
+        let text = String::from_utf8_lossy(&out.stdout);
+        let Some((list, rest)) = text.split_once(&format!("{listed}\n")) else {
+            if out.status.success() {
+                bail!("failed to list tmux sessions: tmux printed no listing");
+            }
+            // The listing itself failed: no server, or a real error.
+            return Ok((self.list()?, BTreeMap::new()));
+        };
+        let panes = parse_list(list);
+        let captures = match (
+            out.status.success(),
+            split_capture(rest, &nonce, expected.len()),
+        ) {
+            (true, Some(parts)) => expected.iter().cloned().zip(parts).collect(),
+            _ => BTreeMap::new(),
+        };
+        Ok((panes, captures))
     }
 
     /// Captures the bottom `lines` lines of each session's active pane in ONE tmux
@@ -246,30 +288,7 @@ impl Tmux {
             return Vec::new();
         }
         let nonce = uuid::Uuid::new_v4().simple().to_string();
-        let start = format!("-{lines}");
-        let mut args: Vec<String> = Vec::new();
-        for (i, s) in sessions.iter().enumerate() {
-            if i > 0 {
-                args.push(";".into());
-            }
-            let marker = format!("ccf-capture-{nonce}-{i}");
-            args.extend(
-                [
-                    "capture-pane",
-                    "-p",
-                    "-J",
-                    "-t",
-                    &target(s),
-                    "-S",
-                    &start,
-                    ";",
-                    "display-message",
-                    "-p",
-                    &marker,
-                ]
-                .map(String::from),
-            );
-        }
+        let args = capture_args(sessions, lines, &nonce);
         if let Ok(out) = self.run(&args)
             && out.status.success()
         {
@@ -425,6 +444,39 @@ pub fn target(session: &str) -> String {
 
 fn is_no_server(stderr: &str) -> bool {
     NO_SERVER.iter().any(|m| stderr.contains(m))
+}
+
+/// The fields of a listed session, tab-separated, in [`parse_list`]'s order.
+const LIST_FORMAT: &str = "#{session_name}\t#{pane_id}\t#{pane_pid}\t#{pane_current_command}\t#{pane_dead}\t#{pane_current_path}";
+
+/// `capture-pane` of each session's active pane, each followed by a marker line that
+/// [`split_capture`] cuts at.
+fn capture_args(sessions: &[String], lines: u32, nonce: &str) -> Vec<String> {
+    let start = format!("-{lines}");
+    let mut args: Vec<String> = Vec::new();
+    for (i, s) in sessions.iter().enumerate() {
+        if i > 0 {
+            args.push(";".into());
+        }
+        let marker = format!("ccf-capture-{nonce}-{i}");
+        args.extend(
+            [
+                "capture-pane",
+                "-p",
+                "-J",
+                "-t",
+                &target(s),
+                "-S",
+                &start,
+                ";",
+                "display-message",
+                "-p",
+                &marker,
+            ]
+            .map(String::from),
+        );
+    }
+    args
 }
 
 fn parse_list(text: &str) -> Vec<Pane> {

@@ -13,7 +13,7 @@ pub fn run(ctx: &Ctx, args: &EnsureSymlinksArgs) -> Result<ExitCode> {
         Some(name) => Some(ctx.config.named_account(name)?),
         None => None,
     };
-    let mut m = ctx.begin_mutation()?;
+    let mut m = crate::mutation::begin(ctx)?;
     let active = ctx.active_account(&m.state).clone();
     let items = links::survey(&ctx.config, only, &active)?;
     for line in items

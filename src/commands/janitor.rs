@@ -17,7 +17,7 @@ use crate::tasks::apply::{Applier, Facts};
 use crate::tasks::plan::{self, Action, Slot};
 
 pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
-    let mut m = ctx.begin_mutation()?;
+    let mut m = crate::mutation::begin(ctx)?;
     let mut ap = Applier::new(ctx, args.dry_run);
     if !args.dry_run {
         ap.queue.ensure()?;

@@ -11,7 +11,7 @@ use crate::context::Ctx;
 use crate::lock::StateLock;
 
 pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
-    // Not `begin_mutation`: that would repair an interrupted swap before this command
+    // Not `mutation::begin`: that would repair an interrupted swap before this command
     // could say (or, dry, merely show) what it does about it.
     let _lock = StateLock::acquire(&ctx.config.state_dir)?;
     let mut state = ctx.read_state()?;

@@ -1,6 +1,8 @@
 //! `ccf status`: what ccf knows and what tmux shows, for people or as stable JSON.
 //! Takes no lock: it must answer while a swap runs.
 
+mod views;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -12,10 +14,11 @@ use serde::Serialize;
 use crate::cli::StatusArgs;
 use crate::context::Ctx;
 use crate::exit::Exit;
-use crate::state::{self, State};
+use crate::state::State;
 use crate::tasks::queue::{DONE, FAILED, INBOX, Queue, RUNNING};
 use crate::units::SandboxLevel;
 use crate::user_manager::{self, UnitInfo};
+use views::{LastSwapView, PendingReturnView, SwapView};
 
 /// How long check-quota may go without a pass before `--check` calls it stopped: three
 /// periods of `ccf-check-quota.timer`.
@@ -28,11 +31,11 @@ pub struct Status {
     pub link_target: Option<PathBuf>,
     pub accounts: Vec<AccountView>,
     pub sessions: Vec<SessionView>,
-    pub swap_in_progress: Option<state::SwapJournal>,
+    pub swap_in_progress: Option<SwapView>,
     pub degraded: bool,
     pub degraded_reason: Option<String>,
-    pub last_swap: Option<state::SwapRecord>,
-    pub pending_return: Option<state::PendingReturn>,
+    pub last_swap: Option<LastSwapView>,
+    pub pending_return: Option<PendingReturnView>,
     pub all_exhausted_since: Option<Timestamp>,
     pub tasks: BTreeMap<String, usize>,
     pub tmux_server: bool,
@@ -115,7 +118,7 @@ pub struct AccountView {
 #[derive(Debug, Serialize)]
 pub struct SessionView {
     pub name: String,
-    pub kind: state::Kind,
+    pub kind: crate::config::SessionKind,
     pub account: Option<String>,
     pub session_id: Option<String>,
     pub cwd: Option<PathBuf>,
@@ -190,7 +193,7 @@ pub fn gather(ctx: &Ctx, st: &State) -> Status {
             let rec = st.sessions.get(&name);
             let kind = rec
                 .map(|r| r.kind)
-                .or_else(|| ctx.config.session_kind(&name).map(Into::into))?;
+                .or_else(|| ctx.config.session_kind(&name))?;
             let pane = panes.iter().find(|p| p.session == name);
             Some(SessionView {
                 kind,
@@ -218,11 +221,11 @@ pub fn gather(ctx: &Ctx, st: &State) -> Status {
         link_target: ctx.link_target(),
         accounts,
         sessions,
-        swap_in_progress: st.swap.clone(),
+        swap_in_progress: st.swap.as_ref().map(Into::into),
         degraded: st.degraded.is_some(),
         degraded_reason: st.degraded.as_ref().map(|d| d.reason.clone()),
-        last_swap: st.last_swap.clone(),
-        pending_return: st.pending_return.clone(),
+        last_swap: st.last_swap.as_ref().map(Into::into),
+        pending_return: st.pending_return.as_ref().map(Into::into),
         all_exhausted_since: st.all_exhausted_since,
         tasks,
         tmux_server,

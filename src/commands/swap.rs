@@ -16,6 +16,7 @@ use crate::context::Ctx;
 use crate::failover::{self, SwapRequest};
 use crate::lock::StateLock;
 use crate::state::State;
+use crate::world::World;
 
 /// How long an operator's swap waits for the lock when told `--wait` alone or run at a
 /// terminal: a poll or a swap of a timer's run takes seconds.
@@ -28,11 +29,8 @@ pub fn run(ctx: &Ctx, args: &SwapArgs) -> Result<ExitCode> {
     let req = SwapRequest {
         to: args.to.clone(),
         reason: "manual".into(),
-        trigger: None,
         manual: true,
-        exhausted_until: None,
-        exhausted_scope: None,
-        auth_failed: false,
+        ..SwapRequest::default()
     };
     let lock = take_lock(ctx, args)?;
     if args.dry_run {
@@ -49,13 +47,14 @@ pub fn run(ctx: &Ctx, args: &SwapArgs) -> Result<ExitCode> {
         if let Some(why) = refusal(ctx, &state, args) {
             println!("warning: {why}");
         }
-        let out = failover::swap(ctx, &mut state, &req, true)?;
+        let world = World::gather(ctx, &state)?;
+        let out = failover::swap(ctx, &mut state, &world, &req, true)?;
         for line in out.plan {
             println!("would {line}");
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let mut m = ctx.begin_mutation_with(lock)?;
+    let mut m = crate::mutation::begin_with(ctx, lock)?;
     if let Some(why) = refusal(ctx, &m.state, args) {
         bail!("{why}");
     }
@@ -69,7 +68,8 @@ pub fn run(ctx: &Ctx, args: &SwapArgs) -> Result<ExitCode> {
         a.auth_failed = false;
         a.exhausted_until = None;
     }
-    let out = failover::swap(ctx, &mut m.state, &req, false)?;
+    let world = World::gather(ctx, &m.state)?;
+    let out = failover::swap(ctx, &mut m.state, &world, &req, false)?;
     for line in &out.plan {
         println!("{line}");
     }
@@ -117,7 +117,6 @@ fn refusal(ctx: &Ctx, state: &State, args: &SwapArgs) -> Option<String> {
     let left = ctx.now.duration_until(until).unsigned_abs();
     let scope = a
         .exhausted_scope
-        .as_deref()
         .map(|s| format!(" ({s} limit)"))
         .unwrap_or_default();
     let seen = a

@@ -13,7 +13,7 @@ use crate::exit::Exit;
 use crate::fsutil::{self, Entry};
 use crate::human;
 use crate::links;
-use crate::notify::secret;
+use crate::secret;
 
 #[derive(Debug, Default)]
 pub struct Report {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer, de};
 
-use crate::notify::secret::Secret;
+use crate::secret::Secret;
 
 /// A humantime duration (`30s`, `5m`, `2h`, `7d`).
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -41,6 +41,18 @@ pub enum Scope {
     Other,
 }
 
+/// The scope's name as the state file and the logs spell it.
+impl std::fmt::Display for Scope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Scope::FiveHour => "five_hour",
+            Scope::Weekly => "weekly",
+            Scope::OpusWeekly => "opus_weekly",
+            Scope::Other => "other",
+        })
+    }
+}
+
 /// The outcome of [`classify`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Detection {

@@ -1,37 +1,27 @@
-//! The effectful half of a swap: the journal's steps carried out in order.
+//! The effectful half of a swap: its start (plan, journal, announcement) and the
+//! journal's steps carried out in order; `relaunch.rs` relaunches, `settle.rs` ends it,
+//! `cancel.rs` undoes it.
 //!
 //! Each step is saved in `state.swap` before the next one touches anything, so a run
 //! killed at any instant leaves a journal that [`super::recover`] can finish or undo.
 //! Notifications are queued only after the state that they announce is saved.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, Result, anyhow, bail};
-use jiff::Timestamp;
 
-use super::identity::{self, find_claude};
+use super::cancel::cancel;
+use super::identity;
 use super::plan::{self, Move, Pick, SessionFacts};
+use super::relaunch::{Target, Timing, relaunch};
+use super::settle::{finish, mark_left};
 use super::{SwapOutcome, SwapRequest, fault};
+use crate::config::SessionKind;
 use crate::context::Ctx;
 use crate::notify::{self, Event};
-use crate::state::{
-    Degraded, Kind, PendingReturn, State, SwapJournal, SwapRecord, SwapSession, SwapStep,
-};
+use crate::state::{State, SwapJournal, SwapSession, SwapStep};
+use crate::world::World;
 use crate::{fsutil, links};
-
-/// How often a relaunch is tried before the session is reported as failed.
-const ATTEMPTS: u32 = 3;
-/// How long one attempt waits for claude to come up and stay up.
-const VERIFY_DEADLINE: Duration = Duration::from_secs(15);
-/// How long claude must stay up to count as started (a claude that cannot resume exits
-/// within moments).
-const SETTLE: Duration = Duration::from_millis(500);
-/// How long the resume prompt may take to show in the input box and be taken.
-const NUDGE_DEADLINE: Duration = Duration::from_secs(10);
-/// How long a pressed Enter gets to empty the input box before it is pressed again.
-const NUDGE_RETRY: Duration = Duration::from_millis(500);
 
 /// Everything [`super::swap`] can be asked to do, including what only `rollback` asks.
 pub struct Options<'a> {
@@ -44,6 +34,7 @@ pub struct Options<'a> {
 pub fn swap(
     ctx: &Ctx,
     state: &mut State,
+    world: &World,
     req: &SwapRequest,
     opts: &Options<'_>,
 ) -> Result<SwapOutcome> {
@@ -61,7 +52,7 @@ pub fn swap(
             j.to
         );
     }
-    let from = ctx.active_account(state).name.clone();
+    let from = world.active.clone();
     let order: Vec<String> = ctx.config.accounts.iter().map(|a| a.name.clone()).collect();
     let pick = plan::pick_target(&order, &from, req.to.as_deref(), |a| {
         state.is_available(a, ctx.now)
@@ -74,11 +65,7 @@ pub fn swap(
         ),
         Pick::NoneAvailable => return park(ctx, state, &from, req, opts.dry_run),
     };
-    let link_account = ctx
-        .link_target()
-        .and_then(|t| ctx.config.account_by_home(&t))
-        .map_or_else(|| from.clone(), |a| a.name.clone());
-    let facts = identity::gather(ctx, state, Some(&link_account))?;
+    let facts = identity::gather(ctx, state, world);
     let moves: Vec<(SessionFacts, Move)> = facts
         .iter()
         .map(|f| {
@@ -178,7 +165,7 @@ fn journal(
         manual: req.manual,
         sessions,
         exhausted_until: req.exhausted_until,
-        exhausted_scope: req.exhausted_scope.clone(),
+        exhausted_scope: req.exhausted_scope,
         auth_failed: req.auth_failed,
         rollback: opts.rollback,
     }
@@ -230,7 +217,7 @@ fn park(
         state,
         from,
         req.exhausted_until,
-        req.exhausted_scope.clone(),
+        req.exhausted_scope,
         req.auth_failed,
     );
     let newly = state.all_exhausted_since.is_none();
@@ -334,7 +321,7 @@ fn relaunch_journal(ctx: &Ctx, state: &mut State) -> Result<()> {
             })
         })
         .collect();
-    let results = relaunch(ctx, &todo, &home);
+    let results = relaunch(ctx, &todo, &home, &Timing::for_run());
     if let Some(j) = state.swap.as_mut() {
         for (name, r) in results {
             if let Some(s) = j.sessions.iter_mut().find(|s| s.name == name) {
@@ -348,445 +335,18 @@ fn relaunch_journal(ctx: &Ctx, state: &mut State) -> Result<()> {
     ctx.save(state)
 }
 
-/// One session to (re)launch on an account.
-#[derive(Debug, Clone)]
-pub struct Target {
-    pub name: String,
-    pub id: String,
-    pub cwd: PathBuf,
-    pub path: Option<String>,
-    /// The claude it replaces, which does not count as relaunched.
-    pub old_pid: Option<u32>,
-    /// Type `claude.resume_prompt` once it runs: a resumed Claude Code waits for a
-    /// prompt (2.1.330 re-shows the old banner and sends nothing by itself).
-    pub nudge: bool,
-}
-
-/// Relaunches `targets` on the account at `home`: respawn each pane in place, clear
-/// its history, then wait until each runs claude on `home` with its id and stays up.
-/// Failures are retried with backoff; a session already running there is left alone.
-pub fn relaunch(ctx: &Ctx, targets: &[Target], home: &Path) -> Vec<(String, Result<(), String>)> {
-    let c = &ctx.config.claude;
-    let env: Vec<(String, String)> = c.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    let mut results: Vec<(String, Result<(), String>)> = Vec::new();
-    let mut pending: Vec<&Target> = targets
-        .iter()
-        .filter(|t| {
-            let already = runs_on(ctx, t, home);
-            if already {
-                results.push((t.name.clone(), Ok(())));
-            }
-            !already
-        })
-        .collect();
-    let mut errors: BTreeMap<String, String> = BTreeMap::new();
-    for attempt in 0..ATTEMPTS {
-        if pending.is_empty() {
-            break;
-        }
-        if attempt > 0 {
-            std::thread::sleep(Duration::from_millis(500) * 2u32.pow(attempt - 1));
-        }
-        for t in &pending {
-            let launch = plan::launch(
-                &c.command,
-                &c.args,
-                &env,
-                t.path.as_deref(),
-                home,
-                &t.id,
-                &t.cwd,
-            );
-            if let Err(e) = ctx.tmux.respawn(&t.name, &launch) {
-                errors.insert(t.name.clone(), format!("{e:#}"));
-                continue;
-            }
-            fault("respawned");
-            if let Err(e) = ctx.tmux.clear_history(&t.name) {
-                crate::log::warn(&format!("{e:#}"));
-            }
-        }
-        let ok = verify(ctx, &pending, home);
-        pending.retain(|t| {
-            if ok.contains(&t.name) {
-                nudge(ctx, t);
-                results.push((t.name.clone(), Ok(())));
-                false
-            } else {
-                errors
-                    .entry(t.name.clone())
-                    .or_insert_with(|| "claude did not start or did not stay up".into());
-                true
-            }
-        });
-    }
-    for t in pending {
-        let why = errors
-            .remove(&t.name)
-            .unwrap_or_else(|| "claude did not start".into());
-        crate::log::warn(&format!(
-            "failed to relaunch {} with --resume {}: {why}",
-            t.name, t.id
-        ));
-        results.push((t.name.clone(), Err(why)));
-    }
-    results
-}
-
-/// Types the resume prompt into a relaunched session whose turn a limit had stopped.
-fn nudge(ctx: &Ctx, t: &Target) {
-    let Some(prompt) = ctx
-        .config
-        .claude
-        .resume_prompt
-        .as_deref()
-        .filter(|p| t.nudge && !p.is_empty())
-    else {
-        return;
-    };
-    // Claude Code 2.1.330 often takes an Enter that arrives right behind a paste as part
-    // of it: the text stays in the input box, unsent, and the operator's next words are
-    // appended to it (seen in about one relaunch in two). So Enter is pressed only once
-    // the box shows the text, and again while the box still holds it.
-    if let Err(e) = ctx.tmux.send_text(&t.name, prompt, false) {
-        crate::log::warn(&format!("{e:#}"));
-        return;
-    }
-    let deadline = Instant::now() + NUDGE_DEADLINE;
-    let mut last_enter: Option<Instant> = None;
-    loop {
-        let held = ctx
-            .tmux
-            .capture(&t.name, 0)
-            .ok()
-            .and_then(|screen| input_box(&screen).map(|b| b.contains(prompt)));
-        let now = Instant::now();
-        match held {
-            // Submitted: the box no longer holds it.
-            Some(false) if last_enter.is_some() => return,
-            Some(true) if last_enter.is_none_or(|at| now - at >= NUDGE_RETRY) => {
-                if let Err(e) = ctx.tmux.press_enter(&t.name) {
-                    crate::log::warn(&format!("{e:#}"));
-                    return;
-                }
-                last_enter = Some(now);
-            }
-            _ => {}
-        }
-        if now >= deadline {
-            if last_enter.is_none() {
-                // A screen this version does not draw: press Enter once, as before.
-                let _ = ctx.tmux.press_enter(&t.name);
-            }
-            crate::log::warn(&format!(
-                "{}: the resume prompt may not have been sent; check the session",
-                t.name
-            ));
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// The text of Claude Code's input box: the last line that starts with its `❯` prompt
-/// (the earlier ones are prompts in the history).
-fn input_box(screen: &str) -> Option<&str> {
-    screen.lines().rev().find_map(|l| l.strip_prefix('❯'))
-}
-
-/// Whether the pane of `t` runs a new claude (not the one it replaces) on `home` with
-/// `t`'s id.
-fn runs_on(ctx: &Ctx, t: &Target, home: &Path) -> bool {
-    ctx.tmux.pane(&t.name).ok().flatten().is_some_and(|p| {
-        !p.dead
-            && find_claude(p.pid).is_some_and(|c| {
-                Some(c.pid) != t.old_pid
-                    && c.argv_id.as_deref() == Some(t.id.as_str())
-                    && c.config_dir.as_deref().is_some_and(|d| same_dir(d, home))
-            })
-    })
-}
-
-/// Polls until each target runs claude on `home` in two looks at least [`SETTLE`] apart,
-/// or the deadline passes; returns the names that did.
-fn verify(ctx: &Ctx, targets: &[&Target], home: &Path) -> Vec<String> {
-    let deadline = Instant::now() + VERIFY_DEADLINE;
-    let mut first_seen: BTreeMap<String, Instant> = BTreeMap::new();
-    let mut ok = Vec::new();
-    loop {
-        for t in targets {
-            if ok.contains(&t.name) {
-                continue;
-            }
-            if runs_on(ctx, t, home) {
-                let seen = *first_seen
-                    .entry(t.name.clone())
-                    .or_insert_with(Instant::now);
-                if seen.elapsed() >= SETTLE {
-                    ok.push(t.name.clone());
-                }
-            } else {
-                first_seen.remove(&t.name);
-            }
-        }
-        if ok.len() == targets.len() || Instant::now() >= deadline {
-            return ok;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-#[expect(
-    clippy::too_many_lines,
-    reason = "one cohesive update that must land in a single save"
-)]
-/// Completes the swap in one save: the account left behind, the active account, the
-/// session registry, the record of the swap, the pending return; then notifies.
-pub fn finish(ctx: &Ctx, state: &mut State) -> Result<SwapOutcome> {
-    let j = state.swap.take().context("no swap journal to finish")?;
-    let order: Vec<String> = ctx.config.accounts.iter().map(|a| a.name.clone()).collect();
-    let cross = j.from != j.to;
-    let mut moved = Vec::new();
-    let mut failed = Vec::new();
-    for s in &j.sessions {
-        let ok = s.error.is_none() && (s.done || !s.relaunch);
-        if ok {
-            moved.push(s.name.clone());
-        } else {
-            failed.push(s.name.clone());
-        }
-        let kind = s
-            .kind
-            .or_else(|| ctx.config.session_kind(&s.name).map(Into::into))
-            .unwrap_or(Kind::Dedicated);
-        let rec = state.session_mut(&s.name, kind);
-        if s.session_id.is_some() {
-            rec.session_id.clone_from(&s.session_id);
-            rec.cwd = s.cwd.clone().or(rec.cwd.take());
-        }
-        if ok {
-            rec.account = Some(j.to.clone());
-            if s.relaunch {
-                rec.launched_at = Some(ctx.now);
-                rec.id_source = Some("launched".into());
-                if let Some(len) = transcript_len(ctx, &j.to, s) {
-                    state.resumed_len.insert(s.name.clone(), len);
-                }
-            }
-        } else {
-            rec.account.clone_from(&s.account);
-        }
-    }
-    let resumed = state.all_exhausted_since.take().is_some();
-    let mut returned = false;
-    if cross {
-        mark_left(
-            state,
-            &j.from,
-            j.exhausted_until,
-            j.exhausted_scope.clone(),
-            j.auth_failed,
-        );
-        if j.rollback {
-            let a = state.account_mut(&j.to);
-            a.exhausted_until = None;
-            a.exhausted_scope = None;
-        }
-        state.active_account = Some(j.to.clone());
-        if let Some(p) = &state.pending_return
-            && !plan::outranks(&order, &p.to, &j.to)
-        {
-            returned = p.to == j.to;
-            state.pending_return = None;
-        }
-        if j.manual {
-            state.pending_return = None;
-        } else if plan::outranks(&order, &j.from, &j.to)
-            && let Some(until) = j.exhausted_until
-            && state
-                .pending_return
-                .as_ref()
-                .is_none_or(|p| plan::outranks(&order, &j.from, &p.to))
-        {
-            state.pending_return = Some(PendingReturn {
-                to: j.from.clone(),
-                not_before: crate::clock::add(until, ctx.config.quota.return_margin),
-            });
-        }
-        state.last_swap = Some(SwapRecord {
-            from: j.from.clone(),
-            to: j.to.clone(),
-            at: ctx.now,
-            reason: j.reason.clone(),
-            trigger: j.trigger.clone(),
-            manual: j.manual,
-            moved: moved.clone(),
-            failed: failed.clone(),
-            rollback: j.rollback,
-        });
-    }
-    ctx.save(state)?;
-    fault("finished");
-    let done = plan::Finished {
-        from: &j.from,
-        to: &j.to,
-        reason: &j.reason,
-        by_operator: j.manual || j.rollback,
-        returned,
-        resumed,
-    };
-    for event in plan::announcements(&done, &moved, &failed) {
-        notify::emit(ctx, &event);
-    }
-    Ok(SwapOutcome {
-        from: j.from,
-        to: Some(j.to),
-        moved,
-        failed,
-        plan: Vec::new(),
-    })
-}
-
-/// Cancels the swap in the journal: the link goes back where it was, sessions already
-/// relaunched go back to the old account, the journal is cleared. When the link cannot
-/// be put back, ccf is degraded. Returns the error the swap ends with.
-pub fn cancel(ctx: &Ctx, state: &mut State, why: &str) -> anyhow::Error {
-    let Some(j) = state.swap.clone() else {
-        return anyhow!("{why}");
-    };
-    let mut degraded = None;
-    if let (Some(link), Some(before)) = (&ctx.config.claude_link, &j.link_before) {
-        let here = ctx.link_target();
-        let back = crate::context::absolute_from(link, before);
-        if here.as_deref().is_none_or(|h| !same_dir(h, &back))
-            && let Err(e) = fsutil::replace_symlink(link, before)
-        {
-            degraded = Some(format!(
-                "the swap {} -> {} failed ({why}) and {} could not be pointed back at {}: {e:#}",
-                j.from,
-                j.to,
-                link.display(),
-                before.display()
-            ));
-        }
-    }
-    // Sessions that already run on the target go back, with their ids.
-    if j.from != j.to
-        && let Ok(from_home) = home_of(ctx, &j.from)
-        && let Ok(to_home) = home_of(ctx, &j.to)
-    {
-        let back: Vec<Target> = j
-            .sessions
-            .iter()
-            .filter(|s| s.relaunch)
-            .filter_map(|s| {
-                Some(Target {
-                    name: s.name.clone(),
-                    id: s.session_id.clone()?,
-                    cwd: s.cwd.clone()?,
-                    path: s.path.clone(),
-                    old_pid: s.pid,
-                    // Undoing a swap puts sessions back as they were; no prompt.
-                    nudge: false,
-                })
-            })
-            .filter(|t| runs_on(ctx, t, &to_home))
-            .collect();
-        for (name, r) in relaunch(ctx, &back, &from_home) {
-            if let Err(e) = r {
-                crate::log::warn(&format!("failed to move {name} back to {}: {e}", j.from));
-            }
-        }
-    }
-    state.swap = None;
-    if let Some(reason) = &degraded {
-        state.degraded = Some(Degraded {
-            since: ctx.now,
-            reason: reason.clone(),
-        });
-        // Status and the link must agree: the link decides what is active now.
-        if let Some(a) = ctx
-            .link_target()
-            .and_then(|t| ctx.config.account_by_home(&t))
-        {
-            state.active_account = Some(a.name.clone());
-        }
-    }
-    let saved = ctx.save(state);
-    notify::emit(
-        ctx,
-        &Event::SwapFailed {
-            from: j.from.clone(),
-            to: j.to.clone(),
-            error: why.to_string(),
-            failed: Vec::new(),
-        },
-    );
-    if let Some(reason) = &degraded {
-        notify::emit(
-            ctx,
-            &Event::Degraded {
-                reason: reason.clone(),
-            },
-        );
-    }
-    let mut err = match &degraded {
-        Some(reason) => {
-            anyhow!("{reason}; ccf is degraded until this is fixed and ccf rollback runs")
-        }
-        None => anyhow!(
-            "swap {} -> {} cancelled: {why}; {} is where it was and no session moved",
-            j.from,
-            j.to,
-            ctx.config
-                .claude_link
-                .as_deref()
-                .map_or_else(|| "the link".into(), |l| l.display().to_string())
-        ),
-    };
-    if let Err(e) = saved {
-        err = err.context(format!("{e:#}"));
-    }
-    err
-}
-
-/// The length of a session's transcript on `account`, if it exists.
-fn transcript_len(ctx: &Ctx, account: &str, s: &SwapSession) -> Option<u64> {
-    let home = home_of(ctx, account).ok()?;
-    let path = crate::claude::transcript(&home, s.cwd.as_deref()?, s.session_id.as_deref()?);
-    std::fs::metadata(path).ok().map(|m| m.len())
-}
-
-/// Records why the account left behind cannot take work.
-fn mark_left(
-    state: &mut State,
-    account: &str,
-    until: Option<Timestamp>,
-    scope: Option<String>,
-    auth_failed: bool,
-) {
-    let a = state.account_mut(account);
-    if until.is_some() {
-        a.exhausted_until = until;
-        a.exhausted_scope = scope;
-    }
-    if auth_failed {
-        a.auth_failed = true;
-    }
-}
-
 /// Stores the ids, cwds and accounts learned about sessions, so the next run (and
 /// `status`) knows them even for sessions this swap leaves alone.
 fn learn(ctx: &Ctx, state: &mut State, facts: &[SessionFacts]) {
     for f in facts.iter().filter(|f| f.session_id.is_some()) {
         let kind = f
             .kind
-            .or_else(|| ctx.config.session_kind(&f.name).map(Into::into))
-            .unwrap_or(Kind::Dedicated);
+            .or_else(|| ctx.config.session_kind(&f.name))
+            .unwrap_or(SessionKind::Dedicated);
         let rec = state.session_mut(&f.name, kind);
         if rec.session_id != f.session_id {
             rec.session_id.clone_from(&f.session_id);
-            rec.id_source.clone_from(&f.id_source);
+            rec.id_source = f.id_source;
             rec.launched_at = None;
         }
         if f.cwd.is_some() {
@@ -816,12 +376,4 @@ fn raw_link(link: &Path) -> Option<PathBuf> {
         Ok(fsutil::Entry::Symlink(t)) => Some(t),
         _ => None,
     }
-}
-
-pub fn same_dir(a: &Path, b: &Path) -> bool {
-    a == b
-        || match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-            (Ok(x), Ok(y)) => x == y,
-            _ => false,
-        }
 }

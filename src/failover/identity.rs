@@ -16,12 +16,14 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use super::plan::{SessionFacts, is_session_id};
+use crate::config::SessionKind;
 use crate::context::Ctx;
 use crate::detect::{Verdict, classify};
 use crate::procfs;
 use crate::spool::SessionStart;
-use crate::state::{Kind, State};
+use crate::state::{IdSource, State};
 use crate::tmux::{Pane, is_claude_command};
+use crate::world::World;
 
 /// Seconds of slack between a process's start (whole seconds) and what it wrote.
 const SLACK_S: i64 = 5;
@@ -84,31 +86,22 @@ fn argv_id(argv: &[String]) -> Option<String> {
     clippy::too_many_lines,
     reason = "the sources of an id, in their order, read best in one place"
 )]
-/// Every managed session the state or tmux knows, with what is known about it.
-/// `link_account` is the account `~/.claude` points at (where unpinned claudes run).
-pub fn gather(ctx: &Ctx, state: &State, link_account: Option<&str>) -> Result<Vec<SessionFacts>> {
-    let panes = ctx.tmux.list()?;
-    let mut names: BTreeMap<String, Option<Kind>> = state
+/// Every managed session the state or tmux knows, with what is known about it, in the
+/// world the run gathered (its panes and their captures).
+pub fn gather(ctx: &Ctx, state: &State, world: &World) -> Vec<SessionFacts> {
+    let panes = &world.panes;
+    let link_account = Some(world.unpinned_account());
+    let mut names: BTreeMap<String, Option<SessionKind>> = state
         .sessions
         .iter()
         .map(|(n, r)| (n.clone(), Some(r.kind)))
         .collect();
-    for p in &panes {
+    for p in panes {
         if let Some(k) = ctx.config.session_kind(&p.session) {
-            names.insert(p.session.clone(), Some(k.into()));
+            names.insert(p.session.clone(), Some(k));
         }
     }
-    let existing: Vec<String> = names
-        .keys()
-        .filter(|n| panes.iter().any(|p| &p.session == *n))
-        .cloned()
-        .collect();
-    let captures: BTreeMap<String, String> = ctx
-        .tmux
-        .capture_many(&existing, ctx.config.quota.capture_lines)
-        .into_iter()
-        .filter_map(|(n, r)| r.ok().map(|t| (n, t)))
-        .collect();
+    let captures = &world.captures;
     let starts = crate::spool::session_starts(&ctx.config.spool_dir());
 
     let mut out = Vec::new();
@@ -155,13 +148,13 @@ pub fn gather(ctx: &Ctx, state: &State, link_account: Option<&str>) -> Result<Ve
         {
             f.session_id.clone_from(&h.origin.session_id);
             f.cwd = h.origin.cwd.clone().or_else(|| c.cwd.clone());
-            f.id_source = Some("hook".into());
+            f.id_source = Some(IdSource::Hook);
         } else if let Some(c) = &claude
             && let Some((id, cwd)) = own_record(ctx, c.pid)
         {
             f.session_id = Some(id);
             f.cwd = cwd.or_else(|| c.cwd.clone());
-            f.id_source = Some("claude".into());
+            f.id_source = Some(IdSource::Claude);
         } else if let Some(r) = rec
             && let Some(id) = &r.session_id
             && claude
@@ -173,7 +166,7 @@ pub fn gather(ctx: &Ctx, state: &State, link_account: Option<&str>) -> Result<Ve
                 .cwd
                 .clone()
                 .or_else(|| claude.as_ref().and_then(|c| c.cwd.clone()));
-            f.id_source = r.id_source.clone().or_else(|| Some("launched".into()));
+            f.id_source = r.id_source.or(Some(IdSource::Launched));
         }
         // Whatever its source (a hand-edited state, an old record), an id that is not a
         // UUID never reaches a relaunch's argv.
@@ -210,31 +203,31 @@ pub fn gather(ctx: &Ctx, state: &State, link_account: Option<&str>) -> Result<Ve
         let dir = crate::claude::projects_dir(&home, &cwd);
         let found = match claude {
             Some(c) => from_transcripts(&dir, c, capture, &claimed)
-                .map(|id| (id, "transcript"))
+                .map(|id| (id, IdSource::Transcript))
                 .or_else(|| {
                     c.argv_id
                         .clone()
                         .filter(|id| has_transcript(&dir, id))
-                        .map(|id| (id, "argv"))
+                        .map(|id| (id, IdSource::Argv))
                 }),
             None => None,
         }
         .or_else(|| {
             scraped_id(capture)
                 .filter(|id| !claimed.contains(id) && has_transcript(&dir, id))
-                .map(|id| (id, "pane"))
+                .map(|id| (id, IdSource::Pane))
         });
         if let Some((id, source)) = found {
             claimed.insert(id.clone());
             f.session_id = Some(id);
-            f.id_source = Some(source.into());
+            f.id_source = Some(source);
             f.cwd = Some(cwd);
         }
     }
     for f in out.iter_mut().filter(|f| f.blocked) {
         f.blocked = !resumed_history(ctx, state, f);
     }
-    Ok(out)
+    out
 }
 
 /// Claude Code's own record of a running process, `<home>/sessions/<pid>.json`

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 use jiff::{SignedDuration, Timestamp};
 
+use crate::config::SessionKind;
 use crate::notify::Event;
-use crate::state::Kind;
+use crate::state::IdSource;
 use crate::tmux::Launch;
 
 /// The constant script that runs a relaunched claude: `set -m` gives claude its own
@@ -27,7 +28,7 @@ pub const RELAUNCH_SCRIPT: &str = r#"set -m; "$@"; exec "${SHELL:-/bin/sh}""#;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SessionFacts {
     pub name: String,
-    pub kind: Option<Kind>,
+    pub kind: Option<SessionKind>,
     /// Whether the tmux session exists.
     pub exists: bool,
     /// Whether its pane runs claude now.
@@ -43,7 +44,7 @@ pub struct SessionFacts {
     pub blocked: bool,
     pub session_id: Option<String>,
     /// `launched`, `hook`, `transcript`, `argv`, `pane`.
-    pub id_source: Option<String>,
+    pub id_source: Option<IdSource>,
     pub cwd: Option<PathBuf>,
     /// `PATH` of the process in its pane. tmux gives a respawned pane the *client's*
     /// PATH (ccf's, under systemd a bare one), so a relaunch passes the session's own.
@@ -222,7 +223,8 @@ pub fn describe(
                 "relaunch {} on {to} with --resume {id} in {} (id from {})",
                 s.name,
                 cwd.display(),
-                s.id_source.as_deref().unwrap_or("?")
+                s.id_source
+                    .map_or_else(|| "?".to_string(), |s| s.to_string())
             ),
             Move::Follow => format!("{} follows the link to {to} (session {id})", s.name),
             Move::Stuck(why) => format!("cannot move {}: {why}", s.name),

@@ -4,9 +4,11 @@
 use anyhow::{Result, bail};
 
 use super::SwapRequest;
-use super::apply::{self, Options, ensure_links, home_of, same_dir};
+use super::apply::{self, Options, ensure_links, home_of};
+use super::relaunch::same_dir;
 use crate::context::Ctx;
 use crate::state::{State, SwapJournal, SwapStep};
+use crate::world::World;
 
 /// What `rollback` did (or, with `--dry-run`, would do), one line per action.
 #[derive(Debug, Clone, Default)]
@@ -77,7 +79,7 @@ fn recover_inner(ctx: &Ctx, state: &mut State) -> Result<bool> {
             Err(e) if flipped(ctx, &j) => e,
             _ => format!("interrupted at step {} before the link was flipped", j.step),
         };
-        let err = apply::cancel(ctx, state, &why);
+        let err = super::cancel::cancel(ctx, state, &why);
         if state.degraded.is_some() {
             return Err(err);
         }
@@ -126,11 +128,7 @@ pub fn rollback(ctx: &Ctx, state: &mut State, dry_run: bool) -> Result<RollbackO
 /// Clears the degraded flag once the link points at an account whose layout is right.
 fn clear_degraded(ctx: &Ctx, state: &mut State, dry_run: bool) -> Result<RollbackOutcome> {
     if let Some(d) = state.degraded.clone() {
-        let Some(account) = ctx
-            .link_target()
-            .and_then(|t| ctx.config.account_by_home(&t))
-            .map(|a| a.name.clone())
-        else {
+        let Some(account) = ctx.link_account().map(|a| a.name.clone()) else {
             bail!(
                 "still degraded ({}): {} does not point at an account home; fix it, then run ccf rollback again",
                 d.reason,
@@ -167,7 +165,8 @@ fn clear_degraded(ctx: &Ctx, state: &mut State, dry_run: bool) -> Result<Rollbac
 
 /// Undoes the last completed swap, unless it was itself an undo or is superseded.
 fn undo_last(ctx: &Ctx, state: &mut State, dry_run: bool) -> Result<RollbackOutcome> {
-    let active = ctx.active_account(state).name.clone();
+    let world = World::gather(ctx, state)?;
+    let active = world.active.clone();
     let Some(last) = state
         .last_swap
         .clone()
@@ -184,15 +183,13 @@ fn undo_last(ctx: &Ctx, state: &mut State, dry_run: bool) -> Result<RollbackOutc
             "rollback of the swap {} -> {} ({})",
             last.from, last.to, last.reason
         ),
-        trigger: None,
         manual: true,
-        exhausted_until: None,
-        exhausted_scope: None,
-        auth_failed: false,
+        ..SwapRequest::default()
     };
     let out = apply::swap(
         ctx,
         state,
+        &world,
         &req,
         &Options {
             dry_run,

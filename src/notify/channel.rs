@@ -11,8 +11,8 @@ use reqwest::blocking::{Client, RequestBuilder, Response};
 use serde_json::{Value, json};
 
 use super::event::Message;
-use super::secret::{self, Secret, Source, Unavailable};
 use crate::config::{Notifications, Resend, Telegram, Webhook};
+use crate::secret::{self, Secret, Source, Unavailable};
 
 /// Channel names, as `notify test` and the logs spell them.
 pub const NAMES: [&str; 3] = ["telegram", "resend", "webhook"];

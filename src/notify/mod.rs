@@ -9,7 +9,6 @@
 pub mod channel;
 pub mod event;
 pub mod outbox;
-pub mod secret;
 
 pub use event::{Event, Message};
 pub use outbox::{emit, flush};

@@ -15,9 +15,10 @@ use super::frontmatter::{self, Task};
 use super::plan::{self, Action, Candidate, Verdict};
 use super::queue::{self, Claimed, DONE, FAILED, Queue};
 use super::record::{TaskRecord, Wait};
+use crate::config::SessionKind;
 use crate::context::Ctx;
 use crate::notify::Event;
-use crate::state::{Kind, PoolProblem, SessionRecord, State};
+use crate::state::{PoolProblem, SessionRecord, State};
 use crate::tmux::{Launch, Pane};
 
 /// Variables Claude Code sets for its own children; a claude that inherits them refuses
@@ -578,10 +579,10 @@ impl<'a> Applier<'a> {
         state.sessions.insert(
             session.to_string(),
             SessionRecord {
-                kind: Kind::Autonomous,
+                kind: SessionKind::Autonomous,
                 account: Some(account.to_string()),
                 session_id: Some(r.session_id.clone()),
-                id_source: Some("launched".into()),
+                id_source: Some(crate::state::IdSource::Launched),
                 cwd: Some(r.cwd.clone()),
                 launched_at: Some(ctx.now),
                 task: Some(task.to_string()),
@@ -646,10 +647,10 @@ impl<'a> Applier<'a> {
         state.sessions.insert(
             session.to_string(),
             SessionRecord {
-                kind: Kind::Dedicated,
+                kind: SessionKind::Dedicated,
                 account: Some(active.name.clone()),
                 session_id: Some(id),
-                id_source: Some("launched".into()),
+                id_source: Some(crate::state::IdSource::Launched),
                 cwd: Some(project.to_path_buf()),
                 launched_at: Some(ctx.now),
                 task: None,
@@ -671,7 +672,7 @@ impl<'a> Applier<'a> {
             })
             .collect();
         state.sessions.retain(|name, s| match (&s.kind, &s.task) {
-            (Kind::Autonomous, Some(t)) => placed.contains(&(name.clone(), t.clone())),
+            (SessionKind::Autonomous, Some(t)) => placed.contains(&(name.clone(), t.clone())),
             _ => true,
         });
         Ok(())

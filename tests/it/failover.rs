@@ -263,6 +263,17 @@ fn ctx_at(sb: &Sandbox, now: Timestamp) -> Ctx {
     Ctx::new(config, now, sb.home.clone())
 }
 
+/// A swap in process, in the world as it is now (check-quota gathers it the same way).
+fn swap_at(ctx: &Ctx, st: &mut State, req: &SwapRequest) -> anyhow::Result<failover::SwapOutcome> {
+    let world = ccf::world::World::gather(ctx, st)?;
+    failover::swap(ctx, st, &world, req, false)
+}
+
+fn due_at(ctx: &Ctx, st: &State) -> Option<String> {
+    let world = ccf::world::World::gather(ctx, st).unwrap();
+    failover::due_return(ctx, st, &world)
+}
+
 fn limit_request(until: Timestamp) -> SwapRequest {
     SwapRequest {
         to: None,
@@ -270,7 +281,7 @@ fn limit_request(until: Timestamp) -> SwapRequest {
         trigger: None,
         manual: false,
         exhausted_until: Some(until),
-        exhausted_scope: Some("five_hour".into()),
+        exhausted_scope: Some(ccf::detect::Scope::FiveHour),
         auth_failed: false,
     }
 }
@@ -299,7 +310,7 @@ fn all_accounts_exhausted_parks_the_sessions_and_resumes_them_after_the_reset() 
     let before = sb.claude_log().len();
 
     let ctx = ctx_at(&sb, now);
-    let out = failover::swap(&ctx, &mut st, &limit_request(reset), false).unwrap();
+    let out = swap_at(&ctx, &mut st, &limit_request(reset)).unwrap();
     assert_eq!(out.to, None);
     let st = load(&sb);
     assert_eq!(st.all_exhausted_since, Some(now));
@@ -310,11 +321,11 @@ fn all_accounts_exhausted_parks_the_sessions_and_resumes_them_after_the_reset() 
         "parked, not relaunched"
     );
     assert_eq!(outbox_kinds(&sb), ["all_exhausted"]);
-    assert_eq!(failover::due_return(&ctx, &st), None);
+    assert_eq!(due_at(&ctx, &st), None);
 
     let later = reset + SignedDuration::from_mins(6);
     let ctx = ctx_at(&sb, later);
-    let due = failover::due_return(&ctx, &st);
+    let due = due_at(&ctx, &st);
     assert_eq!(due.as_deref(), Some("compte1"));
     sb.set_mode("compte1", "normal");
     let mut st = st;
@@ -328,11 +339,11 @@ fn all_accounts_exhausted_parks_the_sessions_and_resumes_them_after_the_reset() 
         exhausted_scope: None,
         ..req
     };
-    failover::swap(&ctx, &mut st, &req, false).unwrap();
+    swap_at(&ctx, &mut st, &req).unwrap();
     assert_resumed(&sb, before, DEDICATED_ID, "proj", "compte1");
     let st = load(&sb);
     assert_eq!(st.all_exhausted_since, None);
-    assert_eq!(failover::due_return(&ctx, &st), None);
+    assert_eq!(due_at(&ctx, &st), None);
     assert_eq!(outbox_kinds(&sb), ["all_exhausted", "work_resumed"]);
 }
 
@@ -353,7 +364,7 @@ fn an_automatic_failover_returns_to_the_primary_after_its_reset() {
     let reset = now + SignedDuration::from_hours(2);
     let mut st = load(&sb);
     let before = sb.claude_log().len();
-    let out = failover::swap(&ctx_at(&sb, now), &mut st, &limit_request(reset), false).unwrap();
+    let out = swap_at(&ctx_at(&sb, now), &mut st, &limit_request(reset)).unwrap();
     assert_eq!(out.to.as_deref(), Some("compte2"), "{out:#?}");
     assert_resumed(&sb, before, DEDICATED_ID, "proj", "compte2");
     let st = load(&sb);
@@ -372,9 +383,9 @@ fn an_automatic_failover_returns_to_the_primary_after_its_reset() {
         .json();
     assert_eq!(status["accounts"][0]["state"], "available");
 
-    assert_eq!(failover::due_return(&ctx_at(&sb, reset), &st), None);
+    assert_eq!(due_at(&ctx_at(&sb, reset), &st), None);
     let ctx = ctx_at(&sb, after.parse().unwrap());
-    let due = failover::due_return(&ctx, &st);
+    let due = due_at(&ctx, &st);
     assert_eq!(due.as_deref(), Some("compte1"));
     let req = SwapRequest {
         to: due,
@@ -387,7 +398,7 @@ fn an_automatic_failover_returns_to_the_primary_after_its_reset() {
     };
     let before = sb.claude_log().len();
     let mut st = st;
-    failover::swap(&ctx, &mut st, &req, false).unwrap();
+    swap_at(&ctx, &mut st, &req).unwrap();
     assert_resumed(&sb, before, DEDICATED_ID, "proj", "compte1");
     let st = load(&sb);
     assert_eq!(st.active_account.as_deref(), Some("compte1"));
@@ -684,7 +695,7 @@ fn a_manual_swap_back_to_the_primary_is_announced_as_a_swap_not_a_return() {
     let now = Timestamp::now();
     let mut st = load(&sb);
     let reset = now + SignedDuration::from_hours(2);
-    failover::swap(&ctx_at(&sb, now), &mut st, &limit_request(reset), false).unwrap();
+    swap_at(&ctx_at(&sb, now), &mut st, &limit_request(reset)).unwrap();
     assert!(load(&sb).pending_return.is_some());
     sb.ccf(&["swap", "--to", "compte1", "--force"]).run();
     assert_eq!(
@@ -733,7 +744,7 @@ fn a_swap_onto_an_exhausted_account_is_refused_without_force_and_the_dry_run_war
     let now = Timestamp::now();
     let mut st = load(&sb);
     let reset = now + SignedDuration::from_hours(2);
-    failover::swap(&ctx_at(&sb, now), &mut st, &limit_request(reset), false).unwrap();
+    swap_at(&ctx_at(&sb, now), &mut st, &limit_request(reset)).unwrap();
     let dry = sb
         .ccf(&["swap", "--to", "compte1", "--dry-run"])
         .stdout_has(&format!(

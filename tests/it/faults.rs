@@ -30,6 +30,9 @@ const SESSIONS: [(&str, &str, &str); 2] = [
 /// `CLAUDE_CONFIG_DIR`, each with a known id and one exchange in its transcript.
 fn world() -> Sandbox {
     let sb = Sandbox::new();
+    // A relaunch that cannot succeed (no server, no session, no claude) fails after each
+    // attempt's wait: 2 s here instead of the operator's 15 s, the same three attempts.
+    sb.set_env("CCF_RELAUNCH_DEADLINE", "2s");
     sb.hold_notifications();
     sb.login_all();
     sb.ccf(&["ensure-symlinks"]).run();

@@ -19,6 +19,8 @@ pub struct Sandbox {
     /// The unprivileged user (uid, gid) that runs tmux, ccf and claude here, when not
     /// the test's own: what the operator's host looks like.
     pub owner: Option<(u32, u32)>,
+    /// Variables every ccf run of this sandbox gets on top of the base environment.
+    extra_env: std::cell::RefCell<Vec<(String, String)>>,
 }
 
 impl Drop for Sandbox {
@@ -124,6 +126,7 @@ impl Sandbox {
             tmux,
             accounts: names.iter().map(|s| (*s).to_string()).collect(),
             owner,
+            extra_env: std::cell::RefCell::default(),
         };
         sb.write_config(&sb.default_config());
         sb
@@ -160,7 +163,15 @@ impl Sandbox {
     pub fn env(&self) -> Vec<(String, String)> {
         let mut env = base_env(&self.home, &self.bin, self.home.parent().unwrap());
         env.push(("CCF_CONFIG".into(), self.config.display().to_string()));
+        env.extend(self.extra_env.borrow().iter().cloned());
         env
+    }
+
+    /// Gives every later ccf run of this sandbox `key=value`.
+    pub fn set_env(&self, key: &str, value: &str) {
+        self.extra_env
+            .borrow_mut()
+            .push((key.to_string(), value.to_string()));
     }
 
     /// Runs ccf in this sandbox; expects exit 0 unless told otherwise.

@@ -1,0 +1,256 @@
+//! Relaunching sessions: respawn each pane in place with `--resume <id>`, verify that
+//! claude came up on the account and stayed up, type the resume prompt into a session
+//! whose turn a limit had stopped, and retry with backoff. How long each wait lasts is a
+//! [`Timing`], passed in, so the fault suite can make a claude that never starts fail in
+//! seconds rather than in the operator's 45.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::fault;
+use super::identity::find_claude;
+use super::plan;
+use crate::context::Ctx;
+
+/// How long a relaunch waits, and how often it tries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timing {
+    /// How often a relaunch is tried before the session is reported as failed.
+    pub attempts: u32,
+    /// How long one attempt waits for claude to come up and stay up.
+    pub verify_deadline: Duration,
+    /// How long claude must stay up to count as started (a claude that cannot resume
+    /// exits within moments).
+    pub settle: Duration,
+    /// The pause before the second attempt; it doubles for each one after.
+    pub backoff: Duration,
+    /// How long the resume prompt may take to show in the input box and be taken.
+    pub nudge_deadline: Duration,
+    /// How long a pressed Enter gets to empty the input box before it is pressed again.
+    pub nudge_retry: Duration,
+}
+
+impl Timing {
+    pub const STANDARD: Timing = Timing {
+        attempts: 3,
+        verify_deadline: Duration::from_secs(15),
+        settle: Duration::from_millis(500),
+        backoff: Duration::from_millis(500),
+        nudge_deadline: Duration::from_secs(10),
+        nudge_retry: Duration::from_millis(500),
+    };
+
+    /// The timing of this run: [`Timing::STANDARD`], with the wait of one attempt taken
+    /// from `CCF_RELAUNCH_DEADLINE` (`2s`) when set — a test hook, like `CCF_NOW`.
+    pub fn for_run() -> Timing {
+        let deadline = std::env::var("CCF_RELAUNCH_DEADLINE")
+            .ok()
+            .and_then(|v| humantime::parse_duration(&v).ok());
+        Timing {
+            verify_deadline: deadline.unwrap_or(Timing::STANDARD.verify_deadline),
+            ..Timing::STANDARD
+        }
+    }
+}
+
+/// One session to (re)launch on an account.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    pub id: String,
+    pub cwd: PathBuf,
+    pub path: Option<String>,
+    /// The claude it replaces, which does not count as relaunched.
+    pub old_pid: Option<u32>,
+    /// Type `claude.resume_prompt` once it runs: a resumed Claude Code waits for a
+    /// prompt (2.1.330 re-shows the old banner and sends nothing by itself).
+    pub nudge: bool,
+}
+
+/// Relaunches `targets` on the account at `home`: respawn each pane in place, clear
+/// its history, then wait until each runs claude on `home` with its id and stays up.
+/// Failures are retried with backoff; a session already running there is left alone.
+pub fn relaunch(
+    ctx: &Ctx,
+    targets: &[Target],
+    home: &Path,
+    timing: &Timing,
+) -> Vec<(String, Result<(), String>)> {
+    let c = &ctx.config.claude;
+    let env: Vec<(String, String)> = c.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut results: Vec<(String, Result<(), String>)> = Vec::new();
+    let mut pending: Vec<&Target> = targets
+        .iter()
+        .filter(|t| {
+            let already = runs_on(ctx, t, home);
+            if already {
+                results.push((t.name.clone(), Ok(())));
+            }
+            !already
+        })
+        .collect();
+    let mut errors: BTreeMap<String, String> = BTreeMap::new();
+    for attempt in 0..timing.attempts {
+        if pending.is_empty() {
+            break;
+        }
+        if attempt > 0 {
+            std::thread::sleep(timing.backoff * 2u32.pow(attempt - 1));
+        }
+        for t in &pending {
+            let launch = plan::launch(
+                &c.command,
+                &c.args,
+                &env,
+                t.path.as_deref(),
+                home,
+                &t.id,
+                &t.cwd,
+            );
+            if let Err(e) = ctx.tmux.respawn(&t.name, &launch) {
+                errors.insert(t.name.clone(), format!("{e:#}"));
+                continue;
+            }
+            fault("respawned");
+            if let Err(e) = ctx.tmux.clear_history(&t.name) {
+                crate::log::warn(&format!("{e:#}"));
+            }
+        }
+        let ok = verify(ctx, &pending, home, timing);
+        pending.retain(|t| {
+            if ok.contains(&t.name) {
+                nudge(ctx, t, timing);
+                results.push((t.name.clone(), Ok(())));
+                false
+            } else {
+                errors
+                    .entry(t.name.clone())
+                    .or_insert_with(|| "claude did not start or did not stay up".into());
+                true
+            }
+        });
+    }
+    for t in pending {
+        let why = errors
+            .remove(&t.name)
+            .unwrap_or_else(|| "claude did not start".into());
+        crate::log::warn(&format!(
+            "failed to relaunch {} with --resume {}: {why}",
+            t.name, t.id
+        ));
+        results.push((t.name.clone(), Err(why)));
+    }
+    results
+}
+
+/// Types the resume prompt into a relaunched session whose turn a limit had stopped.
+fn nudge(ctx: &Ctx, t: &Target, timing: &Timing) {
+    let Some(prompt) = ctx
+        .config
+        .claude
+        .resume_prompt
+        .as_deref()
+        .filter(|p| t.nudge && !p.is_empty())
+    else {
+        return;
+    };
+    // Claude Code 2.1.330 often takes an Enter that arrives right behind a paste as part
+    // of it: the text stays in the input box, unsent, and the operator's next words are
+    // appended to it (seen in about one relaunch in two). So Enter is pressed only once
+    // the box shows the text, and again while the box still holds it.
+    if let Err(e) = ctx.tmux.send_text(&t.name, prompt, false) {
+        crate::log::warn(&format!("{e:#}"));
+        return;
+    }
+    let deadline = Instant::now() + timing.nudge_deadline;
+    let mut last_enter: Option<Instant> = None;
+    loop {
+        let held = ctx
+            .tmux
+            .capture(&t.name, 0)
+            .ok()
+            .and_then(|screen| input_box(&screen).map(|b| b.contains(prompt)));
+        let now = Instant::now();
+        match held {
+            // Submitted: the box no longer holds it.
+            Some(false) if last_enter.is_some() => return,
+            Some(true) if last_enter.is_none_or(|at| now - at >= timing.nudge_retry) => {
+                if let Err(e) = ctx.tmux.press_enter(&t.name) {
+                    crate::log::warn(&format!("{e:#}"));
+                    return;
+                }
+                last_enter = Some(now);
+            }
+            _ => {}
+        }
+        if now >= deadline {
+            if last_enter.is_none() {
+                // A screen this version does not draw: press Enter once, as before.
+                let _ = ctx.tmux.press_enter(&t.name);
+            }
+            crate::log::warn(&format!(
+                "{}: the resume prompt may not have been sent; check the session",
+                t.name
+            ));
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The text of Claude Code's input box: the last line that starts with its `❯` prompt
+/// (the earlier ones are prompts in the history).
+fn input_box(screen: &str) -> Option<&str> {
+    screen.lines().rev().find_map(|l| l.strip_prefix('❯'))
+}
+
+/// Whether the pane of `t` runs a new claude (not the one it replaces) on `home` with
+/// `t`'s id.
+pub fn runs_on(ctx: &Ctx, t: &Target, home: &Path) -> bool {
+    ctx.tmux.pane(&t.name).ok().flatten().is_some_and(|p| {
+        !p.dead
+            && find_claude(p.pid).is_some_and(|c| {
+                Some(c.pid) != t.old_pid
+                    && c.argv_id.as_deref() == Some(t.id.as_str())
+                    && c.config_dir.as_deref().is_some_and(|d| same_dir(d, home))
+            })
+    })
+}
+
+/// Polls until each target runs claude on `home` in two looks at least `settle` apart,
+/// or the deadline passes; returns the names that did.
+fn verify(ctx: &Ctx, targets: &[&Target], home: &Path, timing: &Timing) -> Vec<String> {
+    let deadline = Instant::now() + timing.verify_deadline;
+    let mut first_seen: BTreeMap<String, Instant> = BTreeMap::new();
+    let mut ok = Vec::new();
+    loop {
+        for t in targets {
+            if ok.contains(&t.name) {
+                continue;
+            }
+            if runs_on(ctx, t, home) {
+                let seen = *first_seen
+                    .entry(t.name.clone())
+                    .or_insert_with(Instant::now);
+                if seen.elapsed() >= timing.settle {
+                    ok.push(t.name.clone());
+                }
+            } else {
+                first_seen.remove(&t.name);
+            }
+        }
+        if ok.len() == targets.len() || Instant::now() >= deadline {
+            return ok;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+pub fn same_dir(a: &Path, b: &Path) -> bool {
+    a == b
+        || match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+            (Ok(x), Ok(y)) => x == y,
+            _ => false,
+        }
+}
