@@ -32,3 +32,6 @@ pub mod tmux;
 pub mod units;
 pub mod user_manager;
 pub mod world;
+
+#[cfg(test)]
+mod structure_tests;
