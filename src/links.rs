@@ -17,11 +17,11 @@ use crate::fsutil::{self, Entry};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Item {
     pub path: PathBuf,
-    pub action: Action,
+    pub finding: Finding,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub enum Finding {
     /// Already right.
     Ok,
     /// Create this directory (an account home or a shared target).
@@ -34,16 +34,16 @@ pub enum Action {
 
 impl Item {
     pub fn is_problem(&self) -> bool {
-        matches!(self.action, Action::Divergent { .. })
+        matches!(self.finding, Finding::Divergent { .. })
     }
 }
 
 /// Decides what to do at a place that should be a symlink to `want`.
-pub fn judge_link(path: &Path, want: &Path, found: &Entry) -> Action {
+pub fn judge_link(path: &Path, want: &Path, found: &Entry) -> Finding {
     match found {
-        Entry::Missing => Action::Link(want.to_path_buf()),
-        Entry::Symlink(t) if same_path(&absolute_from(path, t), want) => Action::Ok,
-        Entry::Symlink(t) => Action::Divergent {
+        Entry::Missing => Finding::Link(want.to_path_buf()),
+        Entry::Symlink(t) if same_path(&absolute_from(path, t), want) => Finding::Ok,
+        Entry::Symlink(t) => Finding::Divergent {
             found: format!("a symlink to {}", t.display()),
             fix: format!(
                 "if nothing there is needed: ln -sfn {} {}; else merge {} into {} first",
@@ -53,7 +53,7 @@ pub fn judge_link(path: &Path, want: &Path, found: &Entry) -> Action {
                 want.display()
             ),
         },
-        Entry::Dir => Action::Divergent {
+        Entry::Dir => Finding::Divergent {
             found: "a real directory".into(),
             fix: format!(
                 "merge it into the shared target, then link it: cp -a {0}/. {1}/ && mv {0} {0}.pre-ccf && ln -s {1} {0}",
@@ -61,7 +61,7 @@ pub fn judge_link(path: &Path, want: &Path, found: &Entry) -> Action {
                 want.display()
             ),
         },
-        Entry::File => Action::Divergent {
+        Entry::File => Finding::Divergent {
             found: "a regular file".into(),
             fix: format!(
                 "move it aside: mv {0} {0}.pre-ccf, then run ccf ensure-symlinks",
@@ -72,12 +72,12 @@ pub fn judge_link(path: &Path, want: &Path, found: &Entry) -> Action {
 }
 
 /// Decides what to do at a place that should be a directory.
-pub fn judge_dir(path: &Path, found: &Entry) -> Action {
+pub fn judge_dir(path: &Path, found: &Entry) -> Finding {
     match found {
-        Entry::Missing => Action::CreateDir,
-        Entry::Dir => Action::Ok,
-        Entry::Symlink(t) if absolute_from(path, t).is_dir() => Action::Ok,
-        other => Action::Divergent {
+        Entry::Missing => Finding::CreateDir,
+        Entry::Dir => Finding::Ok,
+        Entry::Symlink(t) if absolute_from(path, t).is_dir() => Finding::Ok,
+        other => Finding::Divergent {
             found: match other {
                 Entry::Symlink(t) => format!("a dangling symlink to {}", t.display()),
                 _ => "a regular file".into(),
@@ -106,7 +106,7 @@ pub fn survey(config: &Config, only: Option<&Account>, active: &Account) -> Resu
     let mut items = Vec::new();
     for s in &config.shared {
         items.push(Item {
-            action: judge_dir(&s.target, &look(&s.target)?),
+            finding: judge_dir(&s.target, &look(&s.target)?),
             path: s.target.clone(),
         });
     }
@@ -116,30 +116,30 @@ pub fn survey(config: &Config, only: Option<&Account>, active: &Account) -> Resu
         .filter(|a| only.is_none_or(|o| o.name == a.name))
     {
         items.push(Item {
-            action: judge_dir(&account.home, &look(&account.home)?),
+            finding: judge_dir(&account.home, &look(&account.home)?),
             path: account.home.clone(),
         });
         for s in &config.shared {
             let path = account.home.join(&s.name);
             items.push(Item {
-                action: judge_link(&path, &s.target, &look(&path)?),
+                finding: judge_link(&path, &s.target, &look(&path)?),
                 path,
             });
         }
     }
     if let Some(link) = &config.claude_link {
         let found = look(link)?;
-        let action = match &found {
+        let finding = match &found {
             // Pointing at any account home is a consistent layout; which one is active
             // is the state's business (validate compares the two).
             Entry::Symlink(t) if config.account_by_home(&absolute_from(link, t)).is_some() => {
-                Action::Ok
+                Finding::Ok
             }
             _ => judge_link(link, &active.home, &found),
         };
         items.push(Item {
             path: link.clone(),
-            action,
+            finding,
         });
     }
     Ok(items)
@@ -148,9 +148,9 @@ pub fn survey(config: &Config, only: Option<&Account>, active: &Account) -> Resu
 /// Carries out the creations of `items`; divergent items are left alone.
 pub fn apply(items: &[Item]) -> Result<()> {
     for item in items {
-        match &item.action {
-            Action::CreateDir => fsutil::create_private_dir(&item.path)?,
-            Action::Link(target) => {
+        match &item.finding {
+            Finding::CreateDir => fsutil::create_private_dir(&item.path)?,
+            Finding::Link(target) => {
                 if let Some(parent) = item.path.parent() {
                     fsutil::create_private_dir(parent)?;
                 }
@@ -162,7 +162,7 @@ pub fn apply(items: &[Item]) -> Result<()> {
                     )
                 })?;
             }
-            Action::Ok | Action::Divergent { .. } => {}
+            Finding::Ok | Finding::Divergent { .. } => {}
         }
     }
     Ok(())
@@ -171,15 +171,15 @@ pub fn apply(items: &[Item]) -> Result<()> {
 /// One line per item, for people.
 pub fn describe(item: &Item, dry_run: bool) -> Option<String> {
     let would = if dry_run { "would create" } else { "created" };
-    match &item.action {
-        Action::Ok => None,
-        Action::CreateDir => Some(format!("{would} directory {}", item.path.display())),
-        Action::Link(t) => Some(format!(
+    match &item.finding {
+        Finding::Ok => None,
+        Finding::CreateDir => Some(format!("{would} directory {}", item.path.display())),
+        Finding::Link(t) => Some(format!(
             "{would} link {} -> {}",
             item.path.display(),
             t.display()
         )),
-        Action::Divergent { found, fix } => Some(format!(
+        Finding::Divergent { found, fix } => Some(format!(
             "problem: {} is {found}, not the expected link; left as it is\n  fix: {fix}",
             item.path.display()
         )),
@@ -196,19 +196,19 @@ mod tests {
         let p = Path::new("/h/projects");
         assert_eq!(
             judge_link(p, want, &Entry::Missing),
-            Action::Link(want.into())
+            Finding::Link(want.into())
         );
         assert_eq!(
             judge_link(p, want, &Entry::Symlink(want.into())),
-            Action::Ok
+            Finding::Ok
         );
         assert!(matches!(
             judge_link(p, want, &Entry::Symlink("/other".into())),
-            Action::Divergent { .. }
+            Finding::Divergent { .. }
         ));
         assert!(matches!(
             judge_link(p, want, &Entry::Dir),
-            Action::Divergent { .. }
+            Finding::Divergent { .. }
         ));
     }
 }

@@ -302,18 +302,18 @@ fn check_layout(ctx: &Ctx, state: Option<&crate::state::State>, r: &mut Report) 
         ),
         Ok(items) => {
             for item in items {
-                match item.action {
-                    links::Action::Ok => {}
+                match item.finding {
+                    links::Finding::Ok => {}
                     // A missing account home is reported, with the login hint, by check_homes.
-                    links::Action::CreateDir
+                    links::Finding::CreateDir
                         if ctx.config.accounts.iter().any(|a| a.home == item.path) => {}
-                    links::Action::CreateDir => {
+                    links::Finding::CreateDir => {
                         r.problem(
                             format!("{} is missing", item.path.display()),
                             "run ccf ensure-symlinks",
                         );
                     }
-                    links::Action::Link(t) => r.problem(
+                    links::Finding::Link(t) => r.problem(
                         format!(
                             "{} is missing (should link to {})",
                             item.path.display(),
@@ -321,7 +321,7 @@ fn check_layout(ctx: &Ctx, state: Option<&crate::state::State>, r: &mut Report) 
                         ),
                         "run ccf ensure-symlinks",
                     ),
-                    links::Action::Divergent { found, fix } => {
+                    links::Finding::Divergent { found, fix } => {
                         r.problem(
                             format!("{} is {found}, not the expected link", item.path.display()),
                             fix,

@@ -252,7 +252,7 @@ pub fn run(ctx: &Ctx, state: &mut State) -> Result<SwapOutcome> {
     }
     if step(state) == SwapStep::LinkFlipped {
         if cross && let Err(why) = ensure_links(ctx, &j.to) {
-            return Err(cancel(ctx, state, &why));
+            return Err(cancel(ctx, state, &format!("{why:#}")));
         }
         set_step(ctx, state, SwapStep::SymlinksEnsured)?;
         fault("symlinks-ensured");
@@ -281,24 +281,18 @@ fn set_step(ctx: &Ctx, state: &mut State, step: SwapStep) -> Result<()> {
 }
 
 /// Creates what is missing of the target's shared layout; a divergent place cancels.
-pub fn ensure_links(ctx: &Ctx, to: &str) -> Result<(), String> {
-    let account = ctx
-        .config
-        .account(to)
-        .ok_or_else(|| format!("no account named {to}"))?;
-    let items = links::survey(&ctx.config, Some(account), account).map_err(|e| format!("{e:#}"))?;
+pub fn ensure_links(ctx: &Ctx, to: &str) -> Result<()> {
+    let account = ctx.config.named_account(to)?;
+    let items = links::survey(&ctx.config, Some(account), account)?;
     let bad: Vec<String> = items
         .iter()
         .filter(|i| i.is_problem())
         .filter_map(|i| links::describe(i, false))
         .collect();
     if !bad.is_empty() {
-        return Err(format!(
-            "the shared layout of {to} is not right: {}",
-            bad.join("; ")
-        ));
+        bail!("the shared layout of {to} is not right: {}", bad.join("; "));
     }
-    links::apply(&items).map_err(|e| format!("{e:#}"))
+    links::apply(&items)
 }
 
 /// Relaunches the journal's sessions that are not done yet, marking each one that

@@ -102,6 +102,14 @@ pub enum Pick {
     NoneAvailable,
 }
 
+/// A swap asked for an account the config does not have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no account named {name}; known: {}", known.join(", "))]
+pub struct UnknownAccount {
+    pub name: String,
+    pub known: Vec<String>,
+}
+
 /// The target: the requested account (which must exist), else the first account in
 /// priority order that is available and is not `from`.
 pub fn pick_target(
@@ -109,10 +117,13 @@ pub fn pick_target(
     from: &str,
     requested: Option<&str>,
     available: impl Fn(&str) -> bool,
-) -> Result<Pick, String> {
+) -> Result<Pick, UnknownAccount> {
     if let Some(r) = requested {
         if !order.iter().any(|a| a == r) {
-            return Err(format!("no account named {r}; known: {}", order.join(", ")));
+            return Err(UnknownAccount {
+                name: r.to_string(),
+                known: order.to_vec(),
+            });
         }
         return Ok(Pick::Account(r.to_string()));
     }

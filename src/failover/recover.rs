@@ -76,7 +76,7 @@ fn recover_inner(ctx: &Ctx, state: &mut State) -> Result<bool> {
         Ok(true)
     } else {
         let why = match layout {
-            Err(e) if flipped(ctx, &j) => e,
+            Err(e) if flipped(ctx, &j) => format!("{e:#}"),
             _ => format!("interrupted at step {} before the link was flipped", j.step),
         };
         let err = super::cancel::cancel(ctx, state, &why);
@@ -150,7 +150,7 @@ fn clear_degraded(ctx: &Ctx, state: &mut State, dry_run: bool) -> Result<Rollbac
             });
         }
         if let Err(e) = ensure_links(ctx, &account) {
-            bail!("still degraded ({}): {e}", d.reason);
+            bail!("still degraded ({}): {e:#}", d.reason);
         }
         state.degraded = None;
         state.active_account = Some(account);
