@@ -183,56 +183,70 @@ pub fn decide(
                 .map_or_else(String::new, |t| t.to_string())
         );
     } else if active_out {
-        let own = trigger.filter(|o| o.account == active);
-        let until = d
-            .exhausted
-            .iter()
-            .filter(|(a, ..)| a == active)
-            .map(|(_, t, _)| *t)
-            .max()
-            .or_else(|| state.accounts.get(active).and_then(|a| a.exhausted_until));
-        let auth = d.auth_failed.iter().any(|a| a == active)
-            || state.accounts.get(active).is_some_and(|a| a.auth_failed);
-        let reason = if auth {
-            format!("account {active} failed authentication")
-        } else {
-            format!("usage limit on {active}")
-        };
-        // The failover picks the same way, once this poll's marks are saved.
-        let available = |a: &str| {
-            state.is_available(a, now)
-                && !d
-                    .exhausted
-                    .iter()
-                    .any(|(x, until, _)| x == a && *until > now)
-                && !d.auth_failed.iter().any(|x| x == a)
-        };
-        let pick = crate::failover::plan::pick_target(order, active, None, available);
-        d.outcome = match pick {
-            Ok(crate::failover::plan::Pick::Account(to)) => {
-                format!("→ swap away from {active} to {to}: {reason}")
-            }
-            _ => format!(
-                "→ no account available to swap to from {active} ({reason}); sessions parked until a reset"
-            ),
-        };
-        d.action = Action::Swap(SwapRequest {
-            to: None,
-            reason,
-            trigger: own.map(|o| Trigger {
-                session: o.session.clone(),
-                source: o.source,
-                matched: o.matched.clone(),
-            }),
-            manual: false,
-            exhausted_until: until,
-            exhausted_scope: own.and_then(|o| o.scope),
-            auth_failed: auth,
-        });
+        swap_away(&mut d, trigger, state, active, order, now);
     } else {
         d.outcome = format!("→ stay on {active}");
     }
     d
+}
+
+/// The decision to move every session off the active account, which is out: why, until
+/// when, what triggered it, and where it goes (the failover picks the same way once this
+/// poll's marks are saved).
+fn swap_away(
+    d: &mut Decision,
+    trigger: Option<&Observation>,
+    state: &State,
+    active: &str,
+    order: &[String],
+    now: Timestamp,
+) {
+    let own = trigger.filter(|o| o.account == active);
+    let until = d
+        .exhausted
+        .iter()
+        .filter(|(a, ..)| a == active)
+        .map(|(_, t, _)| *t)
+        .max()
+        .or_else(|| state.accounts.get(active).and_then(|a| a.exhausted_until));
+    let auth = d.auth_failed.iter().any(|a| a == active)
+        || state.accounts.get(active).is_some_and(|a| a.auth_failed);
+    let reason = if auth {
+        format!("account {active} failed authentication")
+    } else {
+        format!("usage limit on {active}")
+    };
+    // The failover picks the same way, once this poll's marks are saved.
+    let available = |a: &str| {
+        state.is_available(a, now)
+            && !d
+                .exhausted
+                .iter()
+                .any(|(x, until, _)| x == a && *until > now)
+            && !d.auth_failed.iter().any(|x| x == a)
+    };
+    let pick = crate::failover::plan::pick_target(order, active, None, available);
+    d.outcome = match pick {
+        Ok(crate::failover::plan::Pick::Account(to)) => {
+            format!("→ swap away from {active} to {to}: {reason}")
+        }
+        _ => format!(
+            "→ no account available to swap to from {active} ({reason}); sessions parked until a reset"
+        ),
+    };
+    d.action = Action::Swap(SwapRequest {
+        to: None,
+        reason,
+        trigger: own.map(|o| Trigger {
+            session: o.session.clone(),
+            source: o.source,
+            matched: o.matched.clone(),
+        }),
+        manual: false,
+        exhausted_until: until,
+        exhausted_scope: own.and_then(|o| o.scope),
+        auth_failed: auth,
+    });
 }
 
 /// Weighs each observation into `d` (lines, counters, accounts to mark); returns the

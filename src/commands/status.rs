@@ -146,30 +146,7 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
 pub fn gather(ctx: &Ctx, st: &State) -> Status {
     let now = ctx.now;
     let active = ctx.active_account(st).name.clone();
-    let accounts = ctx
-        .config
-        .accounts
-        .iter()
-        .map(|a| {
-            let s = st.accounts.get(&a.name);
-            let until = s.and_then(|s| s.exhausted_until).filter(|u| *u > now);
-            let state = if s.is_some_and(|s| s.auth_failed) {
-                "auth_failed"
-            } else if until.is_some() {
-                "exhausted"
-            } else if a.name == active {
-                "active"
-            } else {
-                "available"
-            };
-            AccountView {
-                name: a.name.clone(),
-                home: a.home.clone(),
-                state,
-                exhausted_until: until,
-            }
-        })
-        .collect();
+    let accounts = account_views(ctx, st, &active);
     let (panes, tmux_server) = match ctx.tmux.list() {
         Ok(p) => (p, ctx.tmux.server_running().unwrap_or(false)),
         Err(e) => {
@@ -177,38 +154,7 @@ pub fn gather(ctx: &Ctx, st: &State) -> Status {
             (Vec::new(), false)
         }
     };
-    let mut names: Vec<String> = st.sessions.keys().cloned().collect();
-    names.extend(
-        panes
-            .iter()
-            .filter(|p| ctx.config.session_kind(&p.session).is_some())
-            .map(|p| p.session.clone()),
-    );
-    names.extend(ctx.config.pool.dedicated.iter().map(|d| d.name.clone()));
-    names.sort();
-    names.dedup();
-    let sessions = names
-        .into_iter()
-        .filter_map(|name| {
-            let rec = st.sessions.get(&name);
-            let kind = rec
-                .map(|r| r.kind)
-                .or_else(|| ctx.config.session_kind(&name))?;
-            let pane = panes.iter().find(|p| p.session == name);
-            Some(SessionView {
-                kind,
-                account: rec.and_then(|r| r.account.clone()),
-                session_id: rec.and_then(|r| r.session_id.clone()),
-                cwd: rec
-                    .and_then(|r| r.cwd.clone())
-                    .or_else(|| pane.map(|p| p.cwd.clone())),
-                task: rec.and_then(|r| r.task.clone()),
-                running: pane.is_some(),
-                command: pane.map(|p| p.command.clone()),
-                name,
-            })
-        })
-        .collect();
+    let sessions = session_views(ctx, st, &panes);
     let queue = Queue::new(&ctx.config.dispatcher.queue_dir);
     let tasks = [INBOX, RUNNING, DONE, FAILED]
         .into_iter()
@@ -240,6 +186,70 @@ pub fn gather(ctx: &Ctx, st: &State) -> Status {
     };
     status.problems = problems(&status, installed.as_deref().unwrap_or(&[]), now);
     status
+}
+
+/// Each configured account and what it can do now.
+fn account_views(ctx: &Ctx, st: &State, active: &str) -> Vec<AccountView> {
+    let now = ctx.now;
+    ctx.config
+        .accounts
+        .iter()
+        .map(|a| {
+            let s = st.accounts.get(&a.name);
+            let until = s.and_then(|s| s.exhausted_until).filter(|u| *u > now);
+            let state = if s.is_some_and(|s| s.auth_failed) {
+                "auth_failed"
+            } else if until.is_some() {
+                "exhausted"
+            } else if a.name == active {
+                "active"
+            } else {
+                "available"
+            };
+            AccountView {
+                name: a.name.clone(),
+                home: a.home.clone(),
+                state,
+                exhausted_until: until,
+            }
+        })
+        .collect()
+}
+
+/// Every session the state, tmux or the config knows of, with what its pane runs.
+fn session_views(ctx: &Ctx, st: &State, panes: &[crate::tmux::Pane]) -> Vec<SessionView> {
+    let mut names: Vec<String> = st.sessions.keys().cloned().collect();
+    names.extend(
+        panes
+            .iter()
+            .filter(|p| ctx.config.session_kind(&p.session).is_some())
+            .map(|p| p.session.clone()),
+    );
+    names.extend(ctx.config.pool.dedicated.iter().map(|d| d.name.clone()));
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let rec = st.sessions.get(&name);
+            let kind = rec
+                .map(|r| r.kind)
+                .or_else(|| ctx.config.session_kind(&name))?;
+            let pane = panes.iter().find(|p| p.session == name);
+            Some(SessionView {
+                kind,
+                account: rec.and_then(|r| r.account.clone()),
+                session_id: rec.and_then(|r| r.session_id.clone()),
+                cwd: rec
+                    .and_then(|r| r.cwd.clone())
+                    .or_else(|| pane.map(|p| p.cwd.clone())),
+                task: rec.and_then(|r| r.task.clone()),
+                running: pane.is_some(),
+                command: pane.map(|p| p.command.clone()),
+                name,
+            })
+        })
+        .collect()
 }
 
 /// The level the installed check-quota service names.

@@ -38,31 +38,9 @@ pub fn swap(
     req: &SwapRequest,
     opts: &Options<'_>,
 ) -> Result<SwapOutcome> {
-    if let Some(d) = &state.degraded {
-        bail!(
-            "ccf is degraded since {}: {}; no swap until that is fixed and `ccf rollback` clears it",
-            d.since,
-            d.reason
-        );
-    }
-    if let Some(j) = &state.swap {
-        bail!(
-            "a swap {} -> {} is unfinished; run ccf rollback first",
-            j.from,
-            j.to
-        );
-    }
     let from = world.active.clone();
-    let order: Vec<String> = ctx.config.accounts.iter().map(|a| a.name.clone()).collect();
-    let pick = plan::pick_target(&order, &from, req.to.as_deref(), |a| {
-        state.is_available(a, ctx.now)
-    })
-    .map_err(|e| anyhow!("{e} (in {})", ctx.config.path.display()))?;
-    let to = match pick {
+    let to = match target(ctx, state, &from, req)? {
         Pick::Account(to) => to,
-        Pick::NoneAvailable if req.manual => bail!(
-            "no other account is available (every other one is exhausted or needs a login); see ccf status"
-        ),
         Pick::NoneAvailable => return park(ctx, state, &from, req, opts.dry_run),
     };
     let facts = identity::gather(ctx, state, world);
@@ -119,6 +97,36 @@ pub fn swap(
     let mut out = run(ctx, state)?;
     out.plan = lines;
     Ok(out)
+}
+
+/// The account the swap goes to, or that none is available (a manual swap then fails).
+/// A degraded ccf or an unfinished swap refuses any swap.
+fn target(ctx: &Ctx, state: &State, from: &str, req: &SwapRequest) -> Result<Pick> {
+    if let Some(d) = &state.degraded {
+        bail!(
+            "ccf is degraded since {}: {}; no swap until that is fixed and `ccf rollback` clears it",
+            d.since,
+            d.reason
+        );
+    }
+    if let Some(j) = &state.swap {
+        bail!(
+            "a swap {} -> {} is unfinished; run ccf rollback first",
+            j.from,
+            j.to
+        );
+    }
+    let order: Vec<String> = ctx.config.accounts.iter().map(|a| a.name.clone()).collect();
+    let pick = plan::pick_target(&order, from, req.to.as_deref(), |a| {
+        state.is_available(a, ctx.now)
+    })
+    .map_err(|e| anyhow!("{e} (in {})", ctx.config.path.display()))?;
+    if pick == Pick::NoneAvailable && req.manual {
+        bail!(
+            "no other account is available (every other one is exhausted or needs a login); see ccf status"
+        );
+    }
+    Ok(pick)
 }
 
 /// The journal of a swap about to start.

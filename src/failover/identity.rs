@@ -21,7 +21,7 @@ use crate::context::Ctx;
 use crate::detect::{Verdict, classify};
 use crate::procfs;
 use crate::spool::SessionStart;
-use crate::state::{IdSource, State};
+use crate::state::{IdSource, SessionRecord, State};
 use crate::tmux::{Pane, is_claude_command};
 use crate::world::World;
 
@@ -82,92 +82,36 @@ fn argv_id(argv: &[String]) -> Option<String> {
         .filter(|id| is_session_id(id))
 }
 
-#[expect(
-    clippy::too_many_lines,
-    reason = "the sources of an id, in their order, read best in one place"
-)]
 /// Every managed session the state or tmux knows, with what is known about it, in the
-/// world the run gathered (its panes and their captures).
+/// world the run gathered (its panes and their captures). Ids come from the strong
+/// sources first, for every session; the weak ones then fill the gaps, never handing out
+/// an id another session already has.
 pub fn gather(ctx: &Ctx, state: &State, world: &World) -> Vec<SessionFacts> {
-    let panes = &world.panes;
-    let link_account = Some(world.unpinned_account());
     let mut names: BTreeMap<String, Option<SessionKind>> = state
         .sessions
         .iter()
         .map(|(n, r)| (n.clone(), Some(r.kind)))
         .collect();
-    for p in panes {
+    for p in &world.panes {
         if let Some(k) = ctx.config.session_kind(&p.session) {
             names.insert(p.session.clone(), Some(k));
         }
     }
-    let captures = &world.captures;
     let starts = crate::spool::session_starts(&ctx.config.spool_dir());
-
     let mut out = Vec::new();
     let mut claudes = BTreeMap::new();
     for (name, kind) in names {
-        let pane = panes.iter().find(|p| p.session == name);
+        let pane = world.pane(&name);
         let claude = pane.filter(|p| !p.dead).and_then(|p| find_claude(p.pid));
-        let rec = state.sessions.get(&name);
-        let capture = captures.get(&name).map_or("", String::as_str);
-        let mut f = SessionFacts {
-            name: name.clone(),
-            kind,
-            exists: pane.is_some(),
-            claude: claude.is_some(),
-            pid: claude.as_ref().map(|c| c.pid),
-            at_shell: pane.is_some_and(Pane::at_shell),
-            path: claude.as_ref().map_or_else(
-                || {
-                    pane.and_then(|p| procfs::process_environ(p.pid))
-                        .and_then(|e| env_path(&e))
-                },
-                |c| c.path.clone(),
-            ),
-            ..SessionFacts::default()
-        };
-        match &claude {
-            Some(c) => {
-                f.pinned = c.config_dir.is_some();
-                f.account = match &c.config_dir {
-                    Some(d) => ctx.config.account_by_home(d).map(|a| a.name.clone()),
-                    None => link_account.map(String::from),
-                };
-                f.blocked = matches!(
-                    classify(capture).verdict,
-                    Verdict::Limit | Verdict::Auth | Verdict::Billing
-                );
-            }
-            None => f.account = rec.and_then(|r| r.account.clone()),
-        }
-        // Strong sources first: a hook record of this pane, Claude Code's own record of
-        // this process, then ccf's own registry.
-        if let (Some(p), Some(c)) = (pane, &claude)
-            && let Some(h) = hook_for(&starts, p, c)
-        {
-            f.session_id.clone_from(&h.origin.session_id);
-            f.cwd = h.origin.cwd.clone().or_else(|| c.cwd.clone());
-            f.id_source = Some(IdSource::Hook);
-        } else if let Some(c) = &claude
-            && let Some((id, cwd)) = own_record(ctx, c.pid)
-        {
-            f.session_id = Some(id);
-            f.cwd = cwd.or_else(|| c.cwd.clone());
-            f.id_source = Some(IdSource::Claude);
-        } else if let Some(r) = rec
-            && let Some(id) = &r.session_id
-            && claude
-                .as_ref()
-                .is_none_or(|c| c.argv_id.as_ref().is_none_or(|a| a == id))
-        {
-            f.session_id = Some(id.clone());
-            f.cwd = r
-                .cwd
-                .clone()
-                .or_else(|| claude.as_ref().and_then(|c| c.cwd.clone()));
-            f.id_source = r.id_source.or(Some(IdSource::Launched));
-        }
+        let mut f = observed(ctx, state, world, &name, kind, claude.as_ref());
+        strong_id(
+            ctx,
+            state.sessions.get(&name),
+            pane,
+            claude.as_ref(),
+            &starts,
+            &mut f,
+        );
         // Whatever its source (a hand-edited state, an old record), an id that is not a
         // UUID never reaches a relaunch's argv.
         if f.session_id.as_deref().is_some_and(|id| !is_session_id(id)) {
@@ -175,59 +119,146 @@ pub fn gather(ctx: &Ctx, state: &State, world: &World) -> Vec<SessionFacts> {
             f.id_source = None;
         }
         if let Some(c) = claude {
-            claudes.insert(name.clone(), c);
+            claudes.insert(name, c);
         }
         out.push(f);
     }
-
-    // Weaker sources, never handing out an id another session already has.
     let mut claimed: BTreeSet<String> = out.iter().filter_map(|f| f.session_id.clone()).collect();
     for f in out
         .iter_mut()
         .filter(|f| f.session_id.is_none() && f.exists)
     {
-        let pane = panes.iter().find(|p| p.session == f.name);
-        let capture = captures.get(&f.name).map_or("", String::as_str);
-        let claude = claudes.get(&f.name);
-        let cwd = claude
-            .and_then(|c| c.cwd.clone())
-            .or_else(|| pane.map(|p| p.cwd.clone()));
-        let home = f
-            .account
-            .as_deref()
-            .and_then(|a| ctx.config.account(a))
-            .map(|a| a.home.clone());
-        let (Some(cwd), Some(home)) = (cwd, home) else {
-            continue;
-        };
-        let dir = crate::claude::projects_dir(&home, &cwd);
-        let found = match claude {
-            Some(c) => from_transcripts(&dir, c, capture, &claimed)
+        weak_id(ctx, world, claudes.get(&f.name), &mut claimed, f);
+    }
+    for f in out.iter_mut().filter(|f| f.blocked) {
+        f.blocked = !resumed_history(ctx, state, f);
+    }
+    out
+}
+
+/// What the pane and its claude show of a session: whether it exists and runs claude,
+/// the account it runs on, whether it is pinned or blocked at a limit screen.
+fn observed(
+    ctx: &Ctx,
+    state: &State,
+    world: &World,
+    name: &str,
+    kind: Option<SessionKind>,
+    claude: Option<&Claude>,
+) -> SessionFacts {
+    let pane = world.pane(name);
+    let capture = world.captures.get(name).map_or("", String::as_str);
+    let mut f = SessionFacts {
+        name: name.to_string(),
+        kind,
+        exists: pane.is_some(),
+        claude: claude.is_some(),
+        pid: claude.map(|c| c.pid),
+        at_shell: pane.is_some_and(Pane::at_shell),
+        path: claude.map_or_else(
+            || {
+                pane.and_then(|p| procfs::process_environ(p.pid))
+                    .and_then(|e| env_path(&e))
+            },
+            |c| c.path.clone(),
+        ),
+        ..SessionFacts::default()
+    };
+    match claude {
+        Some(c) => {
+            f.pinned = c.config_dir.is_some();
+            f.account = match &c.config_dir {
+                Some(d) => ctx.config.account_by_home(d).map(|a| a.name.clone()),
+                None => Some(world.unpinned_account().to_string()),
+            };
+            f.blocked = matches!(
+                classify(capture).verdict,
+                Verdict::Limit | Verdict::Auth | Verdict::Billing
+            );
+        }
+        None => f.account = state.sessions.get(name).and_then(|r| r.account.clone()),
+    }
+    f
+}
+
+/// The id from the strong sources: a hook record of this pane, Claude Code's own record
+/// of this process, then ccf's own registry (unless the process's argv names another).
+fn strong_id(
+    ctx: &Ctx,
+    rec: Option<&SessionRecord>,
+    pane: Option<&Pane>,
+    claude: Option<&Claude>,
+    starts: &[SessionStart],
+    f: &mut SessionFacts,
+) {
+    if let (Some(p), Some(c)) = (pane, claude)
+        && let Some(h) = hook_for(starts, p, c)
+    {
+        f.session_id.clone_from(&h.origin.session_id);
+        f.cwd = h.origin.cwd.clone().or_else(|| c.cwd.clone());
+        f.id_source = Some(IdSource::Hook);
+    } else if let Some(c) = claude
+        && let Some((id, cwd)) = own_record(ctx, c.pid)
+    {
+        f.session_id = Some(id);
+        f.cwd = cwd.or_else(|| c.cwd.clone());
+        f.id_source = Some(IdSource::Claude);
+    } else if let Some(r) = rec
+        && let Some(id) = &r.session_id
+        && claude.is_none_or(|c| c.argv_id.as_ref().is_none_or(|a| a == id))
+    {
+        f.session_id = Some(id.clone());
+        f.cwd = r.cwd.clone().or_else(|| claude.and_then(|c| c.cwd.clone()));
+        f.id_source = r.id_source.or(Some(IdSource::Launched));
+    }
+}
+
+/// The id from the weak sources, for a session the strong ones left without: the
+/// transcript its claude writes, its argv's id, a `--resume` line on its screen. Each
+/// must have a transcript under the cwd's project directory, and be unclaimed.
+fn weak_id(
+    ctx: &Ctx,
+    world: &World,
+    claude: Option<&Claude>,
+    claimed: &mut BTreeSet<String>,
+    f: &mut SessionFacts,
+) {
+    let pane = world.pane(&f.name);
+    let capture = world.captures.get(&f.name).map_or("", String::as_str);
+    let cwd = claude
+        .and_then(|c| c.cwd.clone())
+        .or_else(|| pane.map(|p| p.cwd.clone()));
+    let home = f
+        .account
+        .as_deref()
+        .and_then(|a| ctx.config.account(a))
+        .map(|a| a.home.clone());
+    let (Some(cwd), Some(home)) = (cwd, home) else {
+        return;
+    };
+    let dir = crate::claude::projects_dir(&home, &cwd);
+    let found = claude
+        .and_then(|c| {
+            from_transcripts(&dir, c, capture, claimed)
                 .map(|id| (id, IdSource::Transcript))
                 .or_else(|| {
                     c.argv_id
                         .clone()
                         .filter(|id| has_transcript(&dir, id))
                         .map(|id| (id, IdSource::Argv))
-                }),
-            None => None,
-        }
+                })
+        })
         .or_else(|| {
             scraped_id(capture)
                 .filter(|id| !claimed.contains(id) && has_transcript(&dir, id))
                 .map(|id| (id, IdSource::Pane))
         });
-        if let Some((id, source)) = found {
-            claimed.insert(id.clone());
-            f.session_id = Some(id);
-            f.id_source = Some(source);
-            f.cwd = Some(cwd);
-        }
+    if let Some((id, source)) = found {
+        claimed.insert(id.clone());
+        f.session_id = Some(id);
+        f.id_source = Some(source);
+        f.cwd = Some(cwd);
     }
-    for f in out.iter_mut().filter(|f| f.blocked) {
-        f.blocked = !resumed_history(ctx, state, f);
-    }
-    out
 }
 
 /// Claude Code's own record of a running process, `<home>/sessions/<pid>.json`
