@@ -34,6 +34,11 @@ static FAILED: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 
+/// A first clause that reports a state change (`Lower-priority mode ended · `).
+static ENDED: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i)^[a-z][a-z -]{0,40}?\b(?:ended|stopped|paused)\s*·\s*(?P<rest>you(?:'ve|\s+have)\s)")
+});
+
 /// Whether a line is a sub-agent's or teammate's failure report (see [`FAILED`]): such a
 /// line under a tool call is the account speaking, not the tool's output.
 pub fn is_report(head: &str) -> bool {
@@ -46,7 +51,7 @@ pub fn is_report(head: &str) -> bool {
 /// another model or to usage credits is not a wall (`Opus limit reached · now using Sonnet`).
 static FALLBACK: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"(?i)(?:[·,;—-]|\band\b)\s*(?:claude\s+is\s+)?(?:now\s+using|now\s+on|continuing\s+(?:on|with)|switched\s+to|switching\s+to|falling\s+back\s+to|fell\s+back\s+to)\b",
+        r"(?i)(?:[·,;—-]|\band\b)\s*(?:claude\s+is\s+)?(?:now\s+using|now\s+on|continuing\s+(?:on|with)|switched\s+to|switching\s+to|falling\s+back\s+to|fell\s+back\s+to)\b|\bthen\s+(?:on\s+)?(?:usage\s+credits|extra\s+usage)\b",
     )
 });
 
@@ -69,19 +74,27 @@ const OPENER: &str = r"(?i)^(?:(?:api\s+)?error\s*:?\s*)?(?:claude(?:\s+ai)?(?:\
 /// makes each pattern cost milliseconds to compile on every run.
 const WHAT: &str = r"(?P<what>(?:[A-Za-z0-9_][A-Za-z0-9_'./ -]{0,39}?)?)";
 
-static LIMIT_SHAPES: LazyLock<[Regex; 3]> = LazyLock::new(|| {
+static LIMIT_SHAPES: LazyLock<[Regex; 5]> = LazyLock::new(|| {
     [
-        // You've hit your (5-hour|weekly|Opus|session|monthly spend|…) limit
+        // You've hit your (5-hour|weekly|Opus|session|monthly spend|…) limit (or budget)
         re(&format!(
-            r"{OPENER}you(?:'ve|\s+have)?\s+(?:hit|reached|exceeded|used\s+up|run\s+out\s+of)\s+(?:your|the)\s+{WHAT}\s*limits?\b"
+            r"{OPENER}you(?:'ve|\s+have)?\s+(?:hit|reached|exceeded|used\s+up|run\s+out\s+of)\s+(?:your|the)\s+{WHAT}\s*(?:limits?|budget)\b"
         )),
         // (5-hour|Opus weekly|Claude AI usage|…) limit reached
         re(&format!(
             r"{OPENER}{WHAT}\s*limits?\s+(?:reached|exceeded|hit)\b"
         )),
-        // You're out of extra usage
+        // You're out of extra usage / Your org is out of usage
         re(&format!(
-            r"{OPENER}(?:you(?:'re|\s+are)\s+)?out\s+of\s+(?P<what>extra\s+usage|usage|credits?)\b"
+            r"{OPENER}(?:you(?:'re|\s+are)\s+|(?P<org>your\s+(?:org|organization|team|group)(?:'s)?\s+is\s+))?out\s+of\s+(?P<what>extra\s+usage|usage\s+credits|usage|credits?)\b"
+        )),
+        // Your group's usage limit is set to $0
+        re(&format!(
+            r"{OPENER}(?:your\s+)?{WHAT}\s*limit\s+is\s+(?:set\s+to\s+)?\$0\b"
+        )),
+        // Your seat type doesn't include usage credits
+        re(&format!(
+            r"{OPENER}your\s+(?P<what>(?:seat|plan)(?:\s+type)?)\s+does(?:n't|\s+not)\s+include\b"
         )),
     ]
 });
@@ -130,7 +143,9 @@ static ERROR_OPENER: LazyLock<Regex> = LazyLock::new(|| {
         r"|invalid\s+api\s+key|oauth\s+token|(?:please\s+)?run\s+/login|not\s+logged\s+in",
         r"|login\s+(?:expired|reached)|(?:your\s+)?session\s+(?:has\s+)?expired|authentication\s+required",
         r"|your\s+(?:anthropic_api_key|apikeyhelper)|this\s+organization\s+has\s+been\s+disabled",
-        r"|[1-5]\d\d\s+(?:internal|overloaded|service|bad\s+gateway|gateway|server)",
+        r"|[1-5]\d\d\s+(?:internal|overloaded|service|bad\s+gateway|gateway|server)|repeated\s+5\d\d",
+        r"|(?:[a-z]+\s+){0,2}authentication\s+failed|invalid\s+auth\s+token|connection\s+lost",
+        r"|[a-z0-9]+\s+is\s+experiencing\s+high\s+load",
         r"|(?:extra\s+usage|usage\s+credits)\s+(?:is\s+|are\s+)?required",
         r"|failed\s+to\s+authenticate|authentication\s+(?:error|failed)",
         r"|your\s+organization\s+(?:has\s+disabled|does\s+not\s+have\s+access)",
@@ -192,6 +207,12 @@ static THROTTLE: LazyLock<Regex> = LazyLock::new(|| {
 /// Reads one line's head. `None` means the line says nothing about the account.
 pub fn read(head: &str) -> Option<Hit> {
     let body = FAILED.find(head).map_or(head, |m| &head[m.end()..]);
+    // `<something> ended · you have reached your weekly usage limit`: a state change
+    // whose reason is the limit.
+    let body = ENDED
+        .captures(body)
+        .and_then(|c| c.name("rest"))
+        .map_or(body, |m| &body[m.start()..]);
     let lower = body.to_lowercase();
     let hit = |verdict, scope| {
         Some(Hit {
@@ -220,7 +241,12 @@ pub fn read(head: &str) -> Option<Hit> {
             if FAST.is_match(what) || FALLBACK.is_match(&body[c.get(0).map_or(0, |m| m.end())..]) {
                 return hit(Verdict::Warning, scope_of(what));
             }
-            return hit(Verdict::Limit, scope_of(what));
+            let scope = if c.name("org").is_some() {
+                Some(Scope::Other)
+            } else {
+                scope_of(what)
+            };
+            return hit(Verdict::Limit, scope);
         }
     }
     for shape in WARNING_SHAPES.iter() {
