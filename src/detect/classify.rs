@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::line::{Hit, read};
+use super::line::{Hit, is_report, read};
 use super::reset::ResetSpec;
 use super::text::{Gutter, split};
 
@@ -109,9 +109,15 @@ impl Event {
     /// adds to either.
     fn rank(&self) -> u8 {
         let reset = match &self.hit.reset {
-            Some(ResetSpec::Epoch(_)) => 3,
-            Some(ResetSpec::Clock { zone: Some(_), .. }) => 2,
-            Some(ResetSpec::Clock { zone: None, .. }) => 1,
+            Some(ResetSpec::Epoch(_) | ResetSpec::DateTime { zone: Some(_), .. }) => 3,
+            Some(
+                ResetSpec::Clock { zone: Some(_), .. } | ResetSpec::Weekday { zone: Some(_), .. },
+            ) => 2,
+            Some(
+                ResetSpec::Clock { zone: None, .. }
+                | ResetSpec::Weekday { zone: None, .. }
+                | ResetSpec::DateTime { zone: None, .. },
+            ) => 1,
             None => 0,
         };
         reset * 2 + u8::from(self.hit.scope.is_some())
@@ -205,6 +211,11 @@ pub fn classify(text: &str) -> Detection {
                 }
                 hit
             }
+            // A sub-agent's failure report is the account speaking, not the tool's output.
+            Gutter::Result if block == Block::ToolCall && is_report(&line.head) => {
+                block = Block::Result;
+                read(&line.head)
+            }
             Gutter::Result if block == Block::ToolCall => {
                 block = Block::ToolOutput;
                 None
@@ -221,6 +232,8 @@ pub fn classify(text: &str) -> Detection {
                 block = Block::Top;
                 read(&line.head)
             }
+            // A narrow pane wraps a banner's `(Zone/Name)` onto the next line.
+            Gutter::Indented if wrapped_zone(&mut events, index, &line.head) => None,
             Gutter::Indented => match block {
                 Block::Top | Block::Result | Block::Notice => read(&line.head),
                 Block::Reply | Block::ToolCall | Block::ToolOutput | Block::Prompt => None,
@@ -235,6 +248,28 @@ pub fn classify(text: &str) -> Detection {
         }
     }
     decide(&events, last_reply)
+}
+
+/// If `head` is only `(Zone/Name)` right under an event whose clock reset has no zone,
+/// gives that reset the zone and says so.
+fn wrapped_zone(events: &mut [Event], index: usize, head: &str) -> bool {
+    static ZONE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r"^\((?P<zone>[A-Za-z][A-Za-z0-9_+\-]*/[A-Za-z0-9_+\-/]+|UTC|GMT)\)")
+            .expect("invariant: the wrapped-zone pattern is a valid regex")
+    });
+    let Some(c) = ZONE.captures(head) else {
+        return false;
+    };
+    let Some(last) = events.last_mut().filter(|e| e.index + 1 == index) else {
+        return false;
+    };
+    match &mut last.hit.reset {
+        Some(ResetSpec::Clock { zone, .. } | ResetSpec::Weekday { zone, .. }) if zone.is_none() => {
+            *zone = Some(c["zone"].to_owned());
+            true
+        }
+        _ => false,
+    }
 }
 
 /// The bottom-most event decides, gathered with the lines above that belong to it.

@@ -598,3 +598,155 @@ fn verdicts_and_scopes_serialise_in_snake_case() {
     let zone = TimeZone::UTC;
     assert!(resolve_reset(&super::ResetSpec::Epoch(0), ts(NOW), &zone).is_ok());
 }
+
+// ---- kinds misread before issue 17 (real wordings from Claude Code's issue tracker) ----
+
+#[test]
+fn a_sub_agent_terminated_by_the_accounts_limit_is_a_limit() {
+    // anthropics/claude-code#89263, 2.1.241: the result line under an Agent/Task call.
+    let pane = format!(
+        "● Task(Audit the parser)\n\
+         \x20 ⎿  Agent terminated early due to an API error: You've hit your session limit · resets 12am\n\
+         \n{}",
+        prompt_box()
+    );
+    let got = check(&pane, Verdict::Limit, Some(Scope::FiveHour));
+    assert_eq!(
+        reset_of(&got, "2026-08-24T20:00:00Z", "UTC"),
+        ts("2026-08-25T00:00:00Z")
+    );
+    // The same words as a grep hit under a Bash call stay a quotation.
+    let pane = format!(
+        "● Bash(grep -rn terminated logs)\n\
+         \x20 ⎿  logs/a.txt:3: Agent terminated early due to an API error: You've hit your session limit\n\
+         \n{}",
+        prompt_box()
+    );
+    check(&pane, Verdict::None, None);
+}
+
+#[test]
+fn an_automatic_model_fallback_is_a_warning_not_a_limit() {
+    // anthropics/claude-code#1330 (2025: Opus used up, continuing with Sonnet) and the
+    // 2.1.330 catalogue's `Fable limit reached · continuing on … uses usage credits`.
+    for text in [
+        "Claude Opus 4 limit reached, now using Sonnet 4",
+        "⎿  Opus limit reached · now using Sonnet 5",
+        "Fable limit reached · continuing on Opus 5 uses usage credits",
+        "You're now using extra usage · Your session limit resets 4:16am (UTC)",
+    ] {
+        let got = classify(text);
+        assert_eq!(got.verdict, Verdict::Warning, "{text}: {got:?}");
+    }
+    // A model's own limit without a fallback still stops the work (nityeshaga/claude-home-base#63).
+    check(
+        "You've reached your Fable limit. Switch to another model, or manage usage credits at claude.ai/settings/usage, to continue.",
+        Verdict::Limit,
+        Some(Scope::OpusWeekly),
+    );
+}
+
+#[test]
+fn a_zone_wrapped_onto_the_next_line_is_the_resets_zone() {
+    // anthropics/claude-code#19472 style banner, cut by a narrow pane before its zone.
+    let pane = format!(
+        "\x20 ⎿  You've hit your limit · resets 11pm\n\
+         \x20    (America/Anchorage)\n\
+         \n{}",
+        prompt_box()
+    );
+    let got = check(&pane, Verdict::Limit, None);
+    assert_eq!(
+        reset_of(&got, "2026-01-20T12:00:00Z", "Europe/Paris"),
+        ts("2026-01-21T08:00:00Z")
+    );
+}
+
+#[test]
+fn a_weekday_reset_resolves_to_the_next_such_day() {
+    // 2026-01-07 is a Wednesday; Mon 12:00am in New York is 05:00Z on Jan 12.
+    let got = check(
+        "You've hit your weekly limit · resets Mon 12:00am (America/New_York)",
+        Verdict::Limit,
+        Some(Scope::Weekly),
+    );
+    assert_eq!(
+        reset_of(&got, "2026-01-07T14:12:00Z", "UTC"),
+        ts("2026-01-12T05:00:00Z")
+    );
+    // DST: the Monday after the spring change is UTC-4.
+    assert_eq!(
+        reset_of(&got, "2026-03-05T12:00:00Z", "UTC"),
+        ts("2026-03-09T04:00:00Z")
+    );
+}
+
+#[test]
+fn a_date_time_with_an_explicit_zone_is_exact() {
+    // Gateways answer `spend limit reached · resets <date>` (2.1.330's own example payload).
+    let got = check(
+        "You've hit your monthly spend limit · resets 2026-08-09 00:00 UTC",
+        Verdict::Limit,
+        Some(Scope::Other),
+    );
+    assert_eq!(
+        reset_of(&got, NOW, "Europe/Paris"),
+        ts("2026-08-09T00:00:00Z")
+    );
+    let got = check(
+        "You've hit your limit · resets 2026-11-01 01:30 (America/New_York)",
+        Verdict::Limit,
+        None,
+    );
+    assert_eq!(reset_of(&got, NOW, "UTC"), ts("2026-11-01T05:30:00Z"));
+}
+
+#[test]
+fn a_stream_json_rate_limit_event_in_a_pane_is_read_exactly() {
+    // DESIGN.md §7: `claude -p --output-format stream-json` at a limit.
+    let rejected = r#"{"type":"rate_limit_event","rate_limit_info":{"status":"rejected","resetsAt":1788303000,"rateLimitType":"seven_day","overageStatus":"rejected"},"uuid":"1f0c","session_id":"8c2d"}"#;
+    let got = check(rejected, Verdict::Limit, Some(Scope::Weekly));
+    assert_eq!(reset_of(&got, NOW, "UTC"), ts("2026-09-01T22:50:00Z"));
+    let allowed = r#"{"type":"rate_limit_event","rate_limit_info":{"status":"allowed","resetsAt":1788303000,"rateLimitType":"five_hour"}}"#;
+    check(allowed, Verdict::None, None);
+    let warned = r#"{"type":"rate_limit_event","rate_limit_info":{"status":"allowed_warning","resetsAt":1788303000,"rateLimitType":"five_hour","utilization":0.91}}"#;
+    check(warned, Verdict::Warning, Some(Scope::FiveHour));
+}
+
+#[test]
+fn the_auth_forms_of_2026_are_auth() {
+    for text in [
+        // anthropics/claude-code#72457, #68985, 2.1.185
+        "API Error: 400 This organization has been disabled.",
+        // anthropics/claude-code#19028, 2.1.11
+        r#"API Error: 400 {"type":"error","error":{"type":"invalid_request_error","message":"This organization has been disabled."},"request_id":"req_011CXF1SZ3S3oXChsdxhoUwV"}"#,
+        // the pinned client's own wordings (tests/fixtures/catalogue-2.1.330.txt)
+        "Login expired · Please run /login",
+        "Your ANTHROPIC_API_KEY belongs to a disabled organization · Update or unset the environment variable",
+        "Your apiKeyHelper script is failing · This usually means you need to re-authenticate with your provider · Run /status to see the script's error output",
+        "Failed to authenticate: OAuth session expired and could not be refreshed",
+    ] {
+        check(text, Verdict::Auth, None);
+    }
+}
+
+#[test]
+fn the_server_errors_of_2026_are_server_errors() {
+    for text in [
+        "⎿  API Error: Server error mid-response. The response above may be incomplete.",
+        "API Error: Connection lost before a response was produced. Try again.",
+        "API Error: Repeated 529 Overloaded errors. The API is at capacity — this is usually temporary. Try again in a moment.",
+        // the 2.1.330 retry lines, as tests/fixtures/real-2.1.330 shows them
+        "✻ 500 Internal server error · retrying in 14s · attempt 6/10",
+        "✻ 529 Overloaded · retrying in 2s · attempt 1/10",
+        "Authentication error · This may be a temporary network issue, please try again",
+    ] {
+        check(text, Verdict::ServerError, None);
+    }
+    // anthropics/claude-code#69520: the 1M-context gate is a throttle.
+    check(
+        "API Error: Usage credits required for 1M context · run /usage-credits",
+        Verdict::Throttle,
+        None,
+    );
+}

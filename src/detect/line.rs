@@ -25,10 +25,45 @@ fn re(pattern: &str) -> Regex {
     Regex::new(pattern).expect("invariant: detection patterns are valid regexes")
 }
 
-/// A teammate's or sub-agent's report of its own failure: `Teammate @x failed: …`. No
-/// colon, quote or separator may come before `failed:` (`src/x.rs:12: …` is a grep hit).
-static FAILED: LazyLock<Regex> =
-    LazyLock::new(|| re(r#"(?i)^[a-z@][^:·"`]{0,60}?\bfailed\s*:\s*"#));
+/// A teammate's or sub-agent's report of its own failure: `Teammate @x failed: …`,
+/// `Agent terminated early due to an API error: …`. No colon, quote or separator may come
+/// before the report's own colon (`src/x.rs:12: …` is a grep hit).
+static FAILED: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r#"(?i)^[a-z@][^:·"`]{0,60}?\b(?:failed|(?:terminated|stopped|aborted)\b[^:·"`]{0,40}?)\s*:\s*"#,
+    )
+});
+
+/// A first clause that reports a state change (`Lower-priority mode ended · `).
+static ENDED: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i)^[a-z][a-z -]{0,40}?\b(?:ended|stopped|paused)\s*·\s*(?P<rest>you(?:'ve|\s+have)\s)")
+});
+
+/// Whether a line is a sub-agent's or teammate's failure report (see [`FAILED`]): such a
+/// line under a tool call is the account speaking, not the tool's output.
+pub fn is_report(head: &str) -> bool {
+    FAILED
+        .find(head)
+        .is_some_and(|m| read(&head[m.end()..]).is_some())
+}
+
+/// After a limit, the clause that says work goes on elsewhere: an automatic fallback to
+/// another model or to usage credits is not a wall (`Opus limit reached · now using Sonnet`).
+static FALLBACK: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?i)(?:[·,;—-]|\band\b)\s*(?:claude\s+is\s+)?(?:now\s+using|now\s+on|continuing\s+(?:on|with)|switched\s+to|switching\s+to|falling\s+back\s+to|fell\s+back\s+to)\b|\bthen\s+(?:on\s+)?(?:usage\s+credits|extra\s+usage)\b",
+    )
+});
+
+/// `{"type":"rate_limit_event","rate_limit_info":{"status":…,"resetsAt":…,"rateLimitType":…}}`,
+/// a `stream-json` line of `claude -p` shown in a pane.
+static RATE_LIMIT_EVENT: LazyLock<Regex> =
+    LazyLock::new(|| re(r#"^\{\s*"type"\s*:\s*"rate_limit_event""#));
+static JSON_STATUS: LazyLock<Regex> = LazyLock::new(|| re(r#""status"\s*:\s*"(?P<v>[a-z_]+)""#));
+static JSON_RESETS_AT: LazyLock<Regex> =
+    LazyLock::new(|| re(r#""resetsAt"\s*:\s*(?P<v>\d{9,11})\b"#));
+static JSON_TYPE: LazyLock<Regex> =
+    LazyLock::new(|| re(r#""rateLimitType"\s*:\s*"(?P<v>[a-z_]+)""#));
 
 /// The openers a limit or warning shape may follow.
 const OPENER: &str = r"(?i)^(?:(?:api\s+)?error\s*:?\s*)?(?:claude(?:\s+ai)?(?:\s+code)?\s+)?";
@@ -39,25 +74,38 @@ const OPENER: &str = r"(?i)^(?:(?:api\s+)?error\s*:?\s*)?(?:claude(?:\s+ai)?(?:\
 /// makes each pattern cost milliseconds to compile on every run.
 const WHAT: &str = r"(?P<what>(?:[A-Za-z0-9_][A-Za-z0-9_'./ -]{0,39}?)?)";
 
-static LIMIT_SHAPES: LazyLock<[Regex; 3]> = LazyLock::new(|| {
+static LIMIT_SHAPES: LazyLock<[Regex; 5]> = LazyLock::new(|| {
     [
-        // You've hit your (5-hour|weekly|Opus|session|monthly spend|…) limit
+        // You've hit your (5-hour|weekly|Opus|session|monthly spend|…) limit (or budget)
         re(&format!(
-            r"{OPENER}you(?:'ve|\s+have)?\s+(?:hit|reached|exceeded|used\s+up|run\s+out\s+of)\s+(?:your|the)\s+{WHAT}\s*limits?\b"
+            r"{OPENER}you(?:'ve|\s+have)?\s+(?:hit|reached|exceeded|used\s+up|run\s+out\s+of)\s+(?:your|the)\s+{WHAT}\s*(?:limits?|budget)\b"
         )),
         // (5-hour|Opus weekly|Claude AI usage|…) limit reached
         re(&format!(
             r"{OPENER}{WHAT}\s*limits?\s+(?:reached|exceeded|hit)\b"
         )),
-        // You're out of extra usage
+        // You're out of extra usage / Your org is out of usage
         re(&format!(
-            r"{OPENER}(?:you(?:'re|\s+are)\s+)?out\s+of\s+(?P<what>extra\s+usage|usage|credits?)\b"
+            r"{OPENER}(?:you(?:'re|\s+are)\s+|(?P<org>your\s+(?:org|organization|team|group)(?:'s)?\s+is\s+))?out\s+of\s+(?P<what>extra\s+usage|usage\s+credits|usage|credits?)\b"
+        )),
+        // Your group's usage limit is set to $0
+        re(&format!(
+            r"{OPENER}(?:your\s+)?{WHAT}\s*limit\s+is\s+(?:set\s+to\s+)?\$0\b"
+        )),
+        // Your seat type doesn't include usage credits
+        re(&format!(
+            r"{OPENER}your\s+(?P<what>(?:seat|plan)(?:\s+type)?)\s+does(?:n't|\s+not)\s+include\b"
         )),
     ]
 });
 
-static WARNING_SHAPES: LazyLock<[Regex; 2]> = LazyLock::new(|| {
+static WARNING_SHAPES: LazyLock<[Regex; 3]> = LazyLock::new(|| {
     [
+        // You're now using extra usage / Now using usage credits for Opus: past a limit, on
+        // something that still works.
+        re(&format!(
+            r"{OPENER}(?:you(?:'re|\s+are)\s+)?now\s+using\s+(?P<what>(?:your\s+)?(?:extra\s+usage|usage\s+credits|credits|usage\s+allocation)|[A-Z][A-Za-z0-9 .]{{0,30}})"
+        )),
         // Approaching (Opus|weekly|…) (usage) limit
         re(&format!(
             r"{OPENER}(?:you(?:'re|\s+are)\s+)?(?:approaching|nearing|near|close\s+to)\s+(?:your\s+|the\s+)?{WHAT}\s*limit\b"
@@ -69,12 +117,20 @@ static WARNING_SHAPES: LazyLock<[Regex; 2]> = LazyLock::new(|| {
     ]
 });
 
+/// `your session limit`, `Your Opus limit`: a limit named inside a notice.
+static LIMIT_NAME: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(?i)\byour\s+(?P<what>[a-z0-9-]+(?:\s+[a-z0-9-]+)?)\s+limit\b"));
+
 /// Limits that are not the account's quota: the conversation's or the request's own.
 static NOT_QUOTA: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?i)\b(?:context|tokens?|length|turns?|size|file|output|recursion|depth)\b")
 });
 
 static RATE: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\brate\b"));
+
+/// Fast mode (a faster tier of the same model) has its own limit; reaching it pauses
+/// fast mode and the turn goes on at normal speed.
+static FAST: LazyLock<Regex> = LazyLock::new(|| re(r"(?i)\bfast\b"));
 
 /// How an error line begins: an `API Error`/`Error` opener, a bare status with a payload,
 /// a raw error object, or one of the error sentences Claude Code prints on their own.
@@ -85,6 +141,12 @@ static ERROR_OPENER: LazyLock<Regex> = LazyLock::new(|| {
         r"|fetch\s+failed|socket\s+hang\s+up|overloaded|internal\s+server\s+error",
         r"|service\s+unavailable|bad\s+gateway|gateway\s+time-?out",
         r"|invalid\s+api\s+key|oauth\s+token|(?:please\s+)?run\s+/login|not\s+logged\s+in",
+        r"|login\s+(?:expired|reached)|(?:your\s+)?session\s+(?:has\s+)?expired|authentication\s+required",
+        r"|your\s+(?:anthropic_api_key|apikeyhelper)|this\s+organization\s+has\s+been\s+disabled",
+        r"|[1-5]\d\d\s+(?:internal|overloaded|service|bad\s+gateway|gateway|server)|repeated\s+5\d\d",
+        r"|(?:[a-z]+\s+){0,2}authentication\s+failed|invalid\s+auth\s+token|connection\s+lost",
+        r"|[a-z0-9]+\s+is\s+experiencing\s+high\s+load",
+        r"|(?:extra\s+usage|usage\s+credits)\s+(?:is\s+|are\s+)?required",
         r"|failed\s+to\s+authenticate|authentication\s+(?:error|failed)",
         r"|your\s+organization\s+(?:has\s+disabled|does\s+not\s+have\s+access)",
         r"|(?:your\s+)?credit\s+balance|server\s+is\s+temporarily\s+limiting",
@@ -110,6 +172,9 @@ static AUTH: LazyLock<Regex> = LazyLock::new(|| {
         r"|token\s+has\s+been\s+revoked|invalid\s+(?:api|x-api)[\s-]key|run\s+/login",
         r"|not\s+logged\s+in|failed\s+to\s+authenticate|authentication\s+failed",
         r"|organization\s+has\s+disabled|does\s+not\s+have\s+access\s+to\s+claude",
+        r"|organization\s+has\s+been\s+disabled|belongs\s+to\s+a\s+disabled\s+organization",
+        r"|login\s+(?:expired|reached\s+its\s+time\s+limit)|session\s+(?:has\s+)?expired",
+        r"|apikeyhelper|authentication\s+required|invalid\s+auth\s+token",
     ))
 });
 
@@ -119,19 +184,35 @@ static SERVER: LazyLock<Regex> = LazyLock::new(|| {
         r"|econnreset|econnrefused|etimedout|epipe|enotfound|eai_again|socket\s+hang\s+up",
         r"|connection\s+(?:error|refused|reset)|unable\s+to\s+connect|fetch\s+failed",
         r"|network\s+error|bad\s+gateway|service\s+unavailable|gateway\s+time-?out",
+        r"|server\s+error|server-side\s+issue|mid-response|connection\s+(?:lost|to\s+the\s+api\s+was\s+lost)",
+        r"|response\s+(?:stopped|stalled|never\s+arrived|stream\s+was\s+malformed)|never\s+arrived",
+        r"|went\s+to\s+sleep|at\s+capacity|high\s+load|temporary\s+network\s+issue",
     ))
+});
+
+/// An error that says itself it will pass (`Authentication error · This may be a
+/// temporary network issue`): not the account's fault.
+static TRANSIENT: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?i)temporary\s+network\s+issue|network\s+issue,\s+please\s+try\s+again")
 });
 
 static THROTTLE: LazyLock<Regex> = LazyLock::new(|| {
     re(concat!(
         r"(?i)rate_limit_error|rate\s+limit|too\s+many\s+requests|request\s+rejected",
-        r"|long\s+context|usage\s+credits\s+are\s+required|temporarily\s+limiting",
+        r"|long\s+context|\b1m\s+context|(?:usage\s+credits|extra\s+usage)\s+(?:is\s+|are\s+)?required",
+        r"|temporarily\s+limiting",
     ))
 });
 
 /// Reads one line's head. `None` means the line says nothing about the account.
 pub fn read(head: &str) -> Option<Hit> {
     let body = FAILED.find(head).map_or(head, |m| &head[m.end()..]);
+    // `<something> ended · you have reached your weekly usage limit`: a state change
+    // whose reason is the limit.
+    let body = ENDED
+        .captures(body)
+        .and_then(|c| c.name("rest"))
+        .map_or(body, |m| &body[m.start()..]);
     let lower = body.to_lowercase();
     let hit = |verdict, scope| {
         Some(Hit {
@@ -140,6 +221,9 @@ pub fn read(head: &str) -> Option<Hit> {
             reset: parse_reset(head),
         })
     };
+    if RATE_LIMIT_EVENT.is_match(body) {
+        return Some(rate_limit_event(body));
+    }
     // "(not your usage limit)" is Claude Code telling a throttle apart from the quota.
     if lower.contains("not your usage limit") {
         return hit(Verdict::Throttle, None);
@@ -153,7 +237,16 @@ pub fn read(head: &str) -> Option<Hit> {
             if RATE.is_match(what) {
                 return hit(Verdict::Throttle, None);
             }
-            return hit(Verdict::Limit, scope_of(what));
+            // Fast mode's own limit pauses fast mode, and a fallback keeps working.
+            if FAST.is_match(what) || FALLBACK.is_match(&body[c.get(0).map_or(0, |m| m.end())..]) {
+                return hit(Verdict::Warning, scope_of(what));
+            }
+            let scope = if c.name("org").is_some() {
+                Some(Scope::Other)
+            } else {
+                scope_of(what)
+            };
+            return hit(Verdict::Limit, scope);
         }
     }
     for shape in WARNING_SHAPES.iter() {
@@ -162,7 +255,13 @@ pub fn read(head: &str) -> Option<Hit> {
             if NOT_QUOTA.is_match(what) || RATE.is_match(what) {
                 return None;
             }
-            return hit(Verdict::Warning, scope_of(what));
+            // The scope of a fallback notice is the limit it names (`· Your session limit resets …`).
+            let scope = if lower.contains("now using") {
+                LIMIT_NAME.captures(body).and_then(|n| scope_of(&n["what"]))
+            } else {
+                scope_of(what)
+            };
+            return hit(Verdict::Warning, scope);
         }
     }
     if ERROR_OPENER.is_match(body) {
@@ -188,6 +287,8 @@ fn error_verdict(body: &str) -> Verdict {
     }
     if BILLING.is_match(body) {
         Verdict::Billing
+    } else if TRANSIENT.is_match(body) {
+        Verdict::ServerError
     } else if AUTH.is_match(body) {
         Verdict::Auth
     } else if SERVER.is_match(body) {
@@ -199,10 +300,46 @@ fn error_verdict(body: &str) -> Verdict {
     }
 }
 
+/// A `rate_limit_event` line: `rejected` is a limit with its exact reset,
+/// `allowed_warning` a warning, `allowed` nothing.
+fn rate_limit_event(body: &str) -> Hit {
+    let value = |re: &Regex| re.captures(body).map(|c| c["v"].to_owned());
+    let verdict = match value(&JSON_STATUS).as_deref() {
+        Some("rejected") => Verdict::Limit,
+        Some("allowed_warning") => Verdict::Warning,
+        _ => Verdict::None,
+    };
+    if verdict == Verdict::None {
+        return Hit {
+            verdict,
+            scope: None,
+            reset: None,
+        };
+    }
+    let scope = value(&JSON_TYPE).map(|t| match t.as_str() {
+        "five_hour" => Scope::FiveHour,
+        "seven_day" | "seven_day_overage_included" => Scope::Weekly,
+        t if t.starts_with("seven_day_") => Scope::OpusWeekly,
+        _ => Scope::Other,
+    });
+    let reset = value(&JSON_RESETS_AT)
+        .and_then(|v| v.parse().ok())
+        .map(ResetSpec::Epoch);
+    Hit {
+        verdict,
+        scope,
+        reset,
+    }
+}
+
 /// Which quota the words before "limit" name. Bare "usage" (or nothing) names none.
 fn scope_of(what: &str) -> Option<Scope> {
     let w = what.to_lowercase();
-    if w.contains("opus") {
+    // A model's own (weekly) limit: Opus, and since 2.1.x Sonnet and Fable too.
+    if ["opus", "sonnet", "fable", "haiku"]
+        .iter()
+        .any(|m| w.contains(m))
+    {
         return Some(Scope::OpusWeekly);
     }
     if w.contains("week") || w.contains("7-day") || w.contains("seven") {

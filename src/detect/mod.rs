@@ -27,6 +27,8 @@ mod transcript;
 mod zone;
 
 #[cfg(test)]
+mod catalogue_tests;
+#[cfg(test)]
 mod corpus_tests;
 #[cfg(test)]
 mod fuzz_tests;

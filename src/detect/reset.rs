@@ -25,6 +25,24 @@ pub enum ResetSpec {
         /// The IANA zone in parentheses (`(America/New_York)`), as written.
         zone: Option<String>,
     },
+    /// A weekday and a time (`resets Mon 12:00am`): the next such day.
+    Weekday {
+        /// 1 = Monday … 7 = Sunday.
+        weekday: i8,
+        /// `(hour 0–23, minute)`; none means midnight.
+        time: Option<(i8, i8)>,
+        zone: Option<String>,
+    },
+    /// A full date and time (`resets 2026-08-09 00:00 UTC`, as gateways write it): exact
+    /// once the zone is known.
+    DateTime {
+        /// `(year, month, day)`.
+        date: (i16, i8, i8),
+        /// `(hour 0–23, minute)`.
+        time: (i8, i8),
+        /// `UTC` or the IANA zone in parentheses.
+        zone: Option<String>,
+    },
 }
 
 /// Why a reset time could not be resolved.
@@ -46,13 +64,26 @@ static EPOCH: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"\|\s*(\d{9,11})\b").expect("invariant: the epoch pattern is a valid regex")
 });
 
+/// `resets 2026-08-09 00:00 UTC`, `resets 2026-11-01 01:30 (America/New_York)`.
+static DATE_TIME: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(concat!(
+        r"(?i)\bresets?\s+(?:(?:at|on)\s+)?(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})",
+        r"(?:[ T](?P<h>\d{1,2}):(?P<mi>\d{2})(?::\d{2})?)?",
+        r"\s*(?:(?P<utc>UTC|GMT|Z)\b|\((?P<zone>[A-Za-z][A-Za-z0-9_+\-/]*)\))?",
+    ))
+    .expect("invariant: the date-time pattern is a valid regex")
+});
+
+const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
 /// `resets 3pm`, `reset at 4:20am`, `resets Oct 31, 9am`, `resets Sep 15 at 7pm`,
 /// `resets Oct 24`, `continue automatically at 4:16am`, each with an optional `(Zone)`.
 static CLOCK: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(concat!(
         r"(?i)\b(?:resets?|automatically|try again)\s+(?:(?:at|on)\s+)?",
         r"(?:(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+",
-        r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\b(?:\s*,\s*|\s+at\s+|\s+)?)?",
+        r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\b(?:\s*,\s*|\s+at\s+|\s+)?",
+        r"|(?P<wd>mon|tue|wed|thu|fri|sat|sun)[a-z]*\.?(?:\s*,\s*|\s+at\s+|\s+))?",
         r"(?:(?P<h>\d{1,2})(?::(?P<mi>\d{2}))?\s*(?P<ap>[ap]\.?m\.?)(?:\b|$)",
         r"|(?P<h24>\d{1,2}):(?P<m24>\d{2})\b)?",
         r"(?:\s*\((?P<zone>[A-Za-z][A-Za-z0-9_+\-/]*)\))?",
@@ -68,6 +99,24 @@ const MONTHS: [&str; 12] = [
 pub fn parse_reset(text: &str) -> Option<ResetSpec> {
     if let Some(c) = EPOCH.captures(text) {
         return c[1].parse().ok().map(ResetSpec::Epoch);
+    }
+    if let Some(c) = DATE_TIME.captures(text) {
+        let num = |n: &str| c.name(n).and_then(|m| m.as_str().parse::<i16>().ok());
+        let (year, month, day) = (num("y")?, num("mo")?, num("d")?);
+        let (hour, minute) = (num("h").unwrap_or(0), num("mi").unwrap_or(0));
+        if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+            return None;
+        }
+        let zone = c
+            .name("zone")
+            .map(|z| z.as_str().to_owned())
+            .or_else(|| c.name("utc").map(|_| "UTC".to_owned()));
+        #[expect(clippy::cast_possible_truncation, reason = "checked ranges above")]
+        return Some(ResetSpec::DateTime {
+            date: (year, month as i8, day as i8),
+            time: (hour as i8, minute as i8),
+            zone,
+        });
     }
     CLOCK.captures_iter(text).find_map(|c| {
         let month_day = match (c.name("mon"), c.name("day")) {
@@ -101,10 +150,19 @@ pub fn parse_reset(text: &str) -> Option<ResetSpec> {
         } else {
             None
         };
+        let zone = c.name("zone").map(|z| z.as_str().to_owned());
+        if let Some(wd) = c.name("wd") {
+            let wd = wd.as_str().to_ascii_lowercase();
+            let weekday = WEEKDAYS.iter().position(|d| *d == wd)?;
+            return Some(ResetSpec::Weekday {
+                weekday: i8::try_from(weekday + 1).ok()?,
+                time,
+                zone,
+            });
+        }
         if month_day.is_none() && time.is_none() {
             return None;
         }
-        let zone = c.name("zone").map(|z| z.as_str().to_owned());
         Some(ResetSpec::Clock {
             month_day,
             time,
@@ -122,21 +180,34 @@ pub fn resolve_reset(
     now: Timestamp,
     default_zone: &TimeZone,
 ) -> Result<Timestamp, ResetError> {
+    let zone_of = |zone: Option<&str>| match zone {
+        Some(name) => lookup_zone(name),
+        None => Ok(default_zone.clone()),
+    };
     let (month_day, time, zone) = match spec {
         ResetSpec::Epoch(seconds) => {
             return Timestamp::from_second(*seconds)
                 .map_err(|e| ResetError::Invalid(format!("epoch {seconds}: {e}")));
         }
+        ResetSpec::DateTime { date, time, zone } => {
+            let tz = zone_of(zone.as_deref())?;
+            let invalid = |e: jiff::Error| ResetError::Invalid(format!("{date:?} {time:?}: {e}"));
+            let at =
+                DateTime::new(date.0, date.1, date.2, time.0, time.1, 0, 0).map_err(invalid)?;
+            return tz.to_ambiguous_timestamp(at).compatible().map_err(invalid);
+        }
+        ResetSpec::Weekday {
+            weekday,
+            time,
+            zone,
+        } => return resolve_weekday(*weekday, *time, &zone_of(zone.as_deref())?, now),
         ResetSpec::Clock {
             month_day,
             time,
             zone,
         } => (*month_day, *time, zone.as_deref()),
     };
-    let tz = match zone {
-        Some(name) => lookup_zone(name)?,
-        None => default_zone.clone(),
-    };
+    let tz = zone_of(zone)?;
     let (hour, minute) = time.unwrap_or((0, 0));
     let clock = Time::new(hour, minute, 0, 0)
         .map_err(|e| ResetError::Invalid(format!("{hour}:{minute:02}: {e}")))?;
@@ -171,6 +242,34 @@ pub fn resolve_reset(
         .tomorrow()
         .map_err(|e| ResetError::Invalid(format!("day after {today}: {e}")))?;
     at(tomorrow)?.ok_or_else(|| ResetError::Invalid(format!("{tomorrow} {clock} has passed")))
+}
+
+/// The next `weekday` at `time` in `tz` that has not passed (banners' grace included).
+fn resolve_weekday(
+    weekday: i8,
+    time: Option<(i8, i8)>,
+    tz: &TimeZone,
+    now: Timestamp,
+) -> Result<Timestamp, ResetError> {
+    let (hour, minute) = time.unwrap_or((0, 0));
+    let clock = Time::new(hour, minute, 0, 0)
+        .map_err(|e| ResetError::Invalid(format!("{hour}:{minute:02}: {e}")))?;
+    let mut date = now.to_zoned(tz.clone()).date();
+    for _ in 0..=7 {
+        if date.weekday().to_monday_one_offset() == weekday {
+            let at = tz
+                .to_ambiguous_timestamp(DateTime::from_parts(date, clock))
+                .compatible()
+                .map_err(|e| ResetError::Invalid(format!("{date} {clock}: {e}")))?;
+            if now.as_second() - at.as_second() <= ROUNDING_GRACE_SECONDS {
+                return Ok(at);
+            }
+        }
+        date = date
+            .tomorrow()
+            .map_err(|e| ResetError::Invalid(format!("day after {date}: {e}")))?;
+    }
+    Err(ResetError::Invalid(format!("no weekday {weekday} ahead")))
 }
 
 #[cfg(test)]
