@@ -5,11 +5,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use jiff::{SignedDuration, Timestamp};
+use jiff::Timestamp;
 use serde_json::Value;
 
-use ccf::context::Ctx;
-use ccf::failover::{self, SwapRequest};
 use ccf::state::State;
 
 use crate::support::{Sandbox, wait_for};
@@ -257,37 +255,34 @@ fn three_accounts_with_the_second_exhausted_swap_to_the_third() {
     assert_eq!(link(&sb), sb.account_home("compte3"));
 }
 
-/// A Ctx for in-process calls, as check-quota makes them, at instant `now`.
-fn ctx_at(sb: &Sandbox, now: Timestamp) -> Ctx {
-    let config = ccf::config::load(&sb.config, &sb.home).unwrap();
-    Ctx::new(config, now, sb.home.clone())
-}
+/// The reset the fake claude's limit banner (and its transcript row) names: 1893456000.
+const RESET: &str = "2030-01-01T00:00:00Z";
 
-/// A swap in process, in the world as it is now (check-quota gathers it the same way).
-fn swap_at(ctx: &Ctx, st: &mut State, req: &SwapRequest) -> anyhow::Result<failover::SwapOutcome> {
-    let world = ccf::world::World::gather(ctx, st)?;
-    failover::swap(ctx, st, &world, req, false)
-}
-
-fn due_at(ctx: &Ctx, st: &State) -> Option<String> {
-    let world = ccf::world::World::gather(ctx, st).unwrap();
-    failover::due_return(ctx, st, &world)
-}
-
-fn limit_request(until: Timestamp) -> SwapRequest {
-    SwapRequest {
-        to: None,
-        reason: "usage limit on compte1".into(),
-        trigger: None,
-        manual: false,
-        exhausted_until: Some(until),
-        exhausted_scope: Some(ccf::detect::Scope::FiveHour),
-        auth_failed: false,
+/// Shows a limit banner in `ccl-1-proj` (started on compte1 if it is not running) and
+/// lets check-quota act on it, at the pinned instant `now`.
+fn limit_hit(sb: &Sandbox, now: &str) -> String {
+    if !sb.tmux.has_session("ccl-1-proj") {
+        start(
+            sb,
+            "ccl-1-proj",
+            "proj",
+            Some("compte1"),
+            Some(DEDICATED_ID),
+        );
     }
+    sb.set_mode("compte1", "limit 1893456000");
+    prompt(sb, "ccl-1-proj", "hi", "You've hit your 5-hour limit");
+    sb.set_mode("compte1", "normal");
+    sb.set_env("CCF_NOW", now);
+    sb.ccf(&["check-quota"]).run().stdout
 }
 
 fn load(sb: &Sandbox) -> State {
     State::load(&sb.state_file()).unwrap()
+}
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
 }
 
 #[test]
@@ -300,50 +295,38 @@ fn all_accounts_exhausted_parks_the_sessions_and_resumes_them_after_the_reset() 
         Some("compte1"),
         Some(DEDICATED_ID),
     );
-    sb.set_mode("compte1", "limit 1893456000");
-    prompt(&sb, "ccl-1-proj", "hi", "You've hit your 5-hour limit");
-    let now = Timestamp::now();
-    let reset = now + SignedDuration::from_hours(1);
-    let mut st = load(&sb);
-    st.account_mut("compte2").exhausted_until = Some(now + SignedDuration::from_hours(3));
+    let mut st = sb.state();
+    st["accounts"]["compte2"] = serde_json::json!({"exhausted_until": "2030-01-01T03:00:00Z"});
+    std::fs::write(sb.state_file(), st.to_string()).unwrap();
     let parked_pid = sb.tmux.pane_pid("ccl-1-proj");
     let before = sb.claude_log().len();
 
-    let ctx = ctx_at(&sb, now);
-    let out = swap_at(&ctx, &mut st, &limit_request(reset)).unwrap();
-    assert_eq!(out.to, None);
+    let out = limit_hit(&sb, "2029-12-31T23:00:00Z");
+    assert!(
+        out.contains("no account available to swap to from compte1; sessions parked"),
+        "{out}"
+    );
     let st = load(&sb);
-    assert_eq!(st.all_exhausted_since, Some(now));
-    assert_eq!(st.accounts["compte1"].exhausted_until, Some(reset));
+    assert_eq!(st.all_exhausted_since, Some(ts("2029-12-31T23:00:00Z")));
+    assert_eq!(st.accounts["compte1"].exhausted_until, Some(ts(RESET)));
     assert_eq!(
         sb.tmux.pane_pid("ccl-1-proj"),
         parked_pid,
         "parked, not relaunched"
     );
     assert_eq!(outbox_kinds(&sb), ["all_exhausted"]);
-    assert_eq!(due_at(&ctx, &st), None);
+    // Before the reset (and its margin): still parked.
+    sb.set_env("CCF_NOW", "2030-01-01T00:04:00Z");
+    sb.ccf(&["check-quota"]).run();
+    assert_eq!(sb.tmux.pane_pid("ccl-1-proj"), parked_pid);
 
-    let later = reset + SignedDuration::from_mins(6);
-    let ctx = ctx_at(&sb, later);
-    let due = due_at(&ctx, &st);
-    assert_eq!(due.as_deref(), Some("compte1"));
-    sb.set_mode("compte1", "normal");
-    let mut st = st;
-    let req = SwapRequest {
-        to: due,
-        reason: "return".into(),
-        ..limit_request(reset)
-    };
-    let req = SwapRequest {
-        exhausted_until: None,
-        exhausted_scope: None,
-        ..req
-    };
-    swap_at(&ctx, &mut st, &req).unwrap();
+    sb.set_env("CCF_NOW", "2030-01-01T00:06:00Z");
+    sb.ccf(&["check-quota"])
+        .stdout_has("swapped compte1 -> compte1")
+        .run();
     assert_resumed(&sb, before, DEDICATED_ID, "proj", "compte1");
     let st = load(&sb);
     assert_eq!(st.all_exhausted_since, None);
-    assert_eq!(due_at(&ctx, &st), None);
     assert_eq!(outbox_kinds(&sb), ["all_exhausted", "work_resumed"]);
 }
 
@@ -357,48 +340,33 @@ fn an_automatic_failover_returns_to_the_primary_after_its_reset() {
         Some("compte1"),
         Some(DEDICATED_ID),
     );
-    sb.set_mode("compte1", "limit 1893456000");
-    prompt(&sb, "ccl-1-proj", "hi", "You've hit your 5-hour limit");
-    sb.set_mode("compte1", "normal");
-    let now = Timestamp::now();
-    let reset = now + SignedDuration::from_hours(2);
-    let mut st = load(&sb);
     let before = sb.claude_log().len();
-    let out = swap_at(&ctx_at(&sb, now), &mut st, &limit_request(reset)).unwrap();
-    assert_eq!(out.to.as_deref(), Some("compte2"), "{out:#?}");
+    let out = limit_hit(&sb, "2029-12-31T22:00:00Z");
+    assert!(out.contains("swapped compte1 -> compte2"), "{out}");
     assert_resumed(&sb, before, DEDICATED_ID, "proj", "compte2");
     let st = load(&sb);
     let pending = st.pending_return.clone().unwrap();
     assert_eq!(pending.to, "compte1");
-    assert_eq!(pending.not_before, reset + SignedDuration::from_mins(5));
+    assert_eq!(pending.not_before, ts("2030-01-01T00:05:00Z"));
 
-    // The binary reads the same pinned clock: exhausted now, available after the reset.
-    let after = (reset + SignedDuration::from_mins(6)).to_string();
+    // Exhausted now, available after the reset.
     let status = sb.ccf(&["status", "--json"]).run().json();
     assert_eq!(status["accounts"][0]["state"], "exhausted");
     let status = sb
         .ccf(&["status", "--json"])
-        .env("CCF_NOW", &after)
+        .env("CCF_NOW", "2030-01-01T00:06:00Z")
         .run()
         .json();
     assert_eq!(status["accounts"][0]["state"], "available");
 
-    assert_eq!(due_at(&ctx_at(&sb, reset), &st), None);
-    let ctx = ctx_at(&sb, after.parse().unwrap());
-    let due = due_at(&ctx, &st);
-    assert_eq!(due.as_deref(), Some("compte1"));
-    let req = SwapRequest {
-        to: due,
-        reason: "return".into(),
-        trigger: None,
-        manual: false,
-        exhausted_until: None,
-        exhausted_scope: None,
-        auth_failed: false,
-    };
+    sb.set_env("CCF_NOW", RESET);
+    sb.ccf(&["check-quota"]).run();
+    assert_eq!(load(&sb).active_account.as_deref(), Some("compte2"));
     let before = sb.claude_log().len();
-    let mut st = st;
-    swap_at(&ctx, &mut st, &req).unwrap();
+    sb.set_env("CCF_NOW", "2030-01-01T00:06:00Z");
+    sb.ccf(&["check-quota"])
+        .stdout_has("swapped compte2 -> compte1")
+        .run();
     assert_resumed(&sb, before, DEDICATED_ID, "proj", "compte1");
     let st = load(&sb);
     assert_eq!(st.active_account.as_deref(), Some("compte1"));
@@ -484,7 +452,8 @@ fn a_swap_killed_at_any_step_is_repaired_by_the_next_run() {
             "{point}: the session is not on the active account"
         );
         let pid = claude_pid(&sb, "ccl-1-proj");
-        let claude = failover::find_claude(pid).unwrap_or_else(|| panic!("{point}: no claude"));
+        let claude =
+            ccf::failover::find_claude(pid).unwrap_or_else(|| panic!("{point}: no claude"));
         assert_eq!(
             claude.argv_id.as_deref(),
             Some(DEDICATED_ID),
@@ -692,10 +661,7 @@ fn events_are_queued_in_the_order_they_happened() {
 #[test]
 fn a_manual_swap_back_to_the_primary_is_announced_as_a_swap_not_a_return() {
     let sb = world(&["compte1", "compte2"]);
-    let now = Timestamp::now();
-    let mut st = load(&sb);
-    let reset = now + SignedDuration::from_hours(2);
-    swap_at(&ctx_at(&sb, now), &mut st, &limit_request(reset)).unwrap();
+    limit_hit(&sb, "2029-12-31T22:00:00Z");
     assert!(load(&sb).pending_return.is_some());
     sb.ccf(&["swap", "--to", "compte1", "--force"]).run();
     assert_eq!(
@@ -741,10 +707,8 @@ fn a_swap_that_relaunches_no_session_is_announced_as_failed_with_the_sessions_na
 #[test]
 fn a_swap_onto_an_exhausted_account_is_refused_without_force_and_the_dry_run_warns() {
     let sb = world(&["compte1", "compte2"]);
-    let now = Timestamp::now();
-    let mut st = load(&sb);
-    let reset = now + SignedDuration::from_hours(2);
-    swap_at(&ctx_at(&sb, now), &mut st, &limit_request(reset)).unwrap();
+    limit_hit(&sb, "2029-12-31T22:00:00Z");
+    let reset = ts(RESET);
     let dry = sb
         .ccf(&["swap", "--to", "compte1", "--dry-run"])
         .stdout_has(&format!(
@@ -762,7 +726,7 @@ fn a_swap_onto_an_exhausted_account_is_refused_without_force_and_the_dry_run_war
     sb.ccf(&["swap", "--to", "compte1"])
         .code(1)
         .stderr_has("compte1 is marked exhausted until")
-        .stderr_has("in 1h 59m")
+        .stderr_has("in 2h")
         .stderr_has("ccf swap --to compte1 --force")
         .run();
     let st = sb.state();
