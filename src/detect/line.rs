@@ -22,7 +22,7 @@ pub struct Hit {
 }
 
 fn re(pattern: &str) -> Regex {
-    Regex::new(pattern).expect("invariant: detection patterns are valid regexes")
+    super::pattern::compile(pattern)
 }
 
 /// A teammate's or sub-agent's report of its own failure: `Teammate @x failed: …`,

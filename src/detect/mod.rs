@@ -21,6 +21,7 @@
 
 mod classify;
 mod line;
+mod pattern;
 mod reset;
 mod text;
 mod transcript;
