@@ -253,7 +253,9 @@ pub fn classify(text: &str) -> Detection {
 /// gives that reset the zone and says so.
 fn wrapped_zone(events: &mut [Event], index: usize, head: &str) -> bool {
     static ZONE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        super::pattern::compile(r"^\((?P<zone>[A-Za-z][A-Za-z0-9_+\-]*/[A-Za-z0-9_+\-/]+|UTC|GMT)\)")
+        super::pattern::compile(
+            r"^\((?P<zone>[A-Za-z][A-Za-z0-9_+\-]*/[A-Za-z0-9_+\-/]+|UTC|GMT)\)",
+        )
     });
     let Some(c) = ZONE.captures(head) else {
         return false;

@@ -60,9 +60,7 @@ pub enum ResetError {
 /// now, not the same time tomorrow.
 const ROUNDING_GRACE_SECONDS: i64 = 5 * 60;
 
-static EPOCH: LazyLock<Regex> = LazyLock::new(|| {
-    super::pattern::compile(r"\|\s*(\d{9,11})\b")
-});
+static EPOCH: LazyLock<Regex> = LazyLock::new(|| super::pattern::compile(r"\|\s*(\d{9,11})\b"));
 
 /// `resets 2026-08-09 00:00 UTC`, `resets 2026-11-01 01:30 (America/New_York)`.
 static DATE_TIME: LazyLock<Regex> = LazyLock::new(|| {

@@ -329,7 +329,7 @@ fn relaunch_journal(ctx: &Ctx, state: &mut State) -> Result<()> {
             if let Some(s) = j.sessions.iter_mut().find(|s| s.name == name) {
                 match r {
                     Ok(()) => s.done = true,
-                    Err(e) => s.error = Some(e),
+                    Err(e) => s.error = Some(e.to_string()),
                 }
             }
         }

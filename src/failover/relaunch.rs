@@ -54,6 +54,17 @@ impl Timing {
     }
 }
 
+/// Why a session could not be relaunched.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RelaunchError {
+    /// tmux refused the respawn (the session is gone, the server died).
+    #[error("{0}")]
+    Respawn(String),
+    /// The pane never ran the session's claude on the account for long enough.
+    #[error("claude did not start or did not stay up")]
+    NotUp,
+}
+
 /// One session to (re)launch on an account.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -76,10 +87,10 @@ pub fn relaunch(
     targets: &[Target],
     home: &Path,
     timing: &Timing,
-) -> Vec<(String, Result<(), String>)> {
+) -> Vec<(String, Result<(), RelaunchError>)> {
     let c = &ctx.config.claude;
     let env: Vec<(String, String)> = c.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    let mut results: Vec<(String, Result<(), String>)> = Vec::new();
+    let mut results: Vec<(String, Result<(), RelaunchError>)> = Vec::new();
     let mut pending: Vec<&Target> = targets
         .iter()
         .filter(|t| {
@@ -90,7 +101,7 @@ pub fn relaunch(
             !already
         })
         .collect();
-    let mut errors: BTreeMap<String, String> = BTreeMap::new();
+    let mut errors: BTreeMap<String, RelaunchError> = BTreeMap::new();
     for attempt in 0..timing.attempts {
         if pending.is_empty() {
             break;
@@ -109,7 +120,7 @@ pub fn relaunch(
                 &t.cwd,
             );
             if let Err(e) = ctx.tmux.respawn(&t.name, &launch) {
-                errors.insert(t.name.clone(), format!("{e:#}"));
+                errors.insert(t.name.clone(), RelaunchError::Respawn(format!("{e:#}")));
                 continue;
             }
             fault("respawned");
@@ -124,17 +135,13 @@ pub fn relaunch(
                 results.push((t.name.clone(), Ok(())));
                 false
             } else {
-                errors
-                    .entry(t.name.clone())
-                    .or_insert_with(|| "claude did not start or did not stay up".into());
+                errors.entry(t.name.clone()).or_insert(RelaunchError::NotUp);
                 true
             }
         });
     }
     for t in pending {
-        let why = errors
-            .remove(&t.name)
-            .unwrap_or_else(|| "claude did not start".into());
+        let why = errors.remove(&t.name).unwrap_or(RelaunchError::NotUp);
         crate::log::warn(&format!(
             "failed to relaunch {} with --resume {}: {why}",
             t.name, t.id
