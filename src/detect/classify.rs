@@ -169,9 +169,10 @@ fn compatible(a: Option<&ResetSpec>, b: Option<&ResetSpec>) -> bool {
 /// after Esc at a limit): they must not end the event above them.
 fn is_ui_notice(head: &str) -> bool {
     static NOTICE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        super::pattern::compile(
+        regex::Regex::new(
             r"(?i)^(?:automatic\s+continue|continuing\s+automatically|interrupted\b)|[·∙]\s*/[a-z][a-z-]*(?:\s|$)",
         )
+        .expect("invariant: the notice pattern is a valid regex")
     });
     NOTICE.is_match(head)
 }
@@ -253,9 +254,8 @@ pub fn classify(text: &str) -> Detection {
 /// gives that reset the zone and says so.
 fn wrapped_zone(events: &mut [Event], index: usize, head: &str) -> bool {
     static ZONE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
-        super::pattern::compile(
-            r"^\((?P<zone>[A-Za-z][A-Za-z0-9_+\-]*/[A-Za-z0-9_+\-/]+|UTC|GMT)\)",
-        )
+        regex::Regex::new(r"^\((?P<zone>[A-Za-z][A-Za-z0-9_+\-]*/[A-Za-z0-9_+\-/]+|UTC|GMT)\)")
+            .expect("invariant: the wrapped-zone pattern is a valid regex")
     });
     let Some(c) = ZONE.captures(head) else {
         return false;

@@ -22,7 +22,7 @@ pub struct Hit {
 }
 
 fn re(pattern: &str) -> Regex {
-    super::pattern::compile(pattern)
+    Regex::new(pattern).expect("invariant: detection patterns are valid regexes")
 }
 
 /// A teammate's or sub-agent's report of its own failure: `Teammate @x failed: …`,

@@ -21,7 +21,6 @@
 
 mod classify;
 mod line;
-mod pattern;
 mod reset;
 mod text;
 mod transcript;

@@ -60,15 +60,18 @@ pub enum ResetError {
 /// now, not the same time tomorrow.
 const ROUNDING_GRACE_SECONDS: i64 = 5 * 60;
 
-static EPOCH: LazyLock<Regex> = LazyLock::new(|| super::pattern::compile(r"\|\s*(\d{9,11})\b"));
+static EPOCH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"\|\s*(\d{9,11})\b").expect("invariant: the epoch pattern is a valid regex")
+});
 
 /// `resets 2026-08-09 00:00 UTC`, `resets 2026-11-01 01:30 (America/New_York)`.
 static DATE_TIME: LazyLock<Regex> = LazyLock::new(|| {
-    super::pattern::compile(concat!(
+    Regex::new(concat!(
         r"(?i)\bresets?\s+(?:(?:at|on)\s+)?(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})",
         r"(?:[ T](?P<h>\d{1,2}):(?P<mi>\d{2})(?::\d{2})?)?",
         r"\s*(?:(?P<utc>UTC|GMT|Z)\b|\((?P<zone>[A-Za-z][A-Za-z0-9_+\-/]*)\))?",
     ))
+    .expect("invariant: the date-time pattern is a valid regex")
 });
 
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -76,7 +79,7 @@ const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 /// `resets 3pm`, `reset at 4:20am`, `resets Oct 31, 9am`, `resets Sep 15 at 7pm`,
 /// `resets Oct 24`, `continue automatically at 4:16am`, each with an optional `(Zone)`.
 static CLOCK: LazyLock<Regex> = LazyLock::new(|| {
-    super::pattern::compile(concat!(
+    Regex::new(concat!(
         r"(?i)\b(?:resets?|automatically|try again)\s+(?:(?:at|on)\s+)?",
         r"(?:(?P<mon>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+",
         r"(?P<day>\d{1,2})(?:st|nd|rd|th)?\b(?:\s*,\s*|\s+at\s+|\s+)?",
@@ -85,6 +88,7 @@ static CLOCK: LazyLock<Regex> = LazyLock::new(|| {
         r"|(?P<h24>\d{1,2}):(?P<m24>\d{2})\b)?",
         r"(?:\s*\((?P<zone>[A-Za-z][A-Za-z0-9_+\-/]*)\))?",
     ))
+    .expect("invariant: the clock pattern is a valid regex")
 });
 
 const MONTHS: [&str; 12] = [

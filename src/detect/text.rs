@@ -6,7 +6,7 @@ use regex::Regex;
 
 /// CSI, OSC, DCS/SOS/PM/APC strings and two-byte escapes, then stray control characters.
 static ANSI: LazyLock<Regex> = LazyLock::new(|| {
-    super::pattern::compile(concat!(
+    Regex::new(concat!(
         r"\x1b\[[0-?]*[ -/]*[@-~]",
         r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?",
         r"|\x1b[PX^_][^\x1b]*(?:\x1b\\)?",
@@ -14,6 +14,7 @@ static ANSI: LazyLock<Regex> = LazyLock::new(|| {
         r"|\u{9b}[0-?]*[ -/]*[@-~]",
         r"|[\x00-\x08\x0b-\x1f\x7f]",
     ))
+    .expect("invariant: the ANSI pattern is a valid regex")
 });
 
 /// Removes ANSI escape sequences and control characters (tabs and newlines stay).
