@@ -15,7 +15,8 @@ use anyhow::Result;
 use crate::cli::DryRun;
 use crate::context::Ctx;
 use crate::state::State;
-use crate::tasks::apply::{Applier, Facts};
+use crate::tasks::apply::Applier;
+use crate::tasks::facts::Facts;
 use crate::tasks::plan::{self, Accounts};
 
 pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {

@@ -13,7 +13,8 @@ use anyhow::Result;
 
 use crate::cli::DryRun;
 use crate::context::Ctx;
-use crate::tasks::apply::{Applier, Facts};
+use crate::tasks::apply::Applier;
+use crate::tasks::facts::Facts;
 use crate::tasks::plan::{self, Action, Slot};
 
 pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {

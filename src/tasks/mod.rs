@@ -7,11 +7,14 @@
 //!   writes (`<stem>.run.json`) and the result the wrapper writes (`<stem>.result.json`).
 //! - [`stream`]: pure; Claude Code's `stream-json` lines to a summary and pane text.
 //! - [`queue`]: the directories and every move between them.
+//! - [`facts`]: what dispatch and janitor gather before they plan: panes, claimed tasks,
+//!   the inbox with each file vetted.
 //! - [`plan`]: pure; facts about the queue, the pool and the accounts to actions.
 //! - [`apply`]: carries out those actions (tmux, files, state), shared by dispatch and
 //!   janitor.
 
 pub mod apply;
+pub mod facts;
 pub mod frontmatter;
 pub mod plan;
 pub mod queue;
