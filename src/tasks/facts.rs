@@ -2,16 +2,14 @@
 //! in `running/`, and the inbox with each file read and vetted against the config and
 //! the file system.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
 
 use super::frontmatter::{self, Task};
-use super::plan::{self, Action, Candidate, Verdict};
 use super::queue::{self, Claimed, Queue};
-use super::record::{TaskRecord, Wait};
+use super::record::TaskRecord;
 use crate::context::Ctx;
 use crate::tmux::Pane;
 
@@ -66,151 +64,18 @@ impl Facts {
         })
     }
 
-    fn pane(&self, session: &str) -> Option<&Pane> {
+    /// The pane of `session`, if tmux has one.
+    pub fn pane(&self, session: &str) -> Option<&Pane> {
         self.panes.iter().find(|p| p.session == session)
     }
 
-    fn record(&self, task: &str) -> Option<&TaskRecord> {
+    /// The readable record of claimed `task`.
+    pub fn record(&self, task: &str) -> Option<&TaskRecord> {
         self.claimed
             .iter()
             .find(|c| c.name == task)
             .and_then(|c| c.record.as_ref())
             .and_then(|r| r.as_ref().ok())
-    }
-
-    /// Settles what can be settled now: with `all`, every verdict (janitor); else only
-    /// finished runs (dispatch). Returns the actions, the tasks they move out of their
-    /// session, and the tasks that wait in `running/` afterwards (held after a limit,
-    /// or to be retried) as candidates for this same run.
-    pub fn settle(&self, ctx: &Ctx, all: bool) -> (Vec<Action>, BTreeSet<String>, Vec<Candidate>) {
-        let mut actions = Vec::new();
-        let mut leaving = BTreeSet::new();
-        let mut again = Vec::new();
-        for (task, v) in self.verdicts(ctx) {
-            let Verdict::Act(a) = v else { continue };
-            if !all && !matches!(a, Action::Finish { .. } | Action::Hold { .. }) {
-                continue;
-            }
-            let record = self.record(&task);
-            match (&a, record) {
-                (Action::Hold { account, until, .. }, Some(r)) => again.push(Candidate {
-                    task: task.clone(),
-                    priority: r.priority,
-                    queued_at: r.queued_at,
-                    account: r.pinned_account.clone(),
-                    claimed: true,
-                    resume: true,
-                    wait: Some(Wait {
-                        reason: "limit".into(),
-                        account: Some(account.clone()),
-                        until: Some(*until),
-                    }),
-                }),
-                (Action::Kill { retry: true, .. }, Some(r)) => again.push(Candidate {
-                    task: task.clone(),
-                    priority: r.priority,
-                    queued_at: r.queued_at,
-                    account: r.pinned_account.clone(),
-                    claimed: true,
-                    resume: false,
-                    wait: None,
-                }),
-                _ => {}
-            }
-            leaving.insert(task);
-            actions.push(a);
-        }
-        (actions, leaving, again)
-    }
-
-    /// Judges every claimed task; tasks without a usable record go back to the inbox
-    /// (a dispatch died between claiming and recording it).
-    pub fn verdicts(&self, ctx: &Ctx) -> Vec<(String, Verdict)> {
-        self.claimed
-            .iter()
-            .map(|c| {
-                let v = match &c.record {
-                    Some(Ok(r)) => plan::judge(
-                        r,
-                        c.result.as_ref(),
-                        c.pid,
-                        r.session.as_deref().and_then(|s| self.pane(s)),
-                        ctx.now,
-                        ctx.config.quota.default_exhaustion,
-                    ),
-                    Some(Err(e)) => Verdict::Act(Action::Requeue {
-                        task: c.name.clone(),
-                        session: None,
-                        why: e.clone(),
-                    }),
-                    None => Verdict::Act(Action::Requeue {
-                        task: c.name.clone(),
-                        session: None,
-                        why: "it has no record in running/".into(),
-                    }),
-                };
-                (c.name.clone(), v)
-            })
-            .collect()
-    }
-
-    /// Pool sessions that stay busy with a task once `leaving` tasks are settled.
-    pub fn tasked_sessions(&self, leaving: &BTreeSet<String>) -> BTreeSet<String> {
-        self.claimed
-            .iter()
-            .filter(|c| !leaving.contains(&c.name))
-            .filter_map(|c| c.record.as_ref()?.as_ref().ok()?.session.clone())
-            .collect()
-    }
-
-    /// Tasks waiting in `running/` (after a limit or a timeout), minus `leaving`.
-    pub fn waiting_candidates(&self, leaving: &BTreeSet<String>) -> Vec<Candidate> {
-        self.claimed
-            .iter()
-            .filter(|c| !leaving.contains(&c.name))
-            .filter_map(|c| {
-                let r = c.record.as_ref()?.as_ref().ok()?;
-                r.session.is_none().then(|| Candidate {
-                    task: r.task.clone(),
-                    priority: r.priority,
-                    queued_at: r.queued_at,
-                    account: r.pinned_account.clone(),
-                    claimed: true,
-                    resume: r.resume,
-                    wait: r.wait.clone(),
-                })
-            })
-            .collect()
-    }
-
-    /// Inbox tasks that can run; a name still busy in `running/` waits its turn.
-    pub fn inbox_candidates(&self) -> (Vec<Candidate>, Vec<Action>) {
-        let mut cands = Vec::new();
-        let mut actions = Vec::new();
-        for i in &self.inbox {
-            match &i.vetted {
-                Err(reason) => actions.push(Action::Reject {
-                    task: i.name.clone(),
-                    reason: reason.clone(),
-                }),
-                Ok(_) if self.claimed.iter().any(|c| c.name == i.name) => {
-                    actions.push(Action::Wait {
-                        task: i.name.clone(),
-                        why: "a task of that name is still in running/".into(),
-                    });
-                }
-                Ok(v) => cands.push(Candidate {
-                    task: i.name.clone(),
-                    priority: v.task.meta.priority.unwrap_or(0),
-                    queued_at: i.queued_at,
-                    account: v.task.meta.account.clone(),
-                    claimed: false,
-                    resume: false,
-                    wait: None,
-                }),
-            }
-        }
-        (cands, actions)
     }
 }
 

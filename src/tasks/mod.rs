@@ -9,6 +9,8 @@
 //! - [`queue`]: the directories and every move between them.
 //! - [`facts`]: what dispatch and janitor gather before they plan: panes, claimed tasks,
 //!   the inbox with each file vetted.
+//! - [`triage`]: pure; those facts to the actions that settle claimed tasks and the
+//!   candidates for placement.
 //! - [`plan`]: pure; facts about the queue, the pool and the accounts to actions.
 //! - [`apply`]: carries out those actions (tmux, files, state), shared by dispatch and
 //!   janitor.
@@ -20,3 +22,4 @@ pub mod plan;
 pub mod queue;
 pub mod record;
 pub mod stream;
+pub mod triage;
