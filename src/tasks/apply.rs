@@ -5,19 +5,20 @@
 //! that fails is logged and counted, and the others still run: a bad pane must not
 //! stop the queue.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use jiff::Timestamp;
 
+use super::bookkeeping;
 use super::facts::Facts;
 use super::plan::Action;
 use super::queue::{self, DONE, FAILED, Queue};
-use super::record::{TaskRecord, Wait};
+use super::record::TaskRecord;
 use crate::context::Ctx;
 use crate::notify::Event;
-use crate::state::{Kind, PoolProblem, SessionRecord, State};
+use crate::state::State;
 use crate::tmux::Launch;
 
 /// Variables Claude Code sets for its own children; a claude that inherits them refuses
@@ -28,9 +29,6 @@ pub const CLAUDE_CHILD_VARS: &[&str] = &[
     "CLAUDE_CODE_SESSION_ID",
     "CLAUDE_CODE_SSE_PORT",
 ];
-
-/// The alert key of a standing pool problem in `State::alerts`.
-const POOL_ALERT: &str = "pool_empty";
 
 /// Carries out actions for one run of dispatch or janitor.
 pub struct Applier<'a> {
@@ -74,63 +72,26 @@ impl<'a> Applier<'a> {
     }
 
     fn apply(&mut self, state: &mut State, facts: &Facts, action: &Action) -> Result<()> {
-        let ctx = self.ctx;
         match action {
-            Action::Reject { task, reason } => {
-                crate::log::warn(&format!("task {task} can never run: {reason}"));
-                self.queue.reject(task, reason, self.ctx.now)?;
-                self.events.push(Event::TaskFailed {
-                    task: task.clone(),
-                    reason: reason.clone(),
-                });
-            }
+            Action::Reject { task, reason } => self.reject(task, reason),
             Action::Finish {
                 task,
                 session,
                 reason,
-            } => {
-                let which = if reason.is_some() { FAILED } else { DONE };
-                self.queue
-                    .finish(task, which, reason.as_deref(), self.ctx.now)?;
-                forget(state, session.as_deref(), task);
-                if let Some(r) = reason {
-                    self.events.push(Event::TaskFailed {
-                        task: task.clone(),
-                        reason: r.clone(),
-                    });
-                }
-            }
+            } => self.finish(state, task, session.as_deref(), reason.as_deref()),
             Action::Hold {
                 task,
                 session,
                 account,
                 until,
-            } => {
-                let mut r = self.record(task)?;
-                r.session = None;
-                r.resume = true;
-                r.wait = Some(Wait {
-                    reason: "limit".into(),
-                    account: Some(account.clone()),
-                    until: Some(*until),
-                });
-                self.queue.write_record(&r)?;
-                self.queue.clear_run(task)?;
-                forget(state, session.as_deref(), task);
-            }
+            } => self.hold(state, task, session.as_deref(), account, *until),
             Action::Kill {
                 task,
                 session,
                 retry,
                 after,
-            } => self.kill(state, task, session, *retry, *after)?,
-            Action::Requeue { task, session, .. } => {
-                let back = self.queue.requeue(task)?;
-                forget(state, session.as_deref(), task);
-                if &back != task {
-                    crate::log::notice(&format!("{task} is back in the inbox as {back}"));
-                }
-            }
+            } => self.kill(state, task, session, *retry, *after),
+            Action::Requeue { task, session, .. } => self.requeue(state, task, session.as_deref()),
             Action::Launch {
                 task,
                 session,
@@ -138,36 +99,73 @@ impl<'a> Applier<'a> {
                 account,
                 claimed,
                 ..
-            } => self.launch(state, facts, task, session, *create, account, *claimed)?,
-            Action::CreatePool { session } => {
-                ctx.tmux.new_session(
-                    session,
-                    &Launch {
-                        argv: vec![],
-                        cwd: ctx.config.pool.workdir.clone(),
-                        env: vec![],
-                    },
-                )?;
-            }
+            } => self.launch(state, facts, task, session, *create, account, *claimed),
+            Action::CreatePool { session } => self.create_pool(session),
             Action::CreateDedicated {
                 session,
                 project,
                 autostart,
-            } => self.create_dedicated(state, session, project, *autostart)?,
-            Action::Stray { session } => crate::log::warn(&format!(
-                "tmux session {session} has the pool prefix but lies outside [{}, {}): ccf leaves it alone; widen the range or rename it",
-                ctx.config.pool.start_index,
-                ctx.config.pool.start_index + ctx.config.pool.max
-            )),
-            Action::Prune { path } => queue::remove_if_present(path)?,
-            Action::Wait { .. } => {}
+            } => self.create_dedicated(state, session, project, *autostart),
+            Action::Stray { session } => {
+                self.stray(session);
+                Ok(())
+            }
+            Action::Prune { path } => queue::remove_if_present(path),
+            Action::Wait { .. } => Ok(()),
         }
-        Ok(())
     }
 
     /// The record as it is now on disk: an earlier action of this run may have changed it.
     fn record(&self, task: &str) -> Result<TaskRecord> {
         self.queue.read_record(task)
+    }
+
+    /// An inbox file that can never run goes to `failed/`, with its reason.
+    fn reject(&mut self, task: &str, reason: &str) -> Result<()> {
+        crate::log::warn(&format!("task {task} can never run: {reason}"));
+        self.queue.reject(task, reason, self.ctx.now)?;
+        self.events.push(Event::TaskFailed {
+            task: task.to_string(),
+            reason: reason.to_string(),
+        });
+        Ok(())
+    }
+
+    /// A run that ended goes to `done/`, or to `failed/` with its reason.
+    fn finish(
+        &mut self,
+        state: &mut State,
+        task: &str,
+        session: Option<&str>,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let which = if reason.is_some() { FAILED } else { DONE };
+        self.queue.finish(task, which, reason, self.ctx.now)?;
+        bookkeeping::forget(state, session, task);
+        if let Some(r) = reason {
+            self.events.push(Event::TaskFailed {
+                task: task.to_string(),
+                reason: r.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// A run stopped by a limit: the task waits in `running/` to resume.
+    fn hold(
+        &mut self,
+        state: &mut State,
+        task: &str,
+        session: Option<&str>,
+        account: &str,
+        until: Timestamp,
+    ) -> Result<()> {
+        let mut r = self.record(task)?;
+        bookkeeping::hold(&mut r, account, until);
+        self.queue.write_record(&r)?;
+        self.queue.clear_run(task)?;
+        bookkeeping::forget(state, session, task);
+        Ok(())
     }
 
     /// Puts a timed-out task's pane back to a shell; then retries or fails the task.
@@ -192,27 +190,14 @@ impl<'a> Applier<'a> {
                 env: vec![],
             },
         )?;
-        forget(state, Some(session), task);
+        bookkeeping::forget(state, Some(session), task);
         let mut r = self.queue.read_record(task)?;
         if retry {
-            r.attempt += 1;
-            r.session_id = uuid::Uuid::new_v4().to_string();
-            r.resume = false;
-            r.session = None;
-            r.wait = Some(Wait {
-                reason: "retry".into(),
-                account: None,
-                until: None,
-            });
+            bookkeeping::retry(&mut r, uuid::Uuid::new_v4().to_string());
             self.queue.write_record(&r)?;
             self.queue.clear_run(task)?;
         } else {
-            let reason = format!(
-                "timed out after {} (attempt {} of {})",
-                crate::human::duration(after),
-                r.attempt,
-                r.retries + 1
-            );
+            let reason = bookkeeping::timeout_reason(&r, after);
             self.queue
                 .finish(task, FAILED, Some(&reason), self.ctx.now)?;
             self.events.push(Event::TaskTimedOut {
@@ -222,6 +207,19 @@ impl<'a> Applier<'a> {
         Ok(())
     }
 
+    /// The wrapper is gone without a result: the task goes back to the inbox.
+    fn requeue(&mut self, state: &mut State, task: &str, session: Option<&str>) -> Result<()> {
+        let back = self.queue.requeue(task)?;
+        bookkeeping::forget(state, session, task);
+        if back != task {
+            crate::log::notice(&format!("{task} is back in the inbox as {back}"));
+        }
+        Ok(())
+    }
+
+    /// Starts `task` in `session`: claims it from the inbox (or takes its record in
+    /// `running/`), records where it runs, starts the wrapper, and puts the task back
+    /// where it was if the start fails.
     #[expect(clippy::too_many_arguments, reason = "the fields of one Launch action")]
     fn launch(
         &mut self,
@@ -239,85 +237,73 @@ impl<'a> Applier<'a> {
         } else {
             None
         };
-        let mut r = if let Some(r) = &before {
-            r.clone()
-        } else {
-            let i = facts
-                .inbox
-                .iter()
-                .find(|i| i.name == task)
-                .with_context(|| format!("task {task} is not in the inbox any more"))?;
-            let v = i.vetted.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
-            TaskRecord {
-                task: task.to_string(),
-                session_id: uuid::Uuid::new_v4().to_string(),
-                account: account.to_string(),
-                pinned_account: v.task.meta.account.clone(),
-                config_dir: None,
-                cwd: v.cwd.clone(),
-                model: v.task.meta.model.clone(),
-                priority: v.task.meta.priority.unwrap_or(0),
-                queued_at: i.queued_at,
-                attempt: 1,
-                retries: v.retries,
-                timeout_secs: v.timeout.as_secs(),
-                resume: false,
-                session: None,
-                launched_at: None,
-                wait: None,
-            }
+        let mut r = match &before {
+            Some(r) => r.clone(),
+            None => first_record(facts, task, account)?,
         };
-        r.account = account.to_string();
-        r.config_dir = config_dir(ctx, state, account);
-        r.session = Some(session.to_string());
-        r.launched_at = Some(ctx.now);
-        r.wait = None;
+        bookkeeping::place(
+            &mut r,
+            session,
+            account,
+            config_dir(ctx, state, account),
+            ctx.now,
+        );
         if !claimed && !self.queue.claim(task)? {
             crate::log::notice(&format!(
                 "{task} waits: a task of that name is still in running/"
             ));
             return Ok(());
         }
-        let started = self
-            .queue
-            .clear_run(task)
-            .and_then(|()| self.queue.write_record(&r))
-            .and_then(|()| {
-                let launch = Launch {
-                    argv: wrapper_argv(ctx, task)?,
-                    cwd: r.cwd.clone(),
-                    env: vec![],
-                };
-                if create {
-                    ctx.tmux.new_session(session, &launch)
-                } else {
-                    ctx.tmux.respawn(session, &launch)
-                }
-            });
-        if let Err(e) = started {
-            // Put the task back where it was, so the next run tries again.
-            let undo = match &before {
-                Some(b) => self.queue.write_record(b),
-                None => self.queue.requeue(task).map(|_| ()),
-            };
-            if let Err(u) = undo {
-                crate::log::error(&format!("failed to put {task} back: {u:#}"));
-            }
+        if let Err(e) = self.start(task, &r, session, create) {
+            self.put_back(task, before.as_ref());
             return Err(e.context(format!("failed to start task {task} in {session}")));
         }
         state.sessions.insert(
             session.to_string(),
-            SessionRecord {
-                kind: Kind::Autonomous,
-                account: Some(account.to_string()),
-                session_id: Some(r.session_id.clone()),
-                id_source: Some("launched".into()),
-                cwd: Some(r.cwd.clone()),
-                launched_at: Some(ctx.now),
-                task: Some(task.to_string()),
-            },
+            bookkeeping::launched_session(task, &r, ctx.now),
         );
         Ok(())
+    }
+
+    /// Writes the record of a claimed task and starts its wrapper in `session` (a new
+    /// tmux session when `create`, else in place of the pane's shell).
+    fn start(&self, task: &str, r: &TaskRecord, session: &str, create: bool) -> Result<()> {
+        let ctx = self.ctx;
+        self.queue.clear_run(task)?;
+        self.queue.write_record(r)?;
+        let launch = Launch {
+            argv: wrapper_argv(ctx, task)?,
+            cwd: r.cwd.clone(),
+            env: vec![],
+        };
+        if create {
+            ctx.tmux.new_session(session, &launch)
+        } else {
+            ctx.tmux.respawn(session, &launch)
+        }
+    }
+
+    /// Puts a task whose start failed back where it was (its record as it was before,
+    /// or the inbox), so the next run tries again.
+    fn put_back(&self, task: &str, before: Option<&TaskRecord>) {
+        let undo = match before {
+            Some(b) => self.queue.write_record(b),
+            None => self.queue.requeue(task).map(|_| ()),
+        };
+        if let Err(u) = undo {
+            crate::log::error(&format!("failed to put {task} back: {u:#}"));
+        }
+    }
+
+    fn create_pool(&self, session: &str) -> Result<()> {
+        self.ctx.tmux.new_session(
+            session,
+            &Launch {
+                argv: vec![],
+                cwd: self.ctx.config.pool.workdir.clone(),
+                env: vec![],
+            },
+        )
     }
 
     fn create_dedicated(
@@ -375,56 +361,33 @@ impl<'a> Applier<'a> {
         )?;
         state.sessions.insert(
             session.to_string(),
-            SessionRecord {
-                kind: Kind::Dedicated,
-                account: Some(active.name.clone()),
-                session_id: Some(id),
-                id_source: Some("launched".into()),
-                cwd: Some(project.to_path_buf()),
-                launched_at: Some(ctx.now),
-                task: None,
-            },
+            bookkeeping::dedicated_session(&active.name, id, project, ctx.now),
         );
         Ok(())
     }
 
-    /// Makes `state.sessions` agree with the records in `running/`: a pool session that
-    /// the state says runs a task no record places there is forgotten.
+    fn stray(&self, session: &str) {
+        let pool = &self.ctx.config.pool;
+        crate::log::warn(&format!(
+            "tmux session {session} has the pool prefix but lies outside [{}, {}): ccf leaves it alone; widen the range or rename it",
+            pool.start_index,
+            pool.start_index + pool.max
+        ));
+    }
+
+    /// Makes `state.sessions` agree with the records in `running/`.
     pub fn sync_state(&self, state: &mut State) -> Result<()> {
-        let placed: BTreeSet<(String, String)> = self
-            .queue
-            .claimed()?
-            .into_iter()
-            .filter_map(|c| {
-                let r = c.record?.ok()?;
-                Some((r.session?, r.task))
-            })
-            .collect();
-        state.sessions.retain(|name, s| match (&s.kind, &s.task) {
-            (Kind::Autonomous, Some(t)) => placed.contains(&(name.clone(), t.clone())),
-            _ => true,
-        });
+        bookkeeping::sync_sessions(state, &self.queue.claimed()?);
         Ok(())
     }
 
     /// Records a standing pool problem for `status` and alerts once per occurrence.
     pub fn pool_problem(&mut self, state: &mut State, problem: Option<String>) {
-        let now = self.ctx.now;
-        let Some(detail) = problem else {
-            state.pool_problem = None;
-            state.alerts.remove(POOL_ALERT);
-            return;
-        };
-        crate::log::error(&format!("{detail}; the queue is stuck until this is fixed"));
-        let since = state.pool_problem.as_ref().map_or(now, |p| p.since);
-        state.pool_problem = Some(PoolProblem {
-            since,
-            detail: detail.clone(),
-        });
-        if !state.alerts.contains_key(POOL_ALERT) {
-            state.alerts.insert(POOL_ALERT.into(), now);
-            self.events.push(Event::PoolEmpty { detail });
+        if let Some(detail) = &problem {
+            crate::log::error(&format!("{detail}; the queue is stuck until this is fixed"));
         }
+        self.events
+            .extend(bookkeeping::pool_problem(state, problem, self.ctx.now));
     }
 
     /// Queues this run's notifications; call after the state is saved.
@@ -435,16 +398,21 @@ impl<'a> Applier<'a> {
     }
 }
 
-/// Removes the state's record of `session` when it is the one running `task`.
-fn forget(state: &mut State, session: Option<&str>, task: &str) {
-    if let Some(s) = session
-        && state
-            .sessions
-            .get(s)
-            .is_some_and(|r| r.task.as_deref() == Some(task))
-    {
-        state.sessions.remove(s);
-    }
+/// The record of an inbox task's first claim, from its vetted file.
+fn first_record(facts: &Facts, task: &str, account: &str) -> Result<TaskRecord> {
+    let i = facts
+        .inbox
+        .iter()
+        .find(|i| i.name == task)
+        .with_context(|| format!("task {task} is not in the inbox any more"))?;
+    let v = i.vetted.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(bookkeeping::first_record(
+        task,
+        v,
+        i.queued_at,
+        account,
+        uuid::Uuid::new_v4().to_string(),
+    ))
 }
 
 /// `CLAUDE_CONFIG_DIR` for a claude on `account`: none when it is the active account and

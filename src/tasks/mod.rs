@@ -14,8 +14,10 @@
 //! - [`plan`]: pure; facts about the queue, the pool and the accounts to actions.
 //! - [`apply`]: carries out those actions (tmux, files, state), shared by dispatch and
 //!   janitor.
+//! - [`bookkeeping`]: pure; what those actions write into a task's record and the state.
 
 pub mod apply;
+pub mod bookkeeping;
 pub mod facts;
 pub mod frontmatter;
 pub mod plan;

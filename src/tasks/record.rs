@@ -78,6 +78,15 @@ impl Wait {
             until: Some(until),
         }
     }
+
+    /// A run that timed out with retries left.
+    pub fn retry() -> Wait {
+        Wait {
+            reason: "retry".into(),
+            account: None,
+            until: None,
+        }
+    }
 }
 
 /// How a run ended, as the wrapper judged it.
