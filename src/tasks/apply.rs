@@ -13,22 +13,13 @@ use jiff::Timestamp;
 
 use super::bookkeeping;
 use super::facts::Facts;
-use super::plan::Action;
+use super::plan::{self, Action};
 use super::queue::{self, DONE, FAILED, Queue};
 use super::record::TaskRecord;
 use crate::context::Ctx;
 use crate::notify::Event;
 use crate::state::State;
 use crate::tmux::Launch;
-
-/// Variables Claude Code sets for its own children; a claude that inherits them refuses
-/// to start or misbehaves, so nothing ccf launches keeps them.
-pub const CLAUDE_CHILD_VARS: &[&str] = &[
-    "CLAUDECODE",
-    "CLAUDE_CODE_ENTRYPOINT",
-    "CLAUDE_CODE_SESSION_ID",
-    "CLAUDE_CODE_SSE_PORT",
-];
 
 /// Carries out actions for one run of dispatch or janitor.
 pub struct Applier<'a> {
@@ -332,32 +323,10 @@ impl<'a> Applier<'a> {
         }
         let active = ctx.active_account(state).clone();
         let id = uuid::Uuid::new_v4().to_string();
-        // `env -u` drops what the tmux server's environment may hold for Claude Code's
-        // children; no shell is involved.
-        let mut argv = vec!["env".to_string()];
-        for v in CLAUDE_CHILD_VARS.iter().chain(&["CLAUDE_CONFIG_DIR"]) {
-            argv.extend(["-u".to_string(), (*v).to_string()]);
-        }
-        if let Some(dir) = config_dir(ctx, state, &active.name) {
-            argv.push(format!("CLAUDE_CONFIG_DIR={}", dir.display()));
-        }
-        argv.push(ctx.config.claude.command.clone());
-        argv.extend(ctx.config.claude.args.iter().cloned());
-        argv.extend(["--session-id".to_string(), id.clone()]);
-        let env = ctx
-            .config
-            .claude
-            .env
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let dir = config_dir(ctx, state, &active.name);
         ctx.tmux.new_session(
             session,
-            &Launch {
-                argv,
-                cwd: project.to_path_buf(),
-                env,
-            },
+            &plan::dedicated_launch(&ctx.config, dir.as_deref(), &id, project),
         )?;
         state.sessions.insert(
             session.to_string(),
