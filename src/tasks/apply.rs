@@ -1,5 +1,7 @@
 //! Dispatch's and janitor's shared adapter: carries out the planner's actions on files,
-//! tmux and the state.
+//! tmux and the state, one method per action. What an action writes into a record or
+//! the state is decided in [`bookkeeping`]; here are the reads, writes and tmux calls
+//! around it.
 //!
 //! Every action prints its plan line; with `--dry-run` that is all it does. One action
 //! that fails is logged and counted, and the others still run: a bad pane must not
