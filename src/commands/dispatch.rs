@@ -15,8 +15,10 @@ use anyhow::Result;
 use crate::cli::DryRun;
 use crate::context::Ctx;
 use crate::state::State;
-use crate::tasks::apply::{Applier, Facts};
+use crate::tasks::apply::Applier;
+use crate::tasks::facts::Facts;
 use crate::tasks::plan::{self, Accounts};
+use crate::tasks::triage;
 
 pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
     let mut m = crate::mutation::begin(ctx)?;
@@ -25,12 +27,17 @@ pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
         ap.queue.ensure()?;
     }
     let facts = Facts::gather(ctx, &ap.queue, true)?;
-    let (mut actions, leaving, again) = facts.settle(ctx, false);
-    let (mut candidates, inbox_actions) = facts.inbox_candidates();
+    let settled = triage::settle(&facts, ctx.now, ctx.config.quota.default_exhaustion, false);
+    let mut actions = settled.actions;
+    let (mut candidates, inbox_actions) = triage::inbox_candidates(&facts);
     actions.extend(inbox_actions);
-    candidates.extend(again);
-    candidates.extend(facts.waiting_candidates(&leaving));
-    let slots = plan::pool_slots(&ctx.config, &facts.panes, &facts.tasked_sessions(&leaving));
+    candidates.extend(settled.again);
+    candidates.extend(triage::waiting_candidates(&facts, &settled.leaving));
+    let slots = plan::pool_slots(
+        &ctx.config,
+        &facts.panes,
+        &triage::tasked_sessions(&facts, &settled.leaving),
+    );
     let placement = plan::place(
         candidates,
         &slots,

@@ -13,8 +13,10 @@ use anyhow::Result;
 
 use crate::cli::DryRun;
 use crate::context::Ctx;
-use crate::tasks::apply::{Applier, Facts};
+use crate::tasks::apply::Applier;
+use crate::tasks::facts::Facts;
 use crate::tasks::plan::{self, Action, Slot};
+use crate::tasks::triage;
 
 pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
     let mut m = crate::mutation::begin(ctx)?;
@@ -34,9 +36,14 @@ pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
             "no tmux server is running: janitor cannot keep the pool at min nor recreate dedicated sessions; start it (e.g. systemctl --user start ccf-tmux)",
         );
     }
-    let (mut actions, leaving, mut candidates) = facts.settle(ctx, true);
+    let settled = triage::settle(&facts, ctx.now, ctx.config.quota.default_exhaustion, true);
+    let (mut actions, mut candidates) = (settled.actions, settled.again);
     let upkeep = plan::upkeep(&ctx.config, &facts.panes, facts.server_running);
-    let mut slots = plan::pool_slots(&ctx.config, &facts.panes, &facts.tasked_sessions(&leaving));
+    let mut slots = plan::pool_slots(
+        &ctx.config,
+        &facts.panes,
+        &triage::tasked_sessions(&facts, &settled.leaving),
+    );
     // Sessions created below come up at a shell: free, and not to be created twice.
     for a in &upkeep {
         if let Action::CreatePool { session } = a
@@ -46,7 +53,7 @@ pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
         }
     }
     actions.extend(upkeep);
-    candidates.extend(facts.waiting_candidates(&leaving));
+    candidates.extend(triage::waiting_candidates(&facts, &settled.leaving));
     let placement = plan::place(
         candidates,
         &slots,

@@ -1,307 +1,27 @@
-//! Dispatch's and janitor's shared adapter: gathers the facts the planner needs (queue,
-//! panes, vetted task files) and carries out its actions on files, tmux and the state.
+//! Dispatch's and janitor's shared adapter: carries out the planner's actions on files,
+//! tmux and the state, one method per action. What an action writes into a record or
+//! the state is decided in [`bookkeeping`]; here are the reads, writes and tmux calls
+//! around it.
 //!
 //! Every action prints its plan line; with `--dry-run` that is all it does. One action
 //! that fails is logged and counted, and the others still run: a bad pane must not
 //! stop the queue.
 
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use jiff::Timestamp;
 
-use super::frontmatter::{self, Task};
-use super::plan::{self, Action, Candidate, Verdict};
-use super::queue::{self, Claimed, DONE, FAILED, Queue};
-use super::record::{TaskRecord, Wait};
-use crate::config::SessionKind;
+use super::bookkeeping;
+use super::facts::Facts;
+use super::plan::{self, Action};
+use super::queue::{self, DONE, FAILED, Queue};
+use super::record::TaskRecord;
 use crate::context::Ctx;
 use crate::notify::Event;
-use crate::state::{PoolProblem, SessionRecord, State};
-use crate::tmux::{Launch, Pane};
-
-/// Variables Claude Code sets for its own children; a claude that inherits them refuses
-/// to start or misbehaves, so nothing ccf launches keeps them.
-pub const CLAUDE_CHILD_VARS: &[&str] = &[
-    "CLAUDECODE",
-    "CLAUDE_CODE_ENTRYPOINT",
-    "CLAUDE_CODE_SESSION_ID",
-    "CLAUDE_CODE_SSE_PORT",
-];
-
-/// The alert key of a standing pool problem in `State::alerts`.
-const POOL_ALERT: &str = "pool_empty";
-
-/// An inbox file, read and checked against the config and the file system.
-#[derive(Debug, Clone)]
-pub struct Inbox {
-    pub name: String,
-    pub queued_at: jiff::Timestamp,
-    pub vetted: Result<Vetted, String>,
-}
-
-/// A task file that can run, with its options resolved.
-#[derive(Debug, Clone)]
-pub struct Vetted {
-    pub task: Task,
-    pub cwd: PathBuf,
-    pub timeout: Duration,
-    pub retries: u32,
-}
-
-/// What dispatch and janitor see before they plan.
-#[derive(Debug)]
-pub struct Facts {
-    pub panes: Vec<Pane>,
-    pub server_running: bool,
-    pub inbox: Vec<Inbox>,
-    pub claimed: Vec<Claimed>,
-}
-
-impl Facts {
-    pub fn gather(ctx: &Ctx, queue: &Queue, with_inbox: bool) -> Result<Facts> {
-        let panes = ctx.tmux.list()?;
-        let server_running = !panes.is_empty() || ctx.tmux.server_running()?;
-        let inbox = if with_inbox {
-            queue
-                .inbox()?
-                .into_iter()
-                .map(|w| Inbox {
-                    vetted: vet(ctx, &queue.task_path(queue::INBOX, &w.name)),
-                    name: w.name,
-                    queued_at: w.queued_at,
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Ok(Facts {
-            panes,
-            server_running,
-            inbox,
-            claimed: queue.claimed()?,
-        })
-    }
-
-    fn pane(&self, session: &str) -> Option<&Pane> {
-        self.panes.iter().find(|p| p.session == session)
-    }
-
-    fn record(&self, task: &str) -> Option<&TaskRecord> {
-        self.claimed
-            .iter()
-            .find(|c| c.name == task)
-            .and_then(|c| c.record.as_ref())
-            .and_then(|r| r.as_ref().ok())
-    }
-
-    /// Settles what can be settled now: with `all`, every verdict (janitor); else only
-    /// finished runs (dispatch). Returns the actions, the tasks they move out of their
-    /// session, and the tasks that wait in `running/` afterwards (held after a limit,
-    /// or to be retried) as candidates for this same run.
-    pub fn settle(&self, ctx: &Ctx, all: bool) -> (Vec<Action>, BTreeSet<String>, Vec<Candidate>) {
-        let mut actions = Vec::new();
-        let mut leaving = BTreeSet::new();
-        let mut again = Vec::new();
-        for (task, v) in self.verdicts(ctx) {
-            let Verdict::Act(a) = v else { continue };
-            if !all && !matches!(a, Action::Finish { .. } | Action::Hold { .. }) {
-                continue;
-            }
-            let record = self.record(&task);
-            match (&a, record) {
-                (Action::Hold { account, until, .. }, Some(r)) => again.push(Candidate {
-                    task: task.clone(),
-                    priority: r.priority,
-                    queued_at: r.queued_at,
-                    account: r.pinned_account.clone(),
-                    claimed: true,
-                    resume: true,
-                    wait: Some(Wait {
-                        reason: "limit".into(),
-                        account: Some(account.clone()),
-                        until: Some(*until),
-                    }),
-                }),
-                (Action::Kill { retry: true, .. }, Some(r)) => again.push(Candidate {
-                    task: task.clone(),
-                    priority: r.priority,
-                    queued_at: r.queued_at,
-                    account: r.pinned_account.clone(),
-                    claimed: true,
-                    resume: false,
-                    wait: None,
-                }),
-                _ => {}
-            }
-            leaving.insert(task);
-            actions.push(a);
-        }
-        (actions, leaving, again)
-    }
-
-    /// Judges every claimed task; tasks without a usable record go back to the inbox
-    /// (a dispatch died between claiming and recording it).
-    pub fn verdicts(&self, ctx: &Ctx) -> Vec<(String, Verdict)> {
-        self.claimed
-            .iter()
-            .map(|c| {
-                let v = match &c.record {
-                    Some(Ok(r)) => plan::judge(
-                        r,
-                        c.result.as_ref(),
-                        c.pid,
-                        r.session.as_deref().and_then(|s| self.pane(s)),
-                        ctx.now,
-                        ctx.config.quota.default_exhaustion,
-                    ),
-                    Some(Err(e)) => Verdict::Act(Action::Requeue {
-                        task: c.name.clone(),
-                        session: None,
-                        why: e.clone(),
-                    }),
-                    None => Verdict::Act(Action::Requeue {
-                        task: c.name.clone(),
-                        session: None,
-                        why: "it has no record in running/".into(),
-                    }),
-                };
-                (c.name.clone(), v)
-            })
-            .collect()
-    }
-
-    /// Pool sessions that stay busy with a task once `leaving` tasks are settled.
-    pub fn tasked_sessions(&self, leaving: &BTreeSet<String>) -> BTreeSet<String> {
-        self.claimed
-            .iter()
-            .filter(|c| !leaving.contains(&c.name))
-            .filter_map(|c| c.record.as_ref()?.as_ref().ok()?.session.clone())
-            .collect()
-    }
-
-    /// Tasks waiting in `running/` (after a limit or a timeout), minus `leaving`.
-    pub fn waiting_candidates(&self, leaving: &BTreeSet<String>) -> Vec<Candidate> {
-        self.claimed
-            .iter()
-            .filter(|c| !leaving.contains(&c.name))
-            .filter_map(|c| {
-                let r = c.record.as_ref()?.as_ref().ok()?;
-                r.session.is_none().then(|| Candidate {
-                    task: r.task.clone(),
-                    priority: r.priority,
-                    queued_at: r.queued_at,
-                    account: r.pinned_account.clone(),
-                    claimed: true,
-                    resume: r.resume,
-                    wait: r.wait.clone(),
-                })
-            })
-            .collect()
-    }
-
-    /// Inbox tasks that can run; a name still busy in `running/` waits its turn.
-    pub fn inbox_candidates(&self) -> (Vec<Candidate>, Vec<Action>) {
-        let mut cands = Vec::new();
-        let mut actions = Vec::new();
-        for i in &self.inbox {
-            match &i.vetted {
-                Err(reason) => actions.push(Action::Reject {
-                    task: i.name.clone(),
-                    reason: reason.clone(),
-                }),
-                Ok(_) if self.claimed.iter().any(|c| c.name == i.name) => {
-                    actions.push(Action::Wait {
-                        task: i.name.clone(),
-                        why: "a task of that name is still in running/".into(),
-                    });
-                }
-                Ok(v) => cands.push(Candidate {
-                    task: i.name.clone(),
-                    priority: v.task.meta.priority.unwrap_or(0),
-                    queued_at: i.queued_at,
-                    account: v.task.meta.account.clone(),
-                    claimed: false,
-                    resume: false,
-                    wait: None,
-                }),
-            }
-        }
-        (cands, actions)
-    }
-}
-
-/// Reads and checks one inbox file: the front matter, then what needs the config and
-/// the file system (the project exists, the account is configured).
-fn vet(ctx: &Ctx, path: &Path) -> Result<Vetted, String> {
-    let meta = std::fs::symlink_metadata(path).map_err(|e| format!("cannot stat it: {e}"))?;
-    if meta.file_type().is_symlink() {
-        return Err(
-            "it is a symbolic link, and ccf never follows one in the queue: move the task file itself into inbox/"
-                .into(),
-        );
-    }
-    if !meta.is_file() {
-        return Err("it is not a regular file (a FIFO, a device or a socket)".into());
-    }
-    let bytes = read_limited(path)?;
-    let task = frontmatter::parse(&bytes)?;
-    let cfg = &ctx.config;
-    let cwd = match &task.meta.project {
-        None => cfg.pool.workdir.clone(),
-        Some(p) => match crate::config::expand_tilde(p, &ctx.home) {
-            Some(x) if x.is_absolute() => x,
-            _ => {
-                return Err(format!(
-                    "project {} must be absolute or start with ~/",
-                    p.display()
-                ));
-            }
-        },
-    };
-    if !cwd.is_dir() {
-        return Err(format!("project {} is not a directory", cwd.display()));
-    }
-    if let Some(a) = &task.meta.account
-        && cfg.account(a).is_none()
-    {
-        return Err(format!(
-            "account {a} is not configured (known: {})",
-            cfg.accounts
-                .iter()
-                .map(|a| a.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    Ok(Vetted {
-        timeout: task
-            .meta
-            .timeout
-            .map_or(cfg.dispatcher.task_timeout, |d| d.0),
-        retries: task.meta.retries.unwrap_or(cfg.dispatcher.retries),
-        cwd,
-        task,
-    })
-}
-
-/// Reads at most one byte more than the limit, so a huge file costs nothing.
-fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
-    use std::io::Read as _;
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot read the file: {e}"))?;
-    let mut bytes = Vec::new();
-    file.take(frontmatter::MAX_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read the file: {e}"))?;
-    if bytes.len() > frontmatter::MAX_BYTES {
-        return Err(format!(
-            "the file is over the limit of {} bytes (1 MiB)",
-            frontmatter::MAX_BYTES
-        ));
-    }
-    Ok(bytes)
-}
+use crate::state::State;
+use crate::tmux::Launch;
 
 /// Carries out actions for one run of dispatch or janitor.
 pub struct Applier<'a> {
@@ -345,63 +65,26 @@ impl<'a> Applier<'a> {
     }
 
     fn apply(&mut self, state: &mut State, facts: &Facts, action: &Action) -> Result<()> {
-        let ctx = self.ctx;
         match action {
-            Action::Reject { task, reason } => {
-                crate::log::warn(&format!("task {task} can never run: {reason}"));
-                self.queue.reject(task, reason, self.ctx.now)?;
-                self.events.push(Event::TaskFailed {
-                    task: task.clone(),
-                    reason: reason.clone(),
-                });
-            }
+            Action::Reject { task, reason } => self.reject(task, reason),
             Action::Finish {
                 task,
                 session,
                 reason,
-            } => {
-                let which = if reason.is_some() { FAILED } else { DONE };
-                self.queue
-                    .finish(task, which, reason.as_deref(), self.ctx.now)?;
-                forget(state, session.as_deref(), task);
-                if let Some(r) = reason {
-                    self.events.push(Event::TaskFailed {
-                        task: task.clone(),
-                        reason: r.clone(),
-                    });
-                }
-            }
+            } => self.finish(state, task, session.as_deref(), reason.as_deref()),
             Action::Hold {
                 task,
                 session,
                 account,
                 until,
-            } => {
-                let mut r = self.record(task)?;
-                r.session = None;
-                r.resume = true;
-                r.wait = Some(Wait {
-                    reason: "limit".into(),
-                    account: Some(account.clone()),
-                    until: Some(*until),
-                });
-                self.queue.write_record(&r)?;
-                self.queue.clear_run(task)?;
-                forget(state, session.as_deref(), task);
-            }
+            } => self.hold(state, task, session.as_deref(), account, *until),
             Action::Kill {
                 task,
                 session,
                 retry,
                 after,
-            } => self.kill(state, task, session, *retry, *after)?,
-            Action::Requeue { task, session, .. } => {
-                let back = self.queue.requeue(task)?;
-                forget(state, session.as_deref(), task);
-                if &back != task {
-                    crate::log::notice(&format!("{task} is back in the inbox as {back}"));
-                }
-            }
+            } => self.kill(state, task, session, *retry, *after),
+            Action::Requeue { task, session, .. } => self.requeue(state, task, session.as_deref()),
             Action::Launch {
                 task,
                 session,
@@ -409,36 +92,73 @@ impl<'a> Applier<'a> {
                 account,
                 claimed,
                 ..
-            } => self.launch(state, facts, task, session, *create, account, *claimed)?,
-            Action::CreatePool { session } => {
-                ctx.tmux.new_session(
-                    session,
-                    &Launch {
-                        argv: vec![],
-                        cwd: ctx.config.pool.workdir.clone(),
-                        env: vec![],
-                    },
-                )?;
-            }
+            } => self.launch(state, facts, task, session, *create, account, *claimed),
+            Action::CreatePool { session } => self.create_pool(session),
             Action::CreateDedicated {
                 session,
                 project,
                 autostart,
-            } => self.create_dedicated(state, session, project, *autostart)?,
-            Action::Stray { session } => crate::log::warn(&format!(
-                "tmux session {session} has the pool prefix but lies outside [{}, {}): ccf leaves it alone; widen the range or rename it",
-                ctx.config.pool.start_index,
-                ctx.config.pool.start_index + ctx.config.pool.max
-            )),
-            Action::Prune { path } => queue::remove_if_present(path)?,
-            Action::Wait { .. } => {}
+            } => self.create_dedicated(state, session, project, *autostart),
+            Action::Stray { session } => {
+                self.stray(session);
+                Ok(())
+            }
+            Action::Prune { path } => queue::remove_if_present(path),
+            Action::Wait { .. } => Ok(()),
         }
-        Ok(())
     }
 
     /// The record as it is now on disk: an earlier action of this run may have changed it.
     fn record(&self, task: &str) -> Result<TaskRecord> {
         self.queue.read_record(task)
+    }
+
+    /// An inbox file that can never run goes to `failed/`, with its reason.
+    fn reject(&mut self, task: &str, reason: &str) -> Result<()> {
+        crate::log::warn(&format!("task {task} can never run: {reason}"));
+        self.queue.reject(task, reason, self.ctx.now)?;
+        self.events.push(Event::TaskFailed {
+            task: task.to_string(),
+            reason: reason.to_string(),
+        });
+        Ok(())
+    }
+
+    /// A run that ended goes to `done/`, or to `failed/` with its reason.
+    fn finish(
+        &mut self,
+        state: &mut State,
+        task: &str,
+        session: Option<&str>,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        let which = if reason.is_some() { FAILED } else { DONE };
+        self.queue.finish(task, which, reason, self.ctx.now)?;
+        bookkeeping::forget(state, session, task);
+        if let Some(r) = reason {
+            self.events.push(Event::TaskFailed {
+                task: task.to_string(),
+                reason: r.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// A run stopped by a limit: the task waits in `running/` to resume.
+    fn hold(
+        &mut self,
+        state: &mut State,
+        task: &str,
+        session: Option<&str>,
+        account: &str,
+        until: Timestamp,
+    ) -> Result<()> {
+        let mut r = self.record(task)?;
+        bookkeeping::hold(&mut r, account, until);
+        self.queue.write_record(&r)?;
+        self.queue.clear_run(task)?;
+        bookkeeping::forget(state, session, task);
+        Ok(())
     }
 
     /// Puts a timed-out task's pane back to a shell; then retries or fails the task.
@@ -463,27 +183,14 @@ impl<'a> Applier<'a> {
                 env: vec![],
             },
         )?;
-        forget(state, Some(session), task);
+        bookkeeping::forget(state, Some(session), task);
         let mut r = self.queue.read_record(task)?;
         if retry {
-            r.attempt += 1;
-            r.session_id = uuid::Uuid::new_v4().to_string();
-            r.resume = false;
-            r.session = None;
-            r.wait = Some(Wait {
-                reason: "retry".into(),
-                account: None,
-                until: None,
-            });
+            bookkeeping::retry(&mut r, uuid::Uuid::new_v4().to_string());
             self.queue.write_record(&r)?;
             self.queue.clear_run(task)?;
         } else {
-            let reason = format!(
-                "timed out after {} (attempt {} of {})",
-                crate::human::duration(after),
-                r.attempt,
-                r.retries + 1
-            );
+            let reason = bookkeeping::timeout_reason(&r, after);
             self.queue
                 .finish(task, FAILED, Some(&reason), self.ctx.now)?;
             self.events.push(Event::TaskTimedOut {
@@ -493,6 +200,19 @@ impl<'a> Applier<'a> {
         Ok(())
     }
 
+    /// The wrapper is gone without a result: the task goes back to the inbox.
+    fn requeue(&mut self, state: &mut State, task: &str, session: Option<&str>) -> Result<()> {
+        let back = self.queue.requeue(task)?;
+        bookkeeping::forget(state, session, task);
+        if back != task {
+            crate::log::notice(&format!("{task} is back in the inbox as {back}"));
+        }
+        Ok(())
+    }
+
+    /// Starts `task` in `session`: claims it from the inbox (or takes its record in
+    /// `running/`), records where it runs, starts the wrapper, and puts the task back
+    /// where it was if the start fails.
     #[expect(clippy::too_many_arguments, reason = "the fields of one Launch action")]
     fn launch(
         &mut self,
@@ -510,85 +230,73 @@ impl<'a> Applier<'a> {
         } else {
             None
         };
-        let mut r = if let Some(r) = &before {
-            r.clone()
-        } else {
-            let i = facts
-                .inbox
-                .iter()
-                .find(|i| i.name == task)
-                .with_context(|| format!("task {task} is not in the inbox any more"))?;
-            let v = i.vetted.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
-            TaskRecord {
-                task: task.to_string(),
-                session_id: uuid::Uuid::new_v4().to_string(),
-                account: account.to_string(),
-                pinned_account: v.task.meta.account.clone(),
-                config_dir: None,
-                cwd: v.cwd.clone(),
-                model: v.task.meta.model.clone(),
-                priority: v.task.meta.priority.unwrap_or(0),
-                queued_at: i.queued_at,
-                attempt: 1,
-                retries: v.retries,
-                timeout_secs: v.timeout.as_secs(),
-                resume: false,
-                session: None,
-                launched_at: None,
-                wait: None,
-            }
+        let mut r = match &before {
+            Some(r) => r.clone(),
+            None => first_record(facts, task, account)?,
         };
-        r.account = account.to_string();
-        r.config_dir = config_dir(ctx, state, account);
-        r.session = Some(session.to_string());
-        r.launched_at = Some(ctx.now);
-        r.wait = None;
+        bookkeeping::place(
+            &mut r,
+            session,
+            account,
+            config_dir(ctx, state, account),
+            ctx.now,
+        );
         if !claimed && !self.queue.claim(task)? {
             crate::log::notice(&format!(
                 "{task} waits: a task of that name is still in running/"
             ));
             return Ok(());
         }
-        let started = self
-            .queue
-            .clear_run(task)
-            .and_then(|()| self.queue.write_record(&r))
-            .and_then(|()| {
-                let launch = Launch {
-                    argv: wrapper_argv(ctx, task)?,
-                    cwd: r.cwd.clone(),
-                    env: vec![],
-                };
-                if create {
-                    ctx.tmux.new_session(session, &launch)
-                } else {
-                    ctx.tmux.respawn(session, &launch)
-                }
-            });
-        if let Err(e) = started {
-            // Put the task back where it was, so the next run tries again.
-            let undo = match &before {
-                Some(b) => self.queue.write_record(b),
-                None => self.queue.requeue(task).map(|_| ()),
-            };
-            if let Err(u) = undo {
-                crate::log::error(&format!("failed to put {task} back: {u:#}"));
-            }
+        if let Err(e) = self.start(task, &r, session, create) {
+            self.put_back(task, before.as_ref());
             return Err(e.context(format!("failed to start task {task} in {session}")));
         }
         state.sessions.insert(
             session.to_string(),
-            SessionRecord {
-                kind: SessionKind::Autonomous,
-                account: Some(account.to_string()),
-                session_id: Some(r.session_id.clone()),
-                id_source: Some(crate::state::IdSource::Launched),
-                cwd: Some(r.cwd.clone()),
-                launched_at: Some(ctx.now),
-                task: Some(task.to_string()),
-            },
+            bookkeeping::launched_session(task, &r, ctx.now),
         );
         Ok(())
+    }
+
+    /// Writes the record of a claimed task and starts its wrapper in `session` (a new
+    /// tmux session when `create`, else in place of the pane's shell).
+    fn start(&self, task: &str, r: &TaskRecord, session: &str, create: bool) -> Result<()> {
+        let ctx = self.ctx;
+        self.queue.clear_run(task)?;
+        self.queue.write_record(r)?;
+        let launch = Launch {
+            argv: wrapper_argv(ctx, task)?,
+            cwd: r.cwd.clone(),
+            env: vec![],
+        };
+        if create {
+            ctx.tmux.new_session(session, &launch)
+        } else {
+            ctx.tmux.respawn(session, &launch)
+        }
+    }
+
+    /// Puts a task whose start failed back where it was (its record as it was before,
+    /// or the inbox), so the next run tries again.
+    fn put_back(&self, task: &str, before: Option<&TaskRecord>) {
+        let undo = match before {
+            Some(b) => self.queue.write_record(b),
+            None => self.queue.requeue(task).map(|_| ()),
+        };
+        if let Err(u) = undo {
+            crate::log::error(&format!("failed to put {task} back: {u:#}"));
+        }
+    }
+
+    fn create_pool(&self, session: &str) -> Result<()> {
+        self.ctx.tmux.new_session(
+            session,
+            &Launch {
+                argv: vec![],
+                cwd: self.ctx.config.pool.workdir.clone(),
+                env: vec![],
+            },
+        )
     }
 
     fn create_dedicated(
@@ -617,85 +325,40 @@ impl<'a> Applier<'a> {
         }
         let active = ctx.active_account(state).clone();
         let id = uuid::Uuid::new_v4().to_string();
-        // `env -u` drops what the tmux server's environment may hold for Claude Code's
-        // children; no shell is involved.
-        let mut argv = vec!["env".to_string()];
-        for v in CLAUDE_CHILD_VARS.iter().chain(&["CLAUDE_CONFIG_DIR"]) {
-            argv.extend(["-u".to_string(), (*v).to_string()]);
-        }
-        if let Some(dir) = config_dir(ctx, state, &active.name) {
-            argv.push(format!("CLAUDE_CONFIG_DIR={}", dir.display()));
-        }
-        argv.push(ctx.config.claude.command.clone());
-        argv.extend(ctx.config.claude.args.iter().cloned());
-        argv.extend(["--session-id".to_string(), id.clone()]);
-        let env = ctx
-            .config
-            .claude
-            .env
-            .iter()
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
+        let dir = config_dir(ctx, state, &active.name);
         ctx.tmux.new_session(
             session,
-            &Launch {
-                argv,
-                cwd: project.to_path_buf(),
-                env,
-            },
+            &plan::dedicated_launch(&ctx.config, dir.as_deref(), &id, project),
         )?;
         state.sessions.insert(
             session.to_string(),
-            SessionRecord {
-                kind: SessionKind::Dedicated,
-                account: Some(active.name.clone()),
-                session_id: Some(id),
-                id_source: Some(crate::state::IdSource::Launched),
-                cwd: Some(project.to_path_buf()),
-                launched_at: Some(ctx.now),
-                task: None,
-            },
+            bookkeeping::dedicated_session(&active.name, id, project, ctx.now),
         );
         Ok(())
     }
 
-    /// Makes `state.sessions` agree with the records in `running/`: a pool session that
-    /// the state says runs a task no record places there is forgotten.
+    fn stray(&self, session: &str) {
+        let pool = &self.ctx.config.pool;
+        crate::log::warn(&format!(
+            "tmux session {session} has the pool prefix but lies outside [{}, {}): ccf leaves it alone; widen the range or rename it",
+            pool.start_index,
+            pool.start_index + pool.max
+        ));
+    }
+
+    /// Makes `state.sessions` agree with the records in `running/`.
     pub fn sync_state(&self, state: &mut State) -> Result<()> {
-        let placed: BTreeSet<(String, String)> = self
-            .queue
-            .claimed()?
-            .into_iter()
-            .filter_map(|c| {
-                let r = c.record?.ok()?;
-                Some((r.session?, r.task))
-            })
-            .collect();
-        state.sessions.retain(|name, s| match (&s.kind, &s.task) {
-            (SessionKind::Autonomous, Some(t)) => placed.contains(&(name.clone(), t.clone())),
-            _ => true,
-        });
+        bookkeeping::sync_sessions(state, &self.queue.claimed()?);
         Ok(())
     }
 
     /// Records a standing pool problem for `status` and alerts once per occurrence.
     pub fn pool_problem(&mut self, state: &mut State, problem: Option<String>) {
-        let now = self.ctx.now;
-        let Some(detail) = problem else {
-            state.pool_problem = None;
-            state.alerts.remove(POOL_ALERT);
-            return;
-        };
-        crate::log::error(&format!("{detail}; the queue is stuck until this is fixed"));
-        let since = state.pool_problem.as_ref().map_or(now, |p| p.since);
-        state.pool_problem = Some(PoolProblem {
-            since,
-            detail: detail.clone(),
-        });
-        if !state.alerts.contains_key(POOL_ALERT) {
-            state.alerts.insert(POOL_ALERT.into(), now);
-            self.events.push(Event::PoolEmpty { detail });
+        if let Some(detail) = &problem {
+            crate::log::error(&format!("{detail}; the queue is stuck until this is fixed"));
         }
+        self.events
+            .extend(bookkeeping::pool_problem(state, problem, self.ctx.now));
     }
 
     /// Queues this run's notifications; call after the state is saved.
@@ -706,16 +369,21 @@ impl<'a> Applier<'a> {
     }
 }
 
-/// Removes the state's record of `session` when it is the one running `task`.
-fn forget(state: &mut State, session: Option<&str>, task: &str) {
-    if let Some(s) = session
-        && state
-            .sessions
-            .get(s)
-            .is_some_and(|r| r.task.as_deref() == Some(task))
-    {
-        state.sessions.remove(s);
-    }
+/// The record of an inbox task's first claim, from its vetted file.
+fn first_record(facts: &Facts, task: &str, account: &str) -> Result<TaskRecord> {
+    let i = facts
+        .inbox
+        .iter()
+        .find(|i| i.name == task)
+        .with_context(|| format!("task {task} is not in the inbox any more"))?;
+    let v = i.vetted.as_ref().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(bookkeeping::first_record(
+        task,
+        v,
+        i.queued_at,
+        account,
+        uuid::Uuid::new_v4().to_string(),
+    ))
 }
 
 /// `CLAUDE_CONFIG_DIR` for a claude on `account`: none when it is the active account and

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use jiff::Timestamp;
@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use super::record::{Outcome, TaskRecord, TaskResult, Wait};
 use crate::clock;
 use crate::config::{self, Config};
-use crate::tmux::Pane;
+use crate::tmux::{Launch, Pane};
 
 /// A pane whose process exited less than this long after its launch may still be
 /// starting the wrapper: it is not judged vanished yet.
@@ -362,39 +362,8 @@ pub fn judge(
             r.attempt == record.attempt && r.session_id == record.session_id
         })
     });
-    match result {
-        Some(Err(e)) => {
-            return Verdict::Act(Action::Finish {
-                task,
-                session: Some(session),
-                reason: Some(format!("its result is unreadable: {e}")),
-            });
-        }
-        Some(Ok(r)) => {
-            return Verdict::Act(match r.outcome {
-                Outcome::Success => Action::Finish {
-                    task,
-                    session: Some(session),
-                    reason: None,
-                },
-                Outcome::Failed => Action::Finish {
-                    task,
-                    session: Some(session),
-                    reason: Some(r.failure_reason()),
-                },
-                Outcome::Limit => Action::Hold {
-                    task,
-                    session: Some(session),
-                    account: record.account.clone(),
-                    until: r
-                        .limit
-                        .as_ref()
-                        .and_then(|l| l.resets_at)
-                        .unwrap_or_else(|| clock::add(now, default_exhaustion)),
-                },
-            });
-        }
-        None => {}
+    if let Some(r) = result {
+        return Verdict::Act(ended(record, session, r, now, default_exhaustion));
     }
     let launched = record.launched_at.unwrap_or(now);
     let vanished = |why: String| {
@@ -426,6 +395,50 @@ pub fn judge(
         "{session} no longer runs the task's wrapper (it runs {})",
         pane.command
     ))
+}
+
+/// What the wrapper's result for the current attempt says: done, failed or held.
+fn ended(
+    record: &TaskRecord,
+    session: String,
+    result: &Result<TaskResult, String>,
+    now: Timestamp,
+    default_exhaustion: Duration,
+) -> Action {
+    let task = record.task.clone();
+    let session = Some(session);
+    let r = match result {
+        Err(e) => {
+            return Action::Finish {
+                task,
+                session,
+                reason: Some(format!("its result is unreadable: {e}")),
+            };
+        }
+        Ok(r) => r,
+    };
+    match r.outcome {
+        Outcome::Success => Action::Finish {
+            task,
+            session,
+            reason: None,
+        },
+        Outcome::Failed => Action::Finish {
+            task,
+            session,
+            reason: Some(r.failure_reason()),
+        },
+        Outcome::Limit => Action::Hold {
+            task,
+            session,
+            account: record.account.clone(),
+            until: r
+                .limit
+                .as_ref()
+                .and_then(|l| l.resets_at)
+                .unwrap_or_else(|| clock::add(now, default_exhaustion)),
+        },
+    }
 }
 
 /// The pool sessions to create to reach `min`, the dedicated sessions to recreate, and
@@ -470,6 +483,36 @@ pub fn upkeep(config: &Config, panes: &[Pane], server_running: bool) -> Vec<Acti
             }),
     );
     actions
+}
+
+/// What a recreated dedicated session with `autostart` runs: `env -u <Claude's child
+/// variables> -u CLAUDE_CONFIG_DIR [CLAUDE_CONFIG_DIR=<config_dir>] <claude> <args>
+/// --session-id <id>` in its project, with `claude.env` in the pane's environment.
+/// `env -u` drops what the tmux server's environment may hold for Claude Code's
+/// children; no shell reads the argv.
+pub fn dedicated_launch(
+    config: &Config,
+    config_dir: Option<&Path>,
+    id: &str,
+    project: &Path,
+) -> Launch {
+    let mut argv = crate::claude::clean_env_argv();
+    if let Some(dir) = config_dir {
+        argv.push(format!("CLAUDE_CONFIG_DIR={}", dir.display()));
+    }
+    argv.push(config.claude.command.clone());
+    argv.extend(config.claude.args.iter().cloned());
+    argv.extend(["--session-id".to_string(), id.to_string()]);
+    Launch {
+        argv,
+        cwd: project.to_path_buf(),
+        env: config
+            .claude
+            .env
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    }
 }
 
 #[cfg(test)]

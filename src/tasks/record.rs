@@ -69,6 +69,26 @@ pub struct Wait {
     pub until: Option<Timestamp>,
 }
 
+impl Wait {
+    /// A run stopped by a usage limit on `account`, which resets at `until`.
+    pub fn limit(account: &str, until: Timestamp) -> Wait {
+        Wait {
+            reason: "limit".into(),
+            account: Some(account.to_string()),
+            until: Some(until),
+        }
+    }
+
+    /// A run that timed out with retries left.
+    pub fn retry() -> Wait {
+        Wait {
+            reason: "retry".into(),
+            account: None,
+            until: None,
+        }
+    }
+}
+
 /// How a run ended, as the wrapper judged it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -323,7 +323,12 @@ fn install_hooks_counts_the_settings_files_it_could_not_update() {
     ready(&sb);
     let settings = sb.account_home("compte1").join("settings.json");
     std::fs::write(&settings, "{").unwrap();
-    let out = sb.ccf(&["install-hooks"]).code(1).run();
+    let out = sb
+        .ccf(&["install-hooks"])
+        .code(1)
+        .stderr_has("settings.json is not valid JSON; fix it first")
+        .stderr_has("error: 1 settings file could not be updated")
+        .run();
     assert!(
         out.stderr.ends_with(
             "error: 1 settings file could not be updated (see above) and was left unchanged\n"
@@ -442,6 +447,7 @@ fn an_auth_failure_marks_the_account_until_its_credentials_change() {
     sb.ccf(&["validate"])
         .code(3)
         .stdout_has("account compte2 failed authentication")
+        .stderr_has("error: 1 problem found")
         .run();
     assert_eq!(
         sb.ccf(&["status", "--json"]).run().json()["accounts"][1]["state"],

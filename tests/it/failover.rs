@@ -684,7 +684,11 @@ fn a_swap_that_relaunches_no_session_is_announced_as_failed_with_the_sessions_na
         Some(DEDICATED_ID),
     );
     std::fs::rename(sb.bin.join("claude"), sb.bin.join("claude.away")).unwrap();
-    sb.ccf(&["swap", "--to", "compte2"]).code(1).run();
+    sb.ccf(&["swap", "--to", "compte2"])
+        .code(1)
+        .stderr_has("warning: failed to relaunch ccl-1-proj with --resume")
+        .stderr_has("error: could not relaunch ccl-1-proj (they keep their ids")
+        .run();
     let events = sb.outbox();
     let kinds: Vec<&str> = events
         .iter()
@@ -747,9 +751,13 @@ fn a_swap_onto_an_exhausted_account_is_refused_without_force_and_the_dry_run_war
 fn an_operators_swap_waits_for_the_lock_when_asked_and_timers_still_get_75() {
     let sb = world(&["compte1", "compte2"]);
     let held = ccf::lock::StateLock::acquire(&sb.path("state")).unwrap();
-    sb.ccf(&["swap", "--to", "compte2"]).code(75).run();
+    sb.ccf(&["swap", "--to", "compte2"])
+        .code(75)
+        .stderr_has("another ccf run holds")
+        .run();
     sb.ccf(&["swap", "--to", "compte2", "--wait=200ms"])
         .code(75)
+        .stderr_has("another ccf run holds")
         .run();
     let release = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_millis(500));

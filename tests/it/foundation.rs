@@ -66,6 +66,7 @@ fn an_unknown_config_key_exits_78_and_names_its_line() {
     let out = sb
         .ccf(&["status"])
         .code(78)
+        .stderr_has("1 problem in the configuration:")
         .stderr_has("unknown field `cooldwn`")
         .run();
     let line = sb.default_config().lines().count() + 2;
@@ -89,15 +90,14 @@ fn a_bad_value_inside_a_section_is_one_problem_at_its_own_line_naming_its_full_k
     sb.write_config(&format!(
         "{base}quota:\n  capture_lines: 200\n  confirm_polls: 2\n  cooldown: 5 minutes please\n"
     ));
-    let out = sb.ccf(&["validate"]).code(78).run();
-    assert_eq!(
-        out.stderr,
-        format!(
+    sb.ccf(&["validate"])
+        .code(78)
+        .stderr_is(&format!(
             "error: {}: 1 problem in the configuration:\n\
              error:   line {line} column 13: quota.cooldown: invalid duration \"5 minutes please\" (expected number at 10); write e.g. 30s, 5m, 2h or 7d\n",
             sb.config.display()
-        )
-    );
+        ))
+        .run();
 }
 
 #[test]
@@ -117,16 +117,15 @@ fn bad_values_deeper_in_sections_are_each_reported_once_with_their_full_keys() {
     let line_of = |needle: &str| config.lines().position(|l| l.contains(needle)).unwrap() + 1;
     let (max, timeout) = (line_of("max: lots"), line_of("timeout: soon"));
     sb.write_config(&config);
-    let out = sb.ccf(&["validate"]).code(78).run();
-    assert_eq!(
-        out.stderr,
-        format!(
+    sb.ccf(&["validate"])
+        .code(78)
+        .stderr_is(&format!(
             "error: {}: 2 problems in the configuration:\n\
              error:   line {max} column 10: pool.autonomous.max: invalid type: string \"lots\", expected a whole number (0 or more)\n\
              error:   line {timeout} column 12: notifications.timeout: invalid duration \"soon\" (expected number at 0); write e.g. 30s, 5m, 2h or 7d\n",
             sb.config.display()
-        )
-    );
+        ))
+        .run();
 }
 
 #[test]
@@ -149,6 +148,7 @@ fn validate_fails_before_ensure_symlinks_and_passes_after() {
         .stdout_has("problem: ")
         .stdout_has(".claude-compte1/projects is missing")
         .stdout_has("fix: run ccf ensure-symlinks")
+        .stderr_has("error: 10 problems found")
         .run();
     sb.ccf(&["ensure-symlinks"])
         .stdout_has("created link")
@@ -232,6 +232,7 @@ fn a_real_claude_directory_is_never_replaced() {
     sb.ccf(&["ensure-symlinks"])
         .code(1)
         .stdout_has(".claude is a real directory")
+        .stderr_has("error: 1 place in the shared layout needs the operator")
         .run();
     assert!(sb.path(".claude/settings.json").is_file());
 }
@@ -269,7 +270,11 @@ fn a_corrupt_state_makes_a_mutating_command_fail_without_touching_it() {
         std::fs::read_to_string(sb.state_file()).unwrap(),
         "{\"version\": 1, \"active_acc"
     );
-    sb.ccf(&["validate"]).code(3).stdout_has("is corrupt").run();
+    sb.ccf(&["validate"])
+        .code(3)
+        .stdout_has("is corrupt")
+        .stderr_has("problems found")
+        .run();
 }
 
 #[test]
@@ -319,6 +324,7 @@ fn status_check_exits_3_when_degraded() {
     sb.ccf(&["status", "--check"])
         .code(3)
         .stdout_has("DEGRADED: link rollback failed")
+        .stderr_has("error: ccf is degraded: link rollback failed")
         .run();
 }
 
@@ -340,6 +346,7 @@ fn an_unfinished_swap_names_its_step_the_same_way_in_every_command() {
     sb.ccf(&["validate"])
         .code(3)
         .stdout_has("a swap from compte1 to compte2 is unfinished (step link-flipped)\n")
+        .stderr_has("problems found")
         .run();
     sb.ccf(&["rollback", "--dry-run"])
         .stdout_has("the interrupted swap compte1 -> compte2 (step link-flipped)\n")
@@ -362,6 +369,7 @@ fn status_check_says_how_stale_the_last_check_quota_pass_is_as_durations_are_wri
         .env("CCF_NOW", "2026-01-01T00:05:00Z")
         .code(3)
         .stdout_has("the last check-quota pass was at 2026-01-01T00:00:00Z, over 1m 30s ago:")
+        .stderr_has("error: the last check-quota pass was at 2026-01-01T00:00:00Z, over 1m 30s ago")
         .run();
 }
 
@@ -378,20 +386,17 @@ fn validate_counts_in_the_singular_for_one_and_the_plural_for_more() {
         ))
         .run();
     sb.tmux.tmux(["kill-server"]);
-    let out = sb.ccf(&["validate"]).code(3).run();
-    assert!(
-        out.stderr.ends_with("error: 1 problem found\n"),
-        "{}",
-        out.stderr
-    );
+    sb.ccf(&["validate"])
+        .code(3)
+        .stderr_is("error: 1 problem found\n")
+        .run();
     std::fs::remove_dir(sb.path(".claude-shared/projects")).unwrap();
-    let out = sb.ccf(&["validate"]).code(3).run();
+    let out = sb
+        .ccf(&["validate"])
+        .code(3)
+        .stderr_is("error: 2 problems found\n")
+        .run();
     assert_eq!(out.stdout.matches("problem: ").count(), 2, "{}", out.stdout);
-    assert!(
-        out.stderr.ends_with("error: 2 problems found\n"),
-        "{}",
-        out.stderr
-    );
 }
 
 #[test]
@@ -407,6 +412,7 @@ fn validate_reports_every_problem_at_once() {
         .stdout_has("no tmux server answers")
         .stdout_has("claude command \"claude\" is not on PATH")
         .stdout_has("ANTHROPIC_API_KEY is set in ccf's environment")
+        .stderr_has("problems found")
         .run();
     assert!(
         out.stdout.matches("problem: ").count() >= 3,
@@ -425,6 +431,7 @@ fn validate_names_the_tmux_socket_no_server_answers_on_as_its_path() {
             "problem: no tmux server answers on {}\n",
             sb.tmux.socket.display()
         ))
+        .stderr_has("problems found")
         .run();
 }
 
@@ -445,6 +452,7 @@ fn validate_reports_an_untrusted_project_and_unfinished_onboarding() {
             "account compte2 does not trust {}",
             sb.path("proj").display()
         ))
+        .stderr_has("error: 3 problems found")
         .run();
 }
 
@@ -471,6 +479,7 @@ fn validate_reports_an_account_that_has_not_accepted_bypass_permissions() {
         .code(3)
         .stdout_has("account compte2 has not accepted Claude Code's Bypass Permissions mode")
         .stdout_has("\"skipDangerousModePermissionPrompt\": true")
+        .stderr_has("error: 1 problem found")
         .run();
     assert!(
         !out.stdout.contains("account compte1 has not accepted"),
@@ -506,6 +515,7 @@ fn validate_finds_an_overriding_token_in_the_tmux_server_and_the_auth_token_too(
         .stdout_has("CLAUDE_CODE_OAUTH_TOKEN is set in the tmux server's global environment")
         .stdout_has("ANTHROPIC_AUTH_TOKEN is set in ccf's environment")
         .stdout_has("tmux set-environment -g -u CLAUDE_CODE_OAUTH_TOKEN")
+        .stderr_has("error: 2 problems found")
         .run();
 }
 
@@ -533,10 +543,12 @@ fn status_check_names_every_account_out_unrelaunched_sessions_and_no_tmux_server
         .code(3)
         .stdout_has("every account is exhausted or needs a login: sessions are parked")
         .stdout_has("the last swap could not relaunch ccl-1-proj")
+        .stderr_is("error: every account is exhausted or needs a login: sessions are parked; the last swap could not relaunch ccl-1-proj (fix the cause, then `ccf swap --to compte1`)\n")
         .run();
     sb.tmux.tmux(["kill-server"]);
     sb.ccf(&["status", "--check"])
         .code(3)
         .stdout_has("no tmux server answers")
+        .stderr_has("error: no tmux server answers (systemctl --user start ccf-tmux.service); every account is exhausted")
         .run();
 }

@@ -532,7 +532,11 @@ fn no_secret_reaches_output_state_or_outbox() {
         );
         queue(&sb, &swap_done(), 0);
         for args in [&["-vv", "check-quota"][..], &["-vv", "notify", "test"][..]] {
-            let out = ccf(&sb, args).code(i32::from(args[1] == "notify")).run();
+            let mut run = ccf(&sb, args);
+            if args[1] == "notify" {
+                run = run.code(1).stderr_has("error: 3 channels failed");
+            }
+            let out = run.run();
             outputs.push(out.stdout);
             outputs.push(out.stderr);
         }
@@ -568,7 +572,11 @@ fn validate_flags_a_secret_header_in_a_config_others_can_read() {
         },
     );
     set_mode(&sb.config, 0o644);
-    let out = sb.ccf(&["validate"]).code(3).run();
+    let out = sb
+        .ccf(&["validate"])
+        .code(3)
+        .stderr_has("problems found")
+        .run();
     assert!(
         out.stdout
             .contains("holds a secret inline and others can read it"),
@@ -576,7 +584,11 @@ fn validate_flags_a_secret_header_in_a_config_others_can_read() {
         out.stdout
     );
     set_mode(&sb.config, 0o600);
-    let out = sb.ccf(&["validate"]).code(3).run();
+    let out = sb
+        .ccf(&["validate"])
+        .code(3)
+        .stderr_has("problems found")
+        .run();
     assert!(
         !out.stdout.contains("holds a secret inline"),
         "{}",
@@ -779,6 +791,7 @@ fn a_token_in_a_webhook_url_is_treated_as_a_secret() {
     sb.ccf(&["validate"])
         .code(3)
         .stdout_has("holds a secret inline and others can read it")
+        .stderr_has("problems found")
         .run();
     set_mode(&sb.config, 0o600);
     queue(&sb, &swap_done(), 0);

@@ -445,7 +445,10 @@ fn janitor_refills_the_pool_to_min_recreates_the_dedicated_session_and_reports_s
         "no claude without autostart"
     );
     assert!(sb.tmux.has_session("ccl-auto-5"), "a stray is left alone");
-    sb.ccf(&["janitor"]).stdout_lacks("create").run();
+    sb.ccf(&["janitor"])
+        .stdout_lacks("create")
+        .stderr_has("ccl-auto-5 has the pool prefix but lies outside [11, 21)")
+        .run();
     assert!(sb.claude_log().is_empty());
 }
 
@@ -554,19 +557,17 @@ fn a_limited_task_resumes_on_the_same_account_once_its_reset_has_passed() {
 fn run_task_on_a_task_that_does_not_exist_says_so_once() {
     let sb = sandbox();
     std::fs::create_dir_all(q(&sb, "running")).unwrap();
-    let out = sb.ccf(&["run-task", "nope.md"]).code(1).run();
-    assert_eq!(
-        out.stderr,
-        format!(
+    sb.ccf(&["run-task", "nope.md"])
+        .code(1)
+        .stderr_is(&format!(
             "error: task nope.md has no record {}\n",
             q(&sb, "running/nope.run.json").display()
-        )
-    );
-    let out = sb.ccf(&["run-task", "../x"]).code(1).run();
-    assert_eq!(
-        out.stderr,
-        "error: \"../x\" is not a task file name in running/ (like fix-login.md)\n"
-    );
+        ))
+        .run();
+    sb.ccf(&["run-task", "../x"])
+        .code(1)
+        .stderr_is("error: \"../x\" is not a task file name in running/ (like fix-login.md)\n")
+        .run();
 }
 
 #[test]
@@ -645,6 +646,8 @@ fn a_symlink_or_a_fifo_in_the_inbox_is_rejected_without_being_followed() {
     sb.ccf(&["dispatch"])
         .stdout_has("reject link.md")
         .stdout_has("reject pipe.md")
+        .stderr_has("warning: task link.md can never run: it is a symbolic link")
+        .stderr_has("warning: task pipe.md can never run: it is not a regular file")
         .run();
     assert!(sb.claude_log().is_empty(), "{:?}", sb.claude_log());
     let moved = q(&sb, "failed/link.md");

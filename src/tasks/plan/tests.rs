@@ -374,3 +374,41 @@ fn upkeep_fills_the_pool_to_min_recreates_dedicated_sessions_and_reports_strays(
         "nothing is created without a server"
     );
 }
+
+#[test]
+fn a_dedicated_session_starts_claude_without_its_parents_variables_and_with_a_new_id() {
+    let c = config("claude:\n  command: /opt/claude\n  args: [--x]\n  env: {IS_SANDBOX: \"1\"}\n");
+    let pinned = dedicated_launch(&c, Some(Path::new("/h/.b")), "sid", Path::new("/h/d"));
+    assert_eq!(
+        pinned.argv,
+        [
+            "env",
+            "-u",
+            "CLAUDECODE",
+            "-u",
+            "CLAUDE_CODE_ENTRYPOINT",
+            "-u",
+            "CLAUDE_CODE_SESSION_ID",
+            "-u",
+            "CLAUDE_CODE_SSE_PORT",
+            "-u",
+            "CLAUDE_CONFIG_DIR",
+            "CLAUDE_CONFIG_DIR=/h/.b",
+            "/opt/claude",
+            "--x",
+            "--session-id",
+            "sid",
+        ]
+    );
+    assert_eq!(pinned.cwd, Path::new("/h/d"));
+    assert_eq!(pinned.env, [("IS_SANDBOX".to_string(), "1".to_string())]);
+    // On the active account with the link managed: claude follows ~/.claude.
+    let following = dedicated_launch(&c, None, "sid", Path::new("/h/d"));
+    assert!(
+        !following
+            .argv
+            .iter()
+            .any(|a| a.starts_with("CLAUDE_CONFIG_DIR="))
+    );
+    assert_eq!(following.argv.len(), pinned.argv.len() - 1);
+}

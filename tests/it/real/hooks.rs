@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::support::anthropic::{Mode, Window, epoch_now};
-use crate::support::real::{RealWorld, after};
+use crate::support::real::{NUDGE_GAVE_UP, RealWorld, after};
 use crate::support::wait_for;
 
 const SESSION: &str = "ccl-1-proj";
@@ -112,7 +112,9 @@ fn the_real_hook_payloads_reach_the_spool_and_give_the_exact_reset() {
 
     w.sb.ccf(&["check-quota"])
         .stdout_has("swapped compte1 -> compte2")
+        .stderr_may_have(NUDGE_GAVE_UP)
         .run();
+    w.wait_resume_prompt(SESSION, "compte2", &id);
     let state = w.sb.state();
     assert_eq!(
         state["accounts"]["compte1"]["exhausted_until"],

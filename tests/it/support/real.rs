@@ -16,12 +16,18 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::Sandbox;
-use super::anthropic::Anthropic;
+use super::anthropic::{Anthropic, Request};
 
 /// The version `scripts/install-claude-code.sh` pins (the layout below was checked on it).
 pub const VERSION: &str = "2.1.330";
 /// How long the real client may take to show a screen (it starts in ~0.5 s).
 pub const SCREEN: Duration = Duration::from_secs(30);
+
+/// What check-quota warns when its nudge of a relaunched session gives up (after a
+/// fixed 10 s). With the whole suite running, the client has drawn its input box later
+/// than that, so a test that relaunches a stopped turn allows the warning and checks
+/// the prompt itself: [`RealWorld::wait_resume_prompt`].
+pub const NUDGE_GAVE_UP: &str = "the resume prompt may not have been sent";
 
 /// The installed client, or `None` after one loud line on stderr (outside CI only: with
 /// `CI=true` a missing client fails the test).
@@ -218,6 +224,26 @@ impl RealWorld {
             );
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Waits for `claude.resume_prompt` (the default, `continue`) to reach the stand-in
+    /// from `account` in conversation `id`, and for its reply on `session`'s screen.
+    pub fn wait_resume_prompt(&self, session: &str, account: &str, id: &str) -> Request {
+        let token = RealWorld::token(account);
+        let turn = self.api.wait_turn(
+            &format!("{session}'s resume prompt on {account}"),
+            Duration::from_secs(20),
+            |r| {
+                r.token.as_deref() == Some(token.as_str())
+                    && r.session_id.as_deref() == Some(id)
+                    && r.body.contains("continue")
+            },
+        );
+        // The reply below the last `continue` (a resumed history may show an older one).
+        self.wait_screen(session, "the reply to the resume prompt", |s| {
+            after(s, "continue").contains("Stand-in reply: CONTINUE.")
+        });
+        turn
     }
 
     /// The id of the conversation the stand-in saw last from `token`.
