@@ -77,7 +77,17 @@ const MAX_BODY: u64 = 64 * 1024;
 /// The longest wait a service may ask for: the outbox's own longest backoff.
 const MAX_RETRY_AFTER: u64 = 3600;
 
+/// Makes ring rustls's process-wide crypto provider. reqwest is built without a provider
+/// of its own (`rustls-no-provider`): its default, aws-lc-rs, compiles aws-lc-sys (C),
+/// which was most of a clean build, and reqwest panics building a client when no
+/// provider is installed. So every client is built after this. Idempotent: a second call
+/// (a second client in one run) finds ring installed, and its `Err` is ignored.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 pub fn client(timeout: Duration) -> reqwest::Result<Client> {
+    install_crypto_provider();
     Client::builder()
         .connect_timeout(timeout.min(MAX_CONNECT))
         .timeout(timeout)
@@ -332,6 +342,15 @@ fn error_text(e: reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_builds_twice_with_ring_as_the_provider() {
+        // Without a provider installed, reqwest panics in `build`.
+        for _ in 0..2 {
+            client(Duration::from_secs(1)).expect("the client builds");
+        }
+        assert!(rustls::crypto::CryptoProvider::get_default().is_some());
+    }
 
     #[test]
     fn describe_finds_telegram_s_reason_and_wait() {
