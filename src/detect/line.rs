@@ -26,11 +26,13 @@ fn re(pattern: &str) -> Regex {
 }
 
 /// A teammate's or sub-agent's report of its own failure: `Teammate @x failed: …`,
-/// `Agent terminated early due to an API error: …`. No colon, quote or separator may come
-/// before the report's own colon (`src/x.rs:12: …` is a grep hit).
+/// `Agent terminated early due to an API error: …`, and both in one (2.1.330's
+/// `Agent "<description>" failed: Agent terminated early due to an API error: …`). No
+/// colon, separator or stray quote may come before the report's own colon (`src/x.rs:12:
+/// …` is a grep hit); a name in double quotes is the only quoted text allowed.
 static FAILED: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r#"(?i)^[a-z@][^:·"`]{0,60}?\b(?:failed|(?:terminated|stopped|aborted)\b[^:·"`]{0,40}?)\s*:\s*"#,
+        r#"(?i)^(?:[a-z@](?:[^:·"`]|"[^":·`]{1,60}"){0,60}?\b(?:failed|(?:terminated|stopped|aborted)\b[^:·"`]{0,40}?)\s*:\s*){1,2}"#,
     )
 });
 
@@ -187,6 +189,9 @@ static SERVER: LazyLock<Regex> = LazyLock::new(|| {
         r"|server\s+error|server-side\s+issue|mid-response|connection\s+(?:lost|to\s+the\s+api\s+was\s+lost)",
         r"|response\s+(?:stopped|stalled|never\s+arrived|stream\s+was\s+malformed)|never\s+arrived",
         r"|went\s+to\s+sleep|at\s+capacity|high\s+load|temporary\s+network\s+issue",
+        // The runtime's own names for a reply it could not read (a stream cut off inside
+        // its HTTP framing): `InvalidHTTPResponse fetching "…"`.
+        r"|invalidhttpresponse|malformed_http_response|\bunexpected\s+eof\b",
     ))
 });
 
@@ -389,6 +394,35 @@ mod tests {
             None
         );
         assert_eq!(verdict("12 +    You've hit your weekly limit"), None);
+    }
+
+    #[test]
+    fn a_named_sub_agent_whose_run_ended_on_the_limit_is_a_limit() {
+        // 2.1.330's screen when a background agent's request got the account's 429.
+        let hit = read(concat!(
+            r#"Agent "Stand-in subtask" failed: Agent terminated early due to an API error: "#,
+            "You've hit your 5-hour limit · resets 5:51am (UTC) (error type rate_limit, HTTP 429)"
+        ))
+        .expect("a hit");
+        assert_eq!(hit.verdict, Verdict::Limit);
+        assert_eq!(hit.scope, Some(Scope::FiveHour));
+        assert!(hit.reset.is_some());
+        // A quoted banner is still a quotation, and so is a quote left open.
+        assert_eq!(
+            verdict(r#"echo "x" says: You've hit your session limit"#),
+            None
+        );
+        assert_eq!(
+            verdict(r#"Agent "x failed: You've hit your session limit"#),
+            None
+        );
+    }
+
+    #[test]
+    fn a_reply_cut_inside_its_http_framing_is_a_server_error() {
+        // 2.1.330 when a streamed reply's chunked body broke off.
+        let line = r#"API Error: InvalidHTTPResponse fetching "http://127.0.0.1:43877/v1/messages?beta=true". For more information, pass `verbose: true` in the second argument to fetch()"#;
+        assert_eq!(verdict(line), Some(Verdict::ServerError));
     }
 
     #[test]

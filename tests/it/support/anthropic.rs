@@ -3,11 +3,15 @@
 //! The real Claude Code, started with `ANTHROPIC_BASE_URL=<base_url()>`, talks to this
 //! server instead of the network. Each account is recognised by its OAuth bearer token; the
 //! test sets a [`Mode`] per account. `POST /v1/messages` answers with a streamed (SSE)
-//! reply, a usage-limit 429 with the unified rate-limit headers, a throttle 429, a 500 or a
-//! 529; anything else is answered `{}`. Every request is logged. Stops on drop.
+//! reply or with one of the error shapes the client tells apart: a usage-limit 429 with the
+//! unified rate-limit headers of each window and claim the pinned client reads, out of usage
+//! credits, a spend limit, a throttle 429, 401, 403, 400 credit balance, 500, 503, 529, a
+//! stream that fails or breaks mid-response, and a sub-agent that hits the limit; anything
+//! else is answered `{}`. Every request is logged. Stops on drop.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::io::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -20,6 +24,9 @@ use serde_json::{Value, json};
 pub enum Window {
     FiveHour,
     SevenDay,
+    /// The per-model weekly windows (`seven_day_opus`, `seven_day_sonnet`).
+    SevenDayOpus,
+    SevenDaySonnet,
 }
 
 /// How `POST /v1/messages` answers one account.
@@ -38,6 +45,38 @@ pub enum Mode {
     Throttle429,
     ServerError500,
     Overloaded529,
+    /// HTTP 429 `rate_limit_error` whose claim is `overage`, rejected because the account
+    /// is out of usage credits (extra usage), resetting at `reset`.
+    OutOfCredits {
+        reset: i64,
+    },
+    /// HTTP 429 `billing_error` of a monthly spend limit (`org_spend_cap_reached`), as a
+    /// gateway enforcing one answers, resetting at `reset`.
+    SpendLimit {
+        reset: i64,
+    },
+    /// HTTP 401 `authentication_error`: a token the API does not know.
+    InvalidToken401,
+    /// HTTP 401 `authentication_error`: an expired OAuth token.
+    ExpiredToken401,
+    /// HTTP 403 `permission_error`: the organisation is disabled.
+    OrgDisabled403,
+    /// HTTP 400 `invalid_request_error`: the credit balance is too low (API-key billing).
+    CreditBalance400,
+    Unavailable503,
+    /// A stream that starts a reply, then sends an `error` event (a server error
+    /// mid-response).
+    ErrorMidStream,
+    /// A stream that starts a reply, then breaks off: the body is cut short and the
+    /// connection dropped.
+    BrokenStream,
+    /// The first turn asks for a sub-agent (a `tool_use` of the `Agent` tool); the
+    /// sub-agent's requests get the usage-limit 429 of `window`, and so does every turn
+    /// after that (the account is at its limit).
+    SubAgentLimit {
+        reset: i64,
+        window: Window,
+    },
 }
 
 /// One logged request.
@@ -213,11 +252,66 @@ fn handle(mut rq: tiny_http::Request, shared: &Mutex<Shared>, counter: &AtomicU6
         status,
         body,
     });
+    if headers
+        .iter()
+        .any(|(k, v)| k == "connection" && v == "close")
+    {
+        return break_off(rq, status, &headers, &out);
+    }
+    let parts: Vec<String> = out.split(PAUSE).map(str::to_string).collect();
+    let hs = headers
+        .iter()
+        .map(|(k, v)| tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap())
+        .collect();
+    if parts.len() > 1 {
+        let resp = tiny_http::Response::new(status.into(), hs, Paused(parts, 0), None, None);
+        let _ = rq.respond(resp);
+        return;
+    }
     let mut resp = tiny_http::Response::from_string(out).with_status_code(status);
-    for (k, v) in headers {
-        resp.add_header(tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).unwrap());
+    for h in hs {
+        resp.add_header(h);
     }
     let _ = rq.respond(resp);
+}
+
+/// A body sent in parts, a second apart: a reply the client has begun to show before the
+/// rest arrives.
+struct Paused(Vec<String>, usize);
+
+impl std::io::Read for Paused {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.1 < self.0.len() && self.0[self.1].is_empty() {
+            self.1 += 1;
+            if self.1 < self.0.len() {
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        }
+        let Some(part) = self.0.get_mut(self.1) else {
+            return Ok(0);
+        };
+        let k = part.len().min(buf.len());
+        buf[..k].copy_from_slice(&part.as_bytes()[..k]);
+        part.drain(..k);
+        Ok(k)
+    }
+}
+
+/// The head and the first chunk of a chunked reply, then a chunk size that is not one: the
+/// client cannot read on and drops the connection, as when a stream breaks off.
+fn break_off(rq: tiny_http::Request, status: u16, headers: &[(String, String)], body: &str) {
+    let mut raw = format!("HTTP/1.1 {status} OK\r\n");
+    for (k, v) in headers.iter().filter(|(k, _)| k != "connection") {
+        let _ = write!(raw, "{k}: {v}\r\n");
+    }
+    let _ = write!(
+        raw,
+        "transfer-encoding: chunked\r\n\r\n{:x}\r\n{body}\r\nzz\r\n\r\n",
+        body.len()
+    );
+    let mut w = rq.into_writer();
+    let _ = w.write_all(raw.as_bytes());
+    let _ = w.flush();
 }
 
 type Reply = (u16, Vec<(String, String)>, String);
@@ -237,24 +331,7 @@ fn error(n: u64, status: u16, kind: &str, message: &str, extra: Vec<(String, Str
 fn reply(mode: &Mode, body: &Value, n: u64) -> Reply {
     match mode {
         Mode::Normal => normal(body, n),
-        Mode::UsageLimit { reset, window } => {
-            let (claim, p) = match window {
-                Window::FiveHour => ("five_hour", "5h"),
-                Window::SevenDay => ("seven_day", "7d"),
-            };
-            let h = [
-                ("status".to_string(), "rejected".to_string()),
-                ("reset".into(), reset.to_string()),
-                (format!("{p}-status"), "rejected".into()),
-                (format!("{p}-reset"), reset.to_string()),
-                (format!("{p}-utilization"), "1.0".into()),
-                ("representative-claim".into(), claim.into()),
-            ]
-            .into_iter()
-            .map(|(k, v)| (format!("anthropic-ratelimit-unified-{k}"), v))
-            .collect();
-            error(n, 429, "rate_limit_error", "Error", h)
-        }
+        Mode::UsageLimit { reset, window } => usage_limit(n, *reset, *window),
         Mode::Throttle429 => error(
             n,
             429,
@@ -264,7 +341,184 @@ fn reply(mode: &Mode, body: &Value, n: u64) -> Reply {
         ),
         Mode::ServerError500 => error(n, 500, "api_error", "Internal server error", vec![]),
         Mode::Overloaded529 => error(n, 529, "overloaded_error", "Overloaded", vec![]),
+        Mode::OutOfCredits { reset } => {
+            let h = unified(&[
+                ("status", "rejected".into()),
+                ("reset", reset.to_string()),
+                ("representative-claim", "overage".into()),
+                ("overage-status", "rejected".into()),
+                ("overage-reset", reset.to_string()),
+                ("overage-disabled-reason", "out_of_credits".into()),
+            ]);
+            error(n, 429, "rate_limit_error", "Error", h)
+        }
+        Mode::SpendLimit { reset } => {
+            let mut h = unified(&[
+                ("status", "rejected".into()),
+                ("reset", reset.to_string()),
+                ("overage-status", "rejected".into()),
+                ("overage-reset", reset.to_string()),
+                ("overage-period", "monthly".into()),
+                ("overage-disabled-reason", "org_spend_cap_reached".into()),
+            ]);
+            h.push(("x-should-retry".into(), "false".into()));
+            error(n, 429, "billing_error", "spend limit reached", h)
+        }
+        Mode::InvalidToken401 => error(
+            n,
+            401,
+            "authentication_error",
+            "Invalid bearer token",
+            vec![],
+        ),
+        Mode::ExpiredToken401 => error(
+            n,
+            401,
+            "authentication_error",
+            "OAuth token has expired. Please obtain a new token or refresh your existing token.",
+            vec![],
+        ),
+        Mode::OrgDisabled403 => error(
+            n,
+            403,
+            "permission_error",
+            "This organization has been disabled.",
+            vec![],
+        ),
+        Mode::CreditBalance400 => error(
+            n,
+            400,
+            "invalid_request_error",
+            "Your credit balance is too low to access the Anthropic API. Please go to Plans & Billing to upgrade or purchase credits.",
+            vec![],
+        ),
+        Mode::Unavailable503 => error(n, 503, "api_error", "Service Unavailable", vec![]),
+        Mode::ErrorMidStream | Mode::BrokenStream => cut_short(mode, body, n),
+        Mode::SubAgentLimit { reset, window } => sub_agent(body, n, *reset, *window),
     }
+}
+
+/// The unified rate-limit headers, named without their common prefix.
+fn unified(pairs: &[(&str, String)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (format!("anthropic-ratelimit-unified-{k}"), v.clone()))
+        .collect()
+}
+
+/// A subscriber's window exhausted until `reset`: the claim names the window, the headers
+/// of the rolling windows (`5h`, `7d`) say it is rejected.
+fn usage_limit(n: u64, reset: i64, window: Window) -> Reply {
+    let (claim, p) = match window {
+        Window::FiveHour => ("five_hour", "5h"),
+        Window::SevenDay => ("seven_day", "7d"),
+        Window::SevenDayOpus => ("seven_day_opus", "7d"),
+        Window::SevenDaySonnet => ("seven_day_sonnet", "7d"),
+    };
+    let h = unified(&[
+        ("status", "rejected".into()),
+        ("reset", reset.to_string()),
+        (&format!("{p}-status"), "rejected".into()),
+        (&format!("{p}-reset"), reset.to_string()),
+        (&format!("{p}-utilization"), "1.0".into()),
+        ("representative-claim", claim.into()),
+    ]);
+    error(n, 429, "rate_limit_error", "Error", h)
+}
+
+/// What the sub-agent is asked; its requests are known by it.
+pub const SUBTASK: &str = "STANDIN SUBTASK: say hi";
+
+/// [`Mode::SubAgentLimit`]: the sub-agent's requests and the main agent's turns after it
+/// was told the sub-agent failed are refused; the first turn asks for the sub-agent; the
+/// others (the main agent's turn on "backgrounded") are answered normally.
+fn sub_agent(body: &Value, n: u64, reset: i64, window: Window) -> Reply {
+    let messages = body["messages"].as_array().cloned().unwrap_or_default();
+    let first = messages.first().map(|m| text_of(&m["content"]));
+    let last = messages
+        .last()
+        .map(|m| m["content"].to_string())
+        .unwrap_or_default();
+    if first.is_some_and(|t| t.contains(SUBTASK)) || last.contains("<status>failed</status>") {
+        return usage_limit(n, reset, window);
+    }
+    if body.to_string().contains("toolu_standin_agent") {
+        return normal(body, n);
+    }
+    let input = json!({"description": "Stand-in subtask", "prompt": SUBTASK,
+        "subagent_type": "general-purpose"});
+    let block = json!({"type": "tool_use", "id": "toolu_standin_agent", "name": "Agent",
+        "input": {}});
+    let delta = json!({"type": "input_json_delta", "partial_json": input.to_string()});
+    stream(body, n, &block, &delta, "tool_use")
+}
+
+/// [`Mode::ErrorMidStream`] and [`Mode::BrokenStream`]: the start of a streamed reply; the
+/// rest is decided by [`delivery`]. A request that asks for no stream (the client's retry)
+/// gets the same start, which it cannot read either.
+fn cut_short(mode: &Mode, body: &Value, n: u64) -> Reply {
+    let mut h = vec![
+        ("content-type".to_string(), "text/event-stream".to_string()),
+        ("request-id".into(), format!("req_standin_{n:06}")),
+    ];
+    let events = [
+        json!({"type": "message_start", "message": {"id": format!("msg_standin_{n:06}"),
+            "type": "message", "role": "assistant",
+            "model": body["model"].as_str().unwrap_or("claude-opus-5-5"), "content": [],
+            "stop_reason": null, "stop_sequence": null,
+            "usage": {"input_tokens": 10, "output_tokens": 1}}}),
+        json!({"type": "content_block_start", "index": 0,
+            "content_block": {"type": "text", "text": ""}}),
+        json!({"type": "content_block_delta", "index": 0,
+            "delta": {"type": "text_delta", "text": "Stand-in partial reply, cut short"}}),
+        json!({"type": "content_block_stop", "index": 0}),
+    ];
+    let mut sse = sse_of(&events);
+    if *mode == Mode::ErrorMidStream {
+        let e = json!({"type": "error",
+            "error": {"type": "api_error", "message": "Internal server error"}});
+        sse.push_str(PAUSE);
+        sse.push_str(&sse_of(&[e]));
+    } else {
+        h.push(("connection".into(), "close".into()));
+    }
+    (200, h, sse)
+}
+
+/// Where [`delivery`] waits before sending the rest: the client shows the partial reply
+/// only when it arrived some time before the error.
+const PAUSE: &str = "\u{0}pause\u{0}";
+
+fn sse_of(events: &[Value]) -> String {
+    let mut sse = String::new();
+    for e in events {
+        let _ = write!(sse, "event: {}\ndata: {e}\n\n", e["type"].as_str().unwrap());
+    }
+    sse
+}
+
+/// A streamed reply of one content block (`block`, then `delta` into it).
+fn stream(body: &Value, n: u64, block: &Value, delta: &Value, stop: &str) -> Reply {
+    let model = body["model"].as_str().unwrap_or("claude-opus-5-5");
+    let id = format!("msg_standin_{n:06}");
+    let usage = json!({"input_tokens": 10, "output_tokens": 8,
+        "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0});
+    let events = [
+        json!({"type": "message_start", "message": {"id": id, "type": "message",
+            "role": "assistant", "model": model, "content": [], "stop_reason": null,
+            "stop_sequence": null, "usage": usage}}),
+        json!({"type": "content_block_start", "index": 0, "content_block": block}),
+        json!({"type": "content_block_delta", "index": 0, "delta": delta}),
+        json!({"type": "content_block_stop", "index": 0}),
+        json!({"type": "message_delta", "delta": {"stop_reason": stop,
+            "stop_sequence": null}, "usage": {"output_tokens": 8}}),
+        json!({"type": "message_stop"}),
+    ];
+    let h = vec![
+        ("content-type".to_string(), "text/event-stream".to_string()),
+        ("request-id".into(), format!("req_standin_{n:06}")),
+    ];
+    (200, h, sse_of(&events))
 }
 
 /// A normal answer, streamed when asked, with a subscriber's unified headers.
