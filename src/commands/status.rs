@@ -95,7 +95,7 @@ pub struct TaskView {
     /// Seconds since it was launched.
     pub age_secs: Option<i64>,
     /// Why it waits: `limit` or `retry`.
-    pub wait_reason: Option<String>,
+    pub wait_reason: Option<crate::tasks::record::WaitReason>,
     pub wait_until: Option<Timestamp>,
 }
 
@@ -363,9 +363,7 @@ fn queue_view(ctx: &Ctx, st: &State) -> QueueView {
                 attempt: r.as_ref().map(|r| r.attempt),
                 launched_at,
                 age_secs: launched_at.map(age),
-                wait_reason: r
-                    .as_ref()
-                    .and_then(|r| Some(r.wait.as_ref()?.reason.clone())),
+                wait_reason: r.as_ref().and_then(|r| Some(r.wait.as_ref()?.reason)),
                 wait_until: r.as_ref().and_then(|r| r.wait.as_ref()?.until),
             }
         })

@@ -333,9 +333,10 @@ fn pool_problem(slots: &[(String, Slot)], server_running: bool, waiting: usize) 
     None
 }
 
-/// What janitor concludes about one claimed task.
+/// Where one claimed task stands, as janitor concludes (not `detect::Verdict`, which
+/// is what a screen says about an account).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Verdict {
+pub enum Standing {
     /// Not placed: waits to be launched again.
     Waiting,
     Running,
@@ -351,9 +352,9 @@ pub fn judge(
     pane: Option<&Pane>,
     now: Timestamp,
     default_exhaustion: Duration,
-) -> Verdict {
+) -> Standing {
     let Some(session) = record.session.clone() else {
-        return Verdict::Waiting;
+        return Standing::Waiting;
     };
     let task = record.task.clone();
     // A result of an earlier attempt (a killed run that wrote late) says nothing now.
@@ -363,11 +364,11 @@ pub fn judge(
         })
     });
     if let Some(r) = result {
-        return Verdict::Act(ended(record, session, r, now, default_exhaustion));
+        return Standing::Act(ended(record, session, r, now, default_exhaustion));
     }
     let launched = record.launched_at.unwrap_or(now);
     let vanished = |why: String| {
-        Verdict::Act(Action::Requeue {
+        Standing::Act(Action::Requeue {
             task: task.clone(),
             session: Some(session.clone()),
             why,
@@ -381,7 +382,7 @@ pub fn judge(
     }
     let timeout = Duration::from_secs(record.timeout_secs);
     if clock::add(launched, timeout) <= now {
-        return Verdict::Act(Action::Kill {
+        return Standing::Act(Action::Kill {
             task,
             session,
             retry: record.attempt <= record.retries,
@@ -389,7 +390,7 @@ pub fn judge(
         });
     }
     if pid.is_some_and(|p| p == pane.pid) || clock::add(launched, LAUNCH_GRACE) > now {
-        return Verdict::Running;
+        return Standing::Running;
     }
     vanished(format!(
         "{session} no longer runs the task's wrapper (it runs {})",

@@ -59,8 +59,7 @@ pub struct TaskRecord {
 /// Why a claimed task is not running.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Wait {
-    /// `limit` (its run ended on a usage limit) or `retry` (it timed out; retries left).
-    pub reason: String,
+    pub reason: WaitReason,
     /// The account whose limit stopped it.
     #[serde(default)]
     pub account: Option<String>,
@@ -69,11 +68,30 @@ pub struct Wait {
     pub until: Option<Timestamp>,
 }
 
+/// Why a claimed task waits to start again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitReason {
+    /// Its run ended on a usage limit.
+    Limit,
+    /// It timed out with retries left.
+    Retry,
+}
+
+impl std::fmt::Display for WaitReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            WaitReason::Limit => "limit",
+            WaitReason::Retry => "retry",
+        })
+    }
+}
+
 impl Wait {
     /// A run stopped by a usage limit on `account`, which resets at `until`.
     pub fn limit(account: &str, until: Timestamp) -> Wait {
         Wait {
-            reason: "limit".into(),
+            reason: WaitReason::Limit,
             account: Some(account.to_string()),
             until: Some(until),
         }
@@ -82,7 +100,7 @@ impl Wait {
     /// A run that timed out with retries left.
     pub fn retry() -> Wait {
         Wait {
-            reason: "retry".into(),
+            reason: WaitReason::Retry,
             account: None,
             until: None,
         }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 
 use super::facts::Facts;
-use super::plan::{self, Action, Candidate, Verdict};
+use super::plan::{self, Action, Candidate, Standing};
 use super::record::{TaskRecord, Wait};
 
 /// What settling leaves for the rest of the run.
@@ -35,7 +35,7 @@ pub fn settle(
 ) -> Settlement {
     let mut s = Settlement::default();
     for (task, v) in verdicts(facts, now, default_exhaustion) {
-        let Verdict::Act(a) = v else { continue };
+        let Standing::Act(a) = v else { continue };
         if !all && !matches!(a, Action::Finish { .. } | Action::Hold { .. }) {
             continue;
         }
@@ -63,7 +63,7 @@ pub fn verdicts(
     facts: &Facts,
     now: Timestamp,
     default_exhaustion: Duration,
-) -> Vec<(String, Verdict)> {
+) -> Vec<(String, Standing)> {
     facts
         .claimed
         .iter()
@@ -77,12 +77,12 @@ pub fn verdicts(
                     now,
                     default_exhaustion,
                 ),
-                Some(Err(e)) => Verdict::Act(Action::Requeue {
+                Some(Err(e)) => Standing::Act(Action::Requeue {
                     task: c.name.clone(),
                     session: None,
                     why: e.clone(),
                 }),
-                None => Verdict::Act(Action::Requeue {
+                None => Standing::Act(Action::Requeue {
                     task: c.name.clone(),
                     session: None,
                     why: "it has no record in running/".into(),

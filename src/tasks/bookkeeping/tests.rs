@@ -105,7 +105,10 @@ fn a_held_task_keeps_its_conversation_and_a_retried_one_starts_another() {
     assert_eq!(retried.session_id, "sid-2");
     assert_eq!(retried.attempt, 2);
     assert_eq!(retried.wait, Some(Wait::retry()));
-    assert_eq!(retried.wait.unwrap().reason, "retry");
+    assert_eq!(
+        retried.wait.unwrap().reason,
+        crate::tasks::record::WaitReason::Retry
+    );
 }
 
 #[test]

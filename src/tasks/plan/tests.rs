@@ -180,7 +180,7 @@ fn a_task_waits_for_its_account_and_a_limited_task_for_another_account_or_the_re
     limited.claimed = true;
     limited.resume = true;
     limited.wait = Some(Wait {
-        reason: "limit".into(),
+        reason: crate::tasks::record::WaitReason::Limit,
         account: Some("a".into()),
         until: Some(t("2026-03-01T13:00:00Z")),
     });
@@ -272,15 +272,15 @@ fn the_wrappers_result_decides_done_failed_or_held() {
     let judged = |res: TaskResult| judge(&r, Some(&Ok(res)), Some(7), Some(&p), t(NOW), DAY);
     assert!(matches!(
         judged(result(Outcome::Success)),
-        Verdict::Act(Action::Finish { reason: None, .. })
+        Standing::Act(Action::Finish { reason: None, .. })
     ));
     assert!(matches!(
         judged(result(Outcome::Failed)),
-        Verdict::Act(Action::Finish { reason: Some(r), .. }) if r == "claude exited 1: text"
+        Standing::Act(Action::Finish { reason: Some(r), .. }) if r == "claude exited 1: text"
     ));
     assert_eq!(
         judged(result(Outcome::Limit)),
-        Verdict::Act(Action::Hold {
+        Standing::Act(Action::Hold {
             task: "t.md".into(),
             session: Some("p-11".into()),
             account: "a".into(),
@@ -291,7 +291,7 @@ fn the_wrappers_result_decides_done_failed_or_held() {
     stale.attempt = 0;
     assert_eq!(
         judged(stale),
-        Verdict::Running,
+        Standing::Running,
         "an earlier attempt's result is ignored"
     );
 }
@@ -303,36 +303,36 @@ fn a_running_task_is_left_a_timed_out_one_killed_and_a_vanished_one_requeued() {
     let later = t("2026-03-01T12:10:00Z");
     assert_eq!(
         judge(&r, None, Some(7), Some(&wrapper), later, DAY),
-        Verdict::Running
+        Standing::Running
     );
     let past = t("2026-03-01T13:00:00Z");
     assert!(matches!(
         judge(&r, None, Some(7), Some(&wrapper), past, DAY),
-        Verdict::Act(Action::Kill { retry: true, .. })
+        Standing::Act(Action::Kill { retry: true, .. })
     ));
     let mut last = r.clone();
     last.attempt = 2;
     assert!(matches!(
         judge(&last, None, Some(7), Some(&wrapper), past, DAY),
-        Verdict::Act(Action::Kill { retry: false, .. })
+        Standing::Act(Action::Kill { retry: false, .. })
     ));
     assert!(matches!(
         judge(&r, None, Some(7), None, later, DAY),
-        Verdict::Act(Action::Requeue { why, .. }) if why.contains("is gone")
+        Standing::Act(Action::Requeue { why, .. }) if why.contains("is gone")
     ));
     let respawned = pane("p-11", "claude", 99);
     assert!(matches!(
         judge(&r, None, Some(7), Some(&respawned), later, DAY),
-        Verdict::Act(Action::Requeue { why, .. }) if why.contains("no longer runs")
+        Standing::Act(Action::Requeue { why, .. }) if why.contains("no longer runs")
     ));
     // Just launched: the wrapper may not have written its pid yet.
     assert_eq!(
         judge(&r, None, None, Some(&respawned), t(NOW), DAY),
-        Verdict::Running
+        Standing::Running
     );
     assert_eq!(
         judge(&record(None), None, None, None, t(NOW), DAY),
-        Verdict::Waiting
+        Standing::Waiting
     );
 }
 

@@ -196,7 +196,7 @@ fn a_held_run_comes_back_as_a_resume_that_waits_out_its_limit_and_a_retry_as_a_f
 fn a_claimed_task_without_a_usable_record_goes_back_to_the_inbox_saying_why() {
     let v = verdicts(&facts(), t(NOW), DAY);
     let why = |task: &str| match &v.iter().find(|(n, _)| n == task).unwrap().1 {
-        Verdict::Act(Action::Requeue {
+        Standing::Act(Action::Requeue {
             session: None, why, ..
         }) => why.clone(),
         other => panic!("{other:?}"),
@@ -204,9 +204,9 @@ fn a_claimed_task_without_a_usable_record_goes_back_to_the_inbox_saying_why() {
     assert_eq!(why("lost.md"), "it has no record in running/");
     assert_eq!(why("torn.md"), "its record is unreadable: eof");
     let running = v.iter().find(|(n, _)| n == "running.md").unwrap();
-    assert_eq!(running.1, Verdict::Running);
+    assert_eq!(running.1, Standing::Running);
     let waiting = v.iter().find(|(n, _)| n == "waiting.md").unwrap();
-    assert_eq!(waiting.1, Verdict::Waiting);
+    assert_eq!(waiting.1, Standing::Waiting);
 }
 
 #[test]
