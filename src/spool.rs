@@ -128,6 +128,12 @@ pub fn write(dir: &Path, record: &Record, now: Timestamp) -> Result<PathBuf> {
 /// Every readable record in `dir`, oldest first, with its file. Unreadable files are
 /// returned as errors beside the good ones so the caller can log and drop them.
 pub fn read_all(dir: &Path) -> Vec<(PathBuf, Result<Record>)> {
+    records(dir, true)
+}
+
+/// [`read_all`]; `warn` says whether a file that is not ccf's own is logged. Only the
+/// pass that consumes the spool says so: the other readers of one run would repeat it.
+fn records(dir: &Path, warn: bool) -> Vec<(PathBuf, Result<Record>)> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
@@ -138,7 +144,9 @@ pub fn read_all(dir: &Path) -> Vec<(PathBuf, Result<Record>)> {
         .filter(|p| match crate::fsutil::own_regular_file(p) {
             Ok(()) => true,
             Err(why) => {
-                crate::log::warn(&format!("ignoring {}: {why}", p.display()));
+                if warn {
+                    crate::log::warn(&format!("ignoring {}: {why}", p.display()));
+                }
                 false
             }
         })
@@ -162,7 +170,7 @@ pub fn read_all(dir: &Path) -> Vec<(PathBuf, Result<Record>)> {
 /// (those only tell who a session is, and the failover reads them where they lie). An
 /// unreadable file counts: the next pass logs and drops it.
 pub fn has_events(dir: &Path) -> bool {
-    read_all(dir)
+    records(dir, false)
         .iter()
         .any(|(_, r)| !matches!(r, Ok(Record::SessionStart(_))))
 }
@@ -176,7 +184,7 @@ fn is_record(p: &Path) -> bool {
 
 /// The `session_start` records in `dir`, oldest first (read, not consumed).
 pub fn session_starts(dir: &Path) -> Vec<SessionStart> {
-    read_all(dir)
+    records(dir, false)
         .into_iter()
         .filter_map(|(_, r)| match r {
             Ok(Record::SessionStart(s)) => Some(s),
