@@ -404,6 +404,9 @@ def main():
     print(f"Machine: {os.cpu_count()} cores, {cpu}, {int(mem) // 1024 // 1024} GiB, Linux {platform.release()}; "
           f"{time.strftime('%Y-%m-%d')}; tmux {subprocess.run(['tmux', '-V'], capture_output=True, text=True).stdout.strip()}; "
           f"{runs} runs each (hook and /bin/true: {runs * 3}; cold rows: {cold_runs}).\n")
+    # The binary's size: what the release profile (LTO, codegen units, strip) leaves. The
+    # clean build time is not measured here (minutes; README.md gives it, by hand).
+    print(f"Binary: {args.ccf}, {os.path.getsize(ccf) / 1024 / 1024:.1f} MiB.\n")
     print("| what | median | p90 | peak RSS |")
     print("|---|---:|---:|---:|")
     for r in rows:
