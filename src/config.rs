@@ -47,19 +47,26 @@ pub struct Config {
 pub struct Account {
     pub name: String,
     pub home: PathBuf,
-    /// `home` with every link resolved, once, when the config is loaded (`None` while
-    /// the home does not exist).
-    pub canonical: Option<PathBuf>,
+    /// `home` with every link resolved, at most once per run and only when a path does
+    /// not match `home` as written (a hook's run compares exact paths and never needs
+    /// it); `None` inside while the home does not exist.
+    canonical: std::sync::OnceLock<Option<PathBuf>>,
 }
 
 impl Account {
     pub fn new(name: impl Into<String>, home: PathBuf) -> Account {
-        let canonical = std::fs::canonicalize(&home).ok();
         Account {
             name: name.into(),
             home,
-            canonical,
+            canonical: std::sync::OnceLock::new(),
         }
+    }
+
+    /// [`Account::home`] with every link resolved.
+    pub fn canonical_home(&self) -> Option<&Path> {
+        self.canonical
+            .get_or_init(|| std::fs::canonicalize(&self.home).ok())
+            .as_deref()
     }
 }
 
@@ -109,6 +116,22 @@ pub struct Quota {
     pub return_margin: Duration,
     pub default_exhaustion: Duration,
     pub statusline_threshold: Option<f64>,
+}
+
+#[cfg(test)]
+impl Quota {
+    /// The quota settings the unit tests decide with: two confirming polls, a 5-minute
+    /// cooldown and return margin, an hour's default exhaustion, no status-line threshold.
+    pub fn for_tests() -> Quota {
+        Quota {
+            capture_lines: 200,
+            confirm_polls: 2,
+            cooldown: Duration::from_secs(300),
+            return_margin: Duration::from_secs(300),
+            default_exhaustion: Duration::from_secs(3600),
+            statusline_threshold: None,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -169,7 +192,7 @@ impl Config {
         let canon = std::fs::canonicalize(path).ok()?;
         self.accounts
             .iter()
-            .find(|a| a.canonical.as_ref() == Some(&canon))
+            .find(|a| a.canonical_home() == Some(canon.as_path()))
     }
 
     /// Names of the autonomous pool, in index order: `prefix + i` for the configured range.
@@ -462,6 +485,34 @@ mod tests {
         assert_eq!(pool_index("ccl-auto-", "ccl-auto-1x"), None);
         assert_eq!(pool_index("ccl-auto-", "ccl-auto-"), None);
         assert_eq!(pool_index("ccl-auto-", "ccl-auto-011"), None);
+    }
+
+    #[test]
+    fn a_home_is_found_through_a_link_and_resolved_only_when_the_exact_path_misses() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real-a");
+        std::fs::create_dir(&real).unwrap();
+        let alias = dir.path().join("alias");
+        std::os::unix::fs::symlink(&real, &alias).unwrap();
+        let a = Account::new("a", alias.clone());
+        let c = Config {
+            accounts: vec![a],
+            ..parse_str("accounts:\n  - {name: x, home: /nonexistent-x}\n").unwrap()
+        };
+        assert_eq!(
+            c.account_by_home(&alias).map(|a| a.name.as_str()),
+            Some("a")
+        );
+        assert!(
+            c.accounts[0].canonical.get().is_none(),
+            "an exact match costs no system call"
+        );
+        assert_eq!(c.account_by_home(&real).map(|a| a.name.as_str()), Some("a"));
+        assert_eq!(
+            c.accounts[0].canonical.get(),
+            Some(&Some(real.canonicalize().unwrap()))
+        );
+        assert!(c.account_by_home(&dir.path().join("other")).is_none());
     }
 
     #[test]

@@ -375,14 +375,7 @@ mod tests {
     use super::*;
 
     fn cfg() -> Quota {
-        Quota {
-            capture_lines: 200,
-            confirm_polls: 2,
-            cooldown: Duration::from_secs(300),
-            return_margin: Duration::from_secs(300),
-            default_exhaustion: Duration::from_secs(3600),
-            statusline_threshold: None,
-        }
+        Quota::for_tests()
     }
 
     /// `decide` with the accounts `a` then `b`.

@@ -312,16 +312,7 @@ fn relaunch_journal(ctx: &Ctx, state: &mut State) -> Result<()> {
         .sessions
         .iter()
         .filter(|s| s.relaunch && !s.done && s.error.is_none())
-        .filter_map(|s| {
-            Some(Target {
-                name: s.name.clone(),
-                id: s.session_id.clone()?,
-                cwd: s.cwd.clone()?,
-                path: s.path.clone(),
-                old_pid: s.pid,
-                nudge: s.blocked,
-            })
-        })
+        .filter_map(|s| Target::of(s, s.blocked))
         .collect();
     let results = relaunch(ctx, &todo, &home, &Timing::for_run());
     if let Some(j) = state.swap.as_mut() {

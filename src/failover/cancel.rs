@@ -98,17 +98,8 @@ fn move_back(ctx: &Ctx, j: &SwapJournal) {
         .sessions
         .iter()
         .filter(|s| s.relaunch)
-        .filter_map(|s| {
-            Some(Target {
-                name: s.name.clone(),
-                id: s.session_id.clone()?,
-                cwd: s.cwd.clone()?,
-                path: s.path.clone(),
-                old_pid: s.pid,
-                // Undoing a swap puts sessions back as they were; no prompt.
-                nudge: false,
-            })
-        })
+        // Undoing a swap puts sessions back as they were; no prompt.
+        .filter_map(|s| Target::of(s, false))
         .filter(|t| runs_on(ctx, t, &to_home))
         .collect();
     for (name, r) in relaunch(ctx, &back, &from_home, &Timing::for_run()) {

@@ -79,6 +79,21 @@ pub struct Target {
     pub nudge: bool,
 }
 
+impl Target {
+    /// The relaunch of a journal's session: `None` without the id or cwd a `--resume`
+    /// needs. `nudge`: type the resume prompt once it runs.
+    pub fn of(s: &crate::state::SwapSession, nudge: bool) -> Option<Target> {
+        Some(Target {
+            name: s.name.clone(),
+            id: s.session_id.clone()?,
+            cwd: s.cwd.clone()?,
+            path: s.path.clone(),
+            old_pid: s.pid,
+            nudge,
+        })
+    }
+}
+
 /// Relaunches `targets` on the account at `home`: respawn each pane in place, clear
 /// its history, then wait until each runs claude on `home` with its id and stays up.
 /// Failures are retried with backoff; a session already running there is left alone.

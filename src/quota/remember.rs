@@ -142,14 +142,7 @@ mod tests {
     }
 
     fn cfg() -> Quota {
-        Quota {
-            capture_lines: 200,
-            confirm_polls: 2,
-            cooldown: Duration::from_secs(300),
-            return_margin: Duration::from_secs(300),
-            default_exhaustion: Duration::from_secs(3600),
-            statusline_threshold: None,
-        }
+        Quota::for_tests()
     }
 
     fn banner(account: &str, verdict: Verdict, reset: Option<Timestamp>) -> Observation {
