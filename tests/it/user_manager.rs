@@ -299,17 +299,35 @@ fn install(um: &UserManager) -> (String, u32) {
 
 /// A limit on screen; only the check-quota timer looks (no hooks are installed).
 fn a_limit_on_screen_moves_through_the_timer(um: &UserManager) {
+    // The janitor recreates a missing dedicated session at a shell in its project,
+    // whenever its timer fires (every 5 minutes, on the wall clock): run it now, so the
+    // session is there whatever the clock says, and start claude in it by hand.
     ok(
-        "start a session by hand",
+        "the janitor",
+        &um.systemctl(&["start", "ccf-janitor.service"]),
+    );
+    let pane = ok(
+        "the dedicated session",
         &um.tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            "ccl-1-proj",
-            "-x",
-            "200",
-            "-y",
-            "50",
+            "display-message",
+            "-p",
+            "-t",
+            "=ccl-1-proj:",
+            "#{pane_current_path}",
+        ]),
+    );
+    assert_eq!(pane.trim(), um.path("proj").display().to_string());
+    ok(
+        "the size the limit banner was drawn for",
+        &um.tmux(&["resize-window", "-t", "=ccl-1-proj:", "-x", "200", "-y", "50"]),
+    );
+    ok(
+        "start claude by hand",
+        &um.tmux(&[
+            "respawn-pane",
+            "-k",
+            "-t",
+            "=ccl-1-proj:",
             "-c",
             um.path("proj").to_str().unwrap(),
             "claude",
