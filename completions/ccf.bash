@@ -639,7 +639,7 @@ _ccf() {
             return 0
             ;;
         ccf__subcmd__hook)
-            opts="-v -q -h -V --config --verbose --quiet --help --version session-start stop-failure statusline"
+            opts="-v -q -h -V --config --verbose --quiet --help --version session-start stop-failure prompt-submit stop statusline"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -50,6 +50,39 @@ pub fn process_record(home: &Path, pid: u32) -> PathBuf {
     home.join("sessions").join(format!("{pid}.json"))
 }
 
+/// Whether `text` is a UUID as Claude Code writes session ids (lowercase hex, dashed).
+pub fn is_session_id(text: &str) -> bool {
+    text.len() == 36
+        && text.char_indices().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == '-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+/// Makes sure a claude on `~/.claude` notices that the link moved from `from` to `to`:
+/// Claude Code 2.1.330 re-reads `.credentials.json` only when its mtime differs from the
+/// one it read last, and file times have the kernel's coarse resolution (a few ms), so
+/// two homes written together (a script's logins, a restore, `cp -a`) can share one. Only
+/// then is `to`'s file touched (its mtime set to `now`; the content is not changed).
+pub fn distinguish_credentials(
+    from: &Path,
+    to: &Path,
+    now: std::time::SystemTime,
+) -> std::io::Result<bool> {
+    let (a, b) = (from.join(".credentials.json"), to.join(".credentials.json"));
+    let (Ok(ma), Ok(mb)) = (std::fs::metadata(&a), std::fs::metadata(&b)) else {
+        return Ok(false);
+    };
+    if ma.modified()? != mb.modified()? {
+        return Ok(false);
+    }
+    std::fs::File::options()
+        .write(true)
+        .open(&b)?
+        .set_modified(now)?;
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,5 +112,40 @@ mod tests {
             .collect();
         assert_eq!(unset.len(), CHILD_VARS.len() + 1);
         assert!(unset.contains(&"CLAUDE_CONFIG_DIR") && unset.contains(&"CLAUDECODE"));
+    }
+
+    #[test]
+    fn credentials_that_share_an_mtime_are_told_apart_and_others_left_alone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+        for d in [&a, &b] {
+            std::fs::create_dir_all(d).unwrap();
+            std::fs::write(d.join(".credentials.json"), "{}").unwrap();
+        }
+        let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
+        for d in [&a, &b] {
+            std::fs::File::options()
+                .write(true)
+                .open(d.join(".credentials.json"))
+                .unwrap()
+                .set_modified(t)
+                .unwrap();
+        }
+        let now = t + std::time::Duration::from_secs(60);
+        assert!(distinguish_credentials(&a, &b, now).unwrap());
+        let mtime = |d: &Path| {
+            std::fs::metadata(d.join(".credentials.json"))
+                .unwrap()
+                .modified()
+                .unwrap()
+        };
+        assert_eq!(mtime(&b), now);
+        assert_eq!(
+            std::fs::read_to_string(b.join(".credentials.json")).unwrap(),
+            "{}"
+        );
+        // Different already: nothing is touched.
+        assert!(!distinguish_credentials(&a, &b, now + std::time::Duration::from_secs(1)).unwrap());
+        assert_eq!(mtime(&b), now);
     }
 }

@@ -146,6 +146,10 @@ pub enum HookEvent {
     SessionStart,
     /// `StopFailure`: record the API error that ended a turn
     StopFailure,
+    /// `UserPromptSubmit`: record that a turn started (a swap never relaunches it then)
+    PromptSubmit,
+    /// `Stop`: record that a turn ended
+    Stop,
     /// Status line: record rate-limit usage and print a short status
     Statusline,
 }

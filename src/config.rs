@@ -367,7 +367,7 @@ mod tests {
             c.claude_link.as_deref(),
             Some(Path::new("/home/op/.claude"))
         );
-        assert_eq!(c.shared.len(), 3);
+        assert_eq!(c.shared.len(), 4);
         assert_eq!(
             c.shared[0].target,
             Path::new("/home/op/.claude-shared/projects")

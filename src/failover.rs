@@ -60,6 +60,8 @@ pub struct SwapOutcome {
     pub to: Option<String>,
     pub moved: Vec<String>,
     pub failed: Vec<String>,
+    /// Busy sessions left alone: owed a move once idle (see `state::PendingMove`).
+    pub deferred: Vec<String>,
     /// The plan, one line per step, for `--dry-run` and logs.
     pub plan: Vec<String>,
 }
@@ -109,6 +111,63 @@ pub fn due_return(ctx: &Ctx, state: &State, world: &World) -> Option<String> {
         margin,
         ctx.now,
     )
+}
+
+/// How many swaps in a row check-quota lets fail to relaunch a session before it leaves
+/// the retry to the operator (`ccf swap --to <active>`, which always tries): each try
+/// costs a run its relaunch attempts, and a claude that cannot start rarely starts later.
+pub const AUTO_RETRIES: u32 = 3;
+
+/// check-quota's catch-up, when it decided to stay: makes the moves the state owes on
+/// the active account — deferred sessions once idle or blocked, failed relaunches while
+/// they have retries left — as a same-account swap of just those sessions. A session
+/// that no longer exists is owed nothing. `None` when there is nothing to try.
+pub fn make_owed_moves(
+    ctx: &Ctx,
+    state: &mut State,
+    world: &World,
+    dry_run: bool,
+) -> Result<Option<SwapOutcome>> {
+    if state.swap.is_some() || state.degraded.is_some() || state.all_exhausted_since.is_some() {
+        return Ok(None);
+    }
+    let mut names = Vec::new();
+    for (name, rec) in &mut state.sessions {
+        let Some(p) = &rec.pending_move else {
+            continue;
+        };
+        if world.pane(name).is_none() {
+            if !dry_run {
+                crate::log::notice(&format!(
+                    "{name} is gone: its owed move to {} is dropped",
+                    p.to
+                ));
+                rec.pending_move = None;
+            }
+        } else if p.why == crate::state::MoveWhy::Deferred || p.attempts < AUTO_RETRIES {
+            names.push(name.clone());
+        }
+    }
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let req = SwapRequest {
+        to: Some(world.active.clone()),
+        reason: "moves owed since an earlier swap".into(),
+        ..SwapRequest::default()
+    };
+    let out = apply::swap(
+        ctx,
+        state,
+        world,
+        &req,
+        &apply::Options {
+            dry_run,
+            only: Some(&names),
+            rollback: false,
+        },
+    )?;
+    Ok(Some(out))
 }
 
 /// A fault point of a swap (see [`crate::fault`]).

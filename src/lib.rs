@@ -29,6 +29,7 @@ pub mod spool;
 pub mod state;
 pub mod tasks;
 pub mod tmux;
+pub mod turns;
 pub mod units;
 pub mod user_manager;
 pub mod world;

@@ -28,6 +28,10 @@ pub enum Finding {
     CreateDir,
     /// Create a symlink at `path` pointing at the target.
     Link(PathBuf),
+    /// A real directory of a cache Claude Code keeps per home ([`ADOPTABLE`]) whose
+    /// entries the shared target does not have: move them there (renames only), remove
+    /// the emptied directory, link it.
+    Adopt(PathBuf),
     /// Something else is there; never touched. `fix` is for the operator.
     Divergent { found: String, fix: String },
 }
@@ -36,6 +40,54 @@ impl Item {
     pub fn is_problem(&self) -> bool {
         matches!(self.finding, Finding::Divergent { .. })
     }
+}
+
+/// Shared names whose real directory in a home `ensure-symlinks` merges into the shared
+/// target by itself: Claude Code's shell snapshots (one uniquely named file per shell a
+/// session started; a carried session needs its snapshot after a flip). Everything else
+/// may hold the only copy of someone's work and is left to the operator.
+pub const ADOPTABLE: &[&str] = &["shell-snapshots"];
+
+/// Whether none of `dir`'s entries exist in `target` (so moving them loses nothing).
+fn disjoint(dir: &Path, target: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries
+            .map(|e| e.map(|e| !target.join(e.file_name()).exists()))
+            .all(|ok| ok.unwrap_or(false))
+    })
+}
+
+/// Moves every entry of `dir` into `target`, removes the emptied `dir` (never a
+/// non-empty one) and links it to `target`.
+fn adopt(dir: &Path, target: &Path) -> Result<()> {
+    fsutil::create_private_dir(target)?;
+    for e in std::fs::read_dir(dir).with_context(|| format!("failed to read {}", dir.display()))? {
+        let e = e.with_context(|| format!("failed to read {}", dir.display()))?;
+        let to = target.join(e.file_name());
+        if to.exists() {
+            anyhow::bail!(
+                "{} already exists; {} is left as it is",
+                to.display(),
+                dir.display()
+            );
+        }
+        std::fs::rename(e.path(), &to).with_context(|| {
+            format!(
+                "failed to move {} into {}",
+                e.path().display(),
+                target.display()
+            )
+        })?;
+    }
+    std::fs::remove_dir(dir)
+        .with_context(|| format!("failed to remove the emptied {}", dir.display()))?;
+    std::os::unix::fs::symlink(target, dir).with_context(|| {
+        format!(
+            "failed to create symlink {} -> {}",
+            dir.display(),
+            target.display()
+        )
+    })
 }
 
 /// Decides what to do at a place that should be a symlink to `want`.
@@ -121,10 +173,16 @@ pub fn survey(config: &Config, only: Option<&Account>, active: &Account) -> Resu
         });
         for s in &config.shared {
             let path = account.home.join(&s.name);
-            items.push(Item {
-                finding: judge_link(&path, &s.target, &look(&path)?),
-                path,
-            });
+            let found = look(&path)?;
+            let finding = if found == Entry::Dir
+                && ADOPTABLE.contains(&s.name.as_str())
+                && disjoint(&path, &s.target)
+            {
+                Finding::Adopt(s.target.clone())
+            } else {
+                judge_link(&path, &s.target, &found)
+            };
+            items.push(Item { path, finding });
         }
     }
     if let Some(link) = &config.claude_link {
@@ -162,6 +220,7 @@ pub fn apply(items: &[Item]) -> Result<()> {
                     )
                 })?;
             }
+            Finding::Adopt(target) => adopt(&item.path, target)?,
             Finding::Ok | Finding::Divergent { .. } => {}
         }
     }
@@ -176,6 +235,16 @@ pub fn describe(item: &Item, dry_run: bool) -> Option<String> {
         Finding::CreateDir => Some(format!("{would} directory {}", item.path.display())),
         Finding::Link(t) => Some(format!(
             "{would} link {} -> {}",
+            item.path.display(),
+            t.display()
+        )),
+        Finding::Adopt(t) => Some(format!(
+            "{} {} into {} and link it there",
+            if dry_run {
+                "would move the entries of"
+            } else {
+                "moved the entries of"
+            },
             item.path.display(),
             t.display()
         )),
@@ -210,5 +279,35 @@ mod tests {
             judge_link(p, want, &Entry::Dir),
             Finding::Divergent { .. }
         ));
+    }
+
+    #[test]
+    fn a_cache_directory_is_moved_into_the_shared_target_only_when_nothing_clashes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (dir, target) = (
+            tmp.path().join("h/shell-snapshots"),
+            tmp.path().join("shared"),
+        );
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::create_dir_all(&target).unwrap();
+        std::fs::write(dir.join("snapshot-bash-1.sh"), "f() { :; }").unwrap();
+        std::fs::write(target.join("snapshot-bash-2.sh"), "other").unwrap();
+        assert!(disjoint(&dir, &target));
+        adopt(&dir, &target).unwrap();
+        assert_eq!(std::fs::read_link(&dir).unwrap(), target);
+        assert_eq!(
+            std::fs::read_to_string(target.join("snapshot-bash-1.sh")).unwrap(),
+            "f() { :; }"
+        );
+        // A clash: nothing moves.
+        let again = tmp.path().join("h2/shell-snapshots");
+        std::fs::create_dir_all(&again).unwrap();
+        std::fs::write(again.join("snapshot-bash-2.sh"), "mine").unwrap();
+        assert!(!disjoint(&again, &target));
+        assert!(adopt(&again, &target).is_err());
+        assert_eq!(
+            std::fs::read_to_string(again.join("snapshot-bash-2.sh")).unwrap(),
+            "mine"
+        );
     }
 }

@@ -508,6 +508,7 @@ mod tests {
             manual: true,
             moved: vec![],
             failed: vec![],
+            deferred: vec![],
             rollback: false,
         });
         state

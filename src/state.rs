@@ -173,6 +173,46 @@ pub struct SessionRecord {
     /// The task file (in `running/`) the session works on.
     #[serde(default)]
     pub task: Option<String>,
+    /// A move to the active account that a swap could not make yet: the session was
+    /// busy (deferred) or its relaunch failed. check-quota and `swap --to <active>` make
+    /// it once the session is idle or blocked.
+    #[serde(default, deserialize_with = "lenient")]
+    pub pending_move: Option<PendingMove>,
+}
+
+/// A session's move that is still owed (see [`SessionRecord::pending_move`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingMove {
+    pub why: MoveWhy,
+    /// The account it is to run on.
+    pub to: String,
+    pub since: Timestamp,
+    /// What stopped it, for people (the relaunch error with the pane's last lines).
+    #[serde(default)]
+    pub detail: String,
+    /// How many swaps in a row failed to relaunch it (check-quota stops retrying after a
+    /// few; `swap --to <active>` always tries).
+    #[serde(default)]
+    pub attempts: u32,
+}
+
+/// Why a session's move is still owed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MoveWhy {
+    /// Its turn was running: relaunching would have killed it.
+    Deferred,
+    /// Its relaunch failed.
+    Failed,
+}
+
+impl std::fmt::Display for MoveWhy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MoveWhy::Deferred => "deferred",
+            MoveWhy::Failed => "failed",
+        })
+    }
 }
 
 impl SessionRecord {
@@ -186,6 +226,7 @@ impl SessionRecord {
             cwd: None,
             launched_at: None,
             task: None,
+            pending_move: None,
         }
     }
 }
@@ -250,6 +291,10 @@ impl std::fmt::Display for SwapStep {
     }
 }
 
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent facts of one journal entry, each read back after a crash"
+)]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SwapSession {
     pub name: String,
@@ -272,6 +317,13 @@ pub struct SwapSession {
     /// relaunch ccf types `claude.resume_prompt` to carry on.
     #[serde(default)]
     pub blocked: bool,
+    /// It follows the link and was blocked: the resume prompt is typed into the same
+    /// process after the flip; a relaunch is the fallback when that does not take.
+    #[serde(default)]
+    pub in_place: bool,
+    /// Its turn was running: left alone, and owed a move (`pending_move`) once idle.
+    #[serde(default)]
+    pub deferred: bool,
     #[serde(default)]
     pub done: bool,
     #[serde(default)]
@@ -298,6 +350,9 @@ pub struct SwapRecord {
     pub manual: bool,
     #[serde(default)]
     pub moved: Vec<String>,
+    /// Busy sessions it left alone, owed a move.
+    #[serde(default)]
+    pub deferred: Vec<String>,
     #[serde(default)]
     pub failed: Vec<String>,
     /// Set when this swap undid the previous one, so a second `rollback` finds nothing.

@@ -71,6 +71,13 @@ fn pass(ctx: &Ctx, state: &mut State, args: &DryRun) -> Result<()> {
         for line in decision.lines() {
             println!("{line}");
         }
+        if matches!(decision.action, Action::Stay)
+            && let Some(owed) = failover::make_owed_moves(ctx, state, &world, true)?
+        {
+            for line in owed.plan {
+                println!("{line}");
+            }
+        }
         return Ok(());
     }
     let remembered = quota::remember::remember(state, &facts, &decision, ctx.now);
@@ -91,16 +98,27 @@ fn pass(ctx: &Ctx, state: &mut State, args: &DryRun) -> Result<()> {
         notify::emit(ctx, &Event::NeedsLogin { account });
     }
     let (Action::Swap(request) | Action::Return(request)) = decision.action else {
+        if let Some(owed) = failover::make_owed_moves(ctx, state, &world, false)?
+            && (!owed.moved.is_empty() || !owed.failed.is_empty())
+        {
+            println!(
+                "owed moves on {}: moved {}, failed {}",
+                owed.from,
+                list(&owed.moved),
+                list(&owed.failed)
+            );
+        }
         return Ok(());
     };
     let outcome = failover::swap(ctx, state, &world, &request, false)?;
     match &outcome.to {
         Some(to) => println!(
-            "swapped {} -> {to} ({}): moved {}, failed {}",
+            "swapped {} -> {to} ({}): moved {}, failed {}{}",
             outcome.from,
             request.reason,
             list(&outcome.moved),
-            list(&outcome.failed)
+            list(&outcome.failed),
+            deferred(&outcome.deferred)
         ),
         None => println!(
             "no account available to swap to from {}; sessions parked until a reset",
@@ -108,6 +126,15 @@ fn pass(ctx: &Ctx, state: &mut State, args: &DryRun) -> Result<()> {
         ),
     }
     Ok(())
+}
+
+/// `, deferred ccl-2 (busy: moved once idle)`, or nothing.
+fn deferred(v: &[String]) -> String {
+    if v.is_empty() {
+        String::new()
+    } else {
+        format!(", deferred {} (busy: moved once idle)", v.join(", "))
+    }
 }
 
 fn list(v: &[String]) -> String {

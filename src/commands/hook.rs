@@ -1,4 +1,5 @@
-//! `ccf hook session-start|stop-failure|statusline`: Claude Code's hook entry points.
+//! `ccf hook session-start|stop-failure|prompt-submit|stop|statusline`: Claude Code's hook
+//! entry points.
 //!
 //! Claude Code waits for a hook, so this costs a few milliseconds: no lock, no tmux, no
 //! network — read stdin, write one file, exit. It never fails Claude Code: every problem
@@ -62,7 +63,18 @@ fn handle(config: Option<&Path>, event: HookEvent) -> Result<()> {
             });
             spool::write(&config.spool_dir(), &record, now)?;
         }
+        HookEvent::PromptSubmit | HookEvent::Stop => {
+            turn(
+                &config,
+                origin.session_id.as_deref(),
+                event == HookEvent::PromptSubmit,
+                now,
+            )?;
+        }
         HookEvent::StopFailure => {
+            // The turn ends too; that record is a hint (the pane says as much), so it
+            // never costs the spool record, which comes first.
+            let id = origin.session_id.clone();
             // Claude Code runs this hook before it writes the failed turn to the
             // transcript, so the exact reset is read when check-quota consumes the record.
             let record = StopFailure {
@@ -73,10 +85,27 @@ fn handle(config: Option<&Path>, event: HookEvent) -> Result<()> {
                 ..StopFailure::default()
             };
             spool::write(&config.spool_dir(), &Record::StopFailure(record), now)?;
+            if let Some(id) = id.filter(|id| crate::claude::is_session_id(id))
+                && let Err(e) = turn(&config, Some(&id), false, now)
+            {
+                crate::log::info(&format!("ccf hook: {e:#}"));
+            }
         }
         HookEvent::Statusline => statusline(&config, &input, origin)?,
     }
     Ok(())
+}
+
+/// Records that the session's turn opened or closed (a file overwritten, not a spool
+/// record: a prompt must not wake check-quota).
+fn turn(
+    config: &crate::config::Config,
+    session_id: Option<&str>,
+    open: bool,
+    at: jiff::Timestamp,
+) -> Result<()> {
+    let id = session_id.context("the hook input has no session_id")?;
+    crate::turns::record(&config.state_dir, id, crate::turns::Turn { open, at })
 }
 
 fn str_field(v: &Value, key: &str) -> Option<String> {

@@ -2,7 +2,8 @@
 //! `settings.json`, merging with what is there.
 //!
 //! `SessionStart` tells ccf every session's id (no scraping); `StopFailure` reports a
-//! usage limit the moment a turn ends on one. An existing ccf entry with another binary
+//! usage limit the moment a turn ends on one; `UserPromptSubmit` and `Stop` tell it when a
+//! turn runs, so a swap never relaunches a claude in the middle of one. An existing ccf entry with another binary
 //! or config path is updated in place; everything else in the file is kept as it is.
 //! The status line is only installed when `quota.statusline_threshold` is set and the
 //! account has no status line of its own.
@@ -17,9 +18,11 @@ use crate::cli::InstallHooksArgs;
 use crate::context::Ctx;
 
 /// The hook events ccf installs, with the `ccf hook` argument each runs.
-const HOOKS: [(&str, &str); 2] = [
+const HOOKS: [(&str, &str); 4] = [
     ("SessionStart", "session-start"),
     ("StopFailure", "stop-failure"),
+    ("UserPromptSubmit", "prompt-submit"),
+    ("Stop", "stop"),
 ];
 
 pub fn run(ctx: &Ctx, args: &InstallHooksArgs) -> Result<ExitCode> {
@@ -229,7 +232,7 @@ mod tests {
         let (doc, changes) = plan(&path, Path::new("/bin/ccf"), Path::new("/c y.yaml"), false)
             .unwrap()
             .unwrap();
-        assert_eq!(changes.len(), 2);
+        assert_eq!(changes.len(), 4, "one per hook event");
         assert_eq!(doc["model"], "opus");
         assert_eq!(
             doc["hooks"]["SessionStart"][0]["hooks"][0]["command"],
@@ -261,7 +264,7 @@ mod tests {
         assert!(plan(&path, Path::new("/bin/ccf"), Path::new("/c.yaml"), false).is_err());
         assert_eq!(
             missing_hooks(dir.path()),
-            vec!["SessionStart", "StopFailure"]
+            vec!["SessionStart", "StopFailure", "UserPromptSubmit", "Stop"]
         );
     }
 }

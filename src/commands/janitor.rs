@@ -5,7 +5,7 @@
 //! fail them; requeue tasks whose wrapper is gone without a result; restart held tasks
 //! once an account can take them; recreate missing pool sessions up to `min` and missing
 //! dedicated sessions; report pool-prefixed sessions outside the range; prune finished
-//! tasks older than `keep_finished`. Inbox tasks are dispatch's.
+//! tasks older than `keep_finished`, and the hooks' turn files quiet for a day. Inbox tasks are dispatch's.
 
 use std::process::ExitCode;
 
@@ -75,6 +75,11 @@ pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
     }
     ap.sync_state(&mut m.state)?;
     ctx.save(&m.state)?;
+    // The hooks' turn files of sessions long quiet (a day covers any turn).
+    crate::turns::prune(
+        &ctx.config.state_dir,
+        crate::clock::sub(ctx.now, std::time::Duration::from_secs(86_400)),
+    );
     ap.emit();
     super::dispatch::finish(ap.failed)
 }

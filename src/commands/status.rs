@@ -127,6 +127,11 @@ pub struct SessionView {
     pub running: bool,
     /// What its pane runs now (`claude`, `bash`, …), when it exists.
     pub command: Option<String>,
+    /// Whether its claude is pinned to an account's home (`CLAUDE_CONFIG_DIR`) rather
+    /// than following `~/.claude`; `null` when no claude runs there.
+    pub pinned: Option<bool>,
+    /// A move a swap still owes it (deferred while busy, or a failed relaunch).
+    pub pending_move: Option<views::PendingMoveView>,
 }
 
 pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
@@ -236,9 +241,20 @@ fn session_views(ctx: &Ctx, st: &State, panes: &[crate::tmux::Pane]) -> Vec<Sess
                 .map(|r| r.kind)
                 .or_else(|| ctx.config.session_kind(&name))?;
             let pane = panes.iter().find(|p| p.session == name);
+            // What runs there now, not what the last run recorded: a pinned claude is on
+            // its home's account, one without a pin on the link's.
+            let claude = pane
+                .filter(|p| !p.dead)
+                .and_then(|p| crate::failover::find_claude(p.pid));
+            let live = claude.as_ref().and_then(|c| match &c.config_dir {
+                Some(d) => ctx.config.account_by_home(d).map(|a| a.name.clone()),
+                None => ctx.link_account().map(|a| a.name.clone()),
+            });
             Some(SessionView {
                 kind,
-                account: rec.and_then(|r| r.account.clone()),
+                account: live.or_else(|| rec.and_then(|r| r.account.clone())),
+                pinned: claude.as_ref().map(|c| c.config_dir.is_some()),
+                pending_move: rec.and_then(|r| r.pending_move.as_ref()).map(Into::into),
                 session_id: rec.and_then(|r| r.session_id.clone()),
                 cwd: rec
                     .and_then(|r| r.cwd.clone())
@@ -449,6 +465,20 @@ fn render(s: &Status) -> String {
                 .map(|t| format!("  task {t}"))
                 .unwrap_or_default(),
         );
+        if x.pinned == Some(true) {
+            let _ = writeln!(
+                o,
+                "    pinned to {} (CLAUDE_CONFIG_DIR): a swap relaunches it, once idle",
+                x.account.as_deref().unwrap_or("its account")
+            );
+        }
+        if let Some(p) = &x.pending_move {
+            let _ = writeln!(
+                o,
+                "    owed a move to {} since {} ({}): {}",
+                p.to, p.since, p.why, p.detail
+            );
+        }
     }
     let t = &s.tasks;
     let _ = writeln!(

@@ -78,6 +78,12 @@ pub fn run(ctx: &Ctx, args: &SwapArgs) -> Result<ExitCode> {
     {
         println!("active account: {to}");
     }
+    if !out.deferred.is_empty() {
+        println!(
+            "deferred {}: a turn is running; check-quota moves each once it is idle (ccf status shows them)",
+            out.deferred.join(", ")
+        );
+    }
     if !out.failed.is_empty() {
         let active = out.to.as_deref().unwrap_or(&out.from);
         anyhow::bail!(

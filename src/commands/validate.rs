@@ -247,33 +247,64 @@ fn check_homes(ctx: &Ctx, r: &mut Report) {
                 "ccf install-hooks",
             );
         }
-        let Ok(text) = std::fs::read_to_string(home.join(".claude.json")) else {
-            continue;
-        };
-        let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
-            r.problem(
-                format!("{}/.claude.json does not parse", home.display()),
-                "let Claude Code rewrite it (start claude there)",
-            );
-            continue;
-        };
-        if json
-            .get("hasCompletedOnboarding")
-            .and_then(serde_json::Value::as_bool)
-            != Some(true)
-        {
-            r.problem(
-                format!("account {} has not completed Claude Code's onboarding: a relaunched session would stop at a dialog", a.name),
-                format!("CLAUDE_CONFIG_DIR={} claude once and finish the first-run questions", home.display()),
+        check_claude_json(
+            &home.join(".claude.json"),
+            &format!("account {}", a.name),
+            &format!("CLAUDE_CONFIG_DIR={} claude", home.display()),
+            &managed,
+            r,
+        );
+    }
+    // With claude_link, ccf relaunches sessions on ~/.claude (no CLAUDE_CONFIG_DIR), so
+    // that the next swap carries them; such a claude keeps its onboarding and folder
+    // trust in $HOME/.claude.json, not in the account's home.
+    if ctx.config.claude_link.is_some() {
+        let file = ctx.home.join(".claude.json");
+        if !file.exists() {
+            r.warning(
+                format!("{} is missing: a session ccf relaunches on ~/.claude would start at Claude Code's first-run questions", file.display()),
+                "run claude once (without CLAUDE_CONFIG_DIR) in each managed directory and accept its dialogs",
             );
         }
-        for dir in &managed {
-            if !trusts(&json, dir) {
-                r.problem(
-                    format!("account {} does not trust {}: a relaunched session there would stop at the trust dialog", a.name, dir.display()),
-                    format!("cd {} && CLAUDE_CONFIG_DIR={} claude, and accept the trust dialog", dir.display(), home.display()),
-                );
-            }
+        check_claude_json(
+            &ctx.home.join(".claude.json"),
+            "~/.claude.json (what a session on ~/.claude reads)",
+            "claude (without CLAUDE_CONFIG_DIR)",
+            &managed,
+            r,
+        );
+    }
+}
+
+/// Onboarding done and every managed directory trusted, in one `.claude.json`; `who`
+/// names it in the problem, `run` is how to start a claude that writes it.
+fn check_claude_json(path: &Path, who: &str, run: &str, managed: &[&Path], r: &mut Report) {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return;
+    };
+    let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
+        r.problem(
+            format!("{} does not parse", path.display()),
+            "let Claude Code rewrite it (start claude there)",
+        );
+        return;
+    };
+    if json
+        .get("hasCompletedOnboarding")
+        .and_then(serde_json::Value::as_bool)
+        != Some(true)
+    {
+        r.problem(
+            format!("{who} has not completed Claude Code's onboarding: a relaunched session would stop at a dialog"),
+            format!("{run} once and finish the first-run questions"),
+        );
+    }
+    for dir in managed {
+        if !trusts(&json, dir) {
+            r.problem(
+                format!("{who} does not trust {}: a relaunched session there would stop at the trust dialog", dir.display()),
+                format!("cd {} && {run}, and accept the trust dialog", dir.display()),
+            );
         }
     }
 }
@@ -320,6 +351,14 @@ fn check_layout(ctx: &Ctx, state: Option<&crate::state::State>, r: &mut Report) 
                             t.display()
                         ),
                         "run ccf ensure-symlinks",
+                    ),
+                    links::Finding::Adopt(t) => r.problem(
+                        format!(
+                            "{} is a real directory, not a link to {}",
+                            item.path.display(),
+                            t.display()
+                        ),
+                        "run ccf ensure-symlinks (it moves what is there into the shared directory)",
                     ),
                     links::Finding::Divergent { found, fix } => {
                         r.problem(

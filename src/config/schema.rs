@@ -133,6 +133,7 @@ impl Default for Shared {
                 "projects".into(),
                 "session-env".into(),
                 "file-history".into(),
+                "shell-snapshots".into(),
             ],
             targets: BTreeMap::new(),
         }

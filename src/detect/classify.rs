@@ -31,6 +31,14 @@ pub enum Verdict {
     None,
 }
 
+impl Verdict {
+    /// Whether a pane whose latest word is this is stopped: its turn failed and the
+    /// session waits for the operator (or for ccf's resume prompt).
+    pub fn stops_work(self) -> bool {
+        matches!(self, Verdict::Limit | Verdict::Auth | Verdict::Billing)
+    }
+}
+
 /// Which quota a limit (or warning) is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

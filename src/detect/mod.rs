@@ -11,6 +11,7 @@
 //! - [`resolve_reset`]`(spec, now, default_zone)`: the instant a [`ResetSpec`] names, the
 //!   next one after `now` (DST-correct, banners' minute rounding tolerated).
 //! - [`lookup_zone`]`(name)`: an IANA zone from the system database, legacy names mapped.
+//! - [`turn_running`]`(screen)`: whether the pane's footer says a turn is running.
 //! - [`last_api_error`]`(tail) -> Option<`[`TranscriptLimit`]`>`: the API error that ends a
 //!   transcript's tail, with `quotaLimits.resetsAt` when Claude Code recorded it.
 //!
@@ -24,6 +25,7 @@ mod line;
 mod reset;
 mod text;
 mod transcript;
+mod turn;
 mod zone;
 
 #[cfg(test)]
@@ -36,4 +38,5 @@ mod fuzz_tests;
 pub use classify::{Detection, Scope, Verdict, classify};
 pub use reset::{ResetError, ResetSpec, resolve_reset};
 pub use transcript::{TranscriptLimit, last_api_error};
+pub use turn::turn_running;
 pub use zone::lookup_zone;

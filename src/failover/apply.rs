@@ -13,7 +13,7 @@ use anyhow::{Context as _, Result, anyhow, bail};
 use super::cancel::cancel;
 use super::identity;
 use super::plan::{self, Move, Pick, SessionFacts};
-use super::relaunch::{Target, Timing, relaunch};
+use super::relaunch::{Target, Timing, relaunch, resume_in_place};
 use super::settle::{finish, mark_left};
 use super::{SwapOutcome, SwapRequest, fault};
 use crate::config::SessionKind;
@@ -61,14 +61,29 @@ pub fn swap(
         .as_deref()
         .map(|l| (l, to_home.as_path()));
     let mut lines = plan::describe(&from, &to, link, &moves);
-    let acts = moves.iter().any(|(_, m)| !matches!(m, Move::Leave));
+    // Deferring again is no work: a same-account swap that would only defer stays a no-op.
+    let acts = moves
+        .iter()
+        .any(|(_, m)| !matches!(m, Move::Leave | Move::Defer));
     let outcome = SwapOutcome {
         from: from.clone(),
         to: Some(to.clone()),
         ..SwapOutcome::default()
     };
     if from == to && !acts {
-        lines = vec![format!("already on {to}: no session needs a relaunch")];
+        let busy: Vec<&str> = moves
+            .iter()
+            .filter(|(_, m)| *m == Move::Defer)
+            .map(|(f, _)| f.name.as_str())
+            .collect();
+        lines = vec![if busy.is_empty() {
+            format!("already on {to}: no session needs a relaunch")
+        } else {
+            format!(
+                "already on {to}: no session can be relaunched now ({} busy: moved once idle)",
+                busy.join(", ")
+            )
+        }];
         if !opts.dry_run && state.all_exhausted_since.take().is_some() {
             ctx.save(state)?;
             notify::emit(ctx, &Event::WorkResumed { account: to });
@@ -142,8 +157,8 @@ fn journal(
         .iter()
         .filter_map(|(f, m)| {
             let (relaunch, error) = match m {
-                Move::Relaunch { .. } => (true, None),
-                Move::Follow => (false, None),
+                Move::Relaunch { .. } | Move::Nudge { .. } => (true, None),
+                Move::Follow | Move::Defer => (false, None),
                 Move::Stuck(why) => (true, Some(why.clone())),
                 Move::Leave => return None,
             };
@@ -159,6 +174,8 @@ fn journal(
                 path: f.path.clone(),
                 pid: f.pid,
                 blocked: f.blocked,
+                in_place: matches!(m, Move::Nudge { .. }),
+                deferred: *m == Move::Defer,
             })
         })
         .collect();
@@ -262,6 +279,9 @@ pub fn run(ctx: &Ctx, state: &mut State) -> Result<SwapOutcome> {
         if cross && let Err(why) = ensure_links(ctx, &j.to) {
             return Err(cancel(ctx, state, &format!("{why:#}")));
         }
+        if cross {
+            carry_credentials(ctx, &j.from, &j.to);
+        }
         set_step(ctx, state, SwapStep::SymlinksEnsured)?;
         fault("symlinks-ensured");
     }
@@ -288,6 +308,26 @@ fn set_step(ctx: &Ctx, state: &mut State, step: SwapStep) -> Result<()> {
     ctx.save(state)
 }
 
+/// Lets the sessions on `~/.claude` see the flip (see
+/// [`crate::claude::distinguish_credentials`]); a failure only costs that hint.
+fn carry_credentials(ctx: &Ctx, from: &str, to: &str) {
+    let (Ok(a), Ok(b)) = (home_of(ctx, from), home_of(ctx, to)) else {
+        return;
+    };
+    let now = std::time::SystemTime::UNIX_EPOCH
+        + std::time::Duration::from_nanos(u64::try_from(ctx.now.as_nanosecond()).unwrap_or(0));
+    match crate::claude::distinguish_credentials(&a, &b, now) {
+        Ok(true) => crate::log::info(&format!(
+            "{to}'s credentials had the same mtime as {from}'s: touched, so the sessions on the link re-read them"
+        )),
+        Ok(false) => {}
+        Err(e) => crate::log::warn(&format!(
+            "could not touch {}/.credentials.json ({e}): sessions on the link may keep {from}'s token until it changes",
+            b.display()
+        )),
+    }
+}
+
 /// Creates what is missing of the target's shared layout; a divergent place cancels.
 pub fn ensure_links(ctx: &Ctx, to: &str) -> Result<()> {
     let account = ctx.config.named_account(to)?;
@@ -303,24 +343,52 @@ pub fn ensure_links(ctx: &Ctx, to: &str) -> Result<()> {
     links::apply(&items)
 }
 
-/// Relaunches the journal's sessions that are not done yet, marking each one that
-/// verifiably runs on the target.
+/// Moves the journal's sessions that are not done yet: the blocked ones the link carries
+/// get the resume prompt in the same process (a relaunch only when it does not take),
+/// the others are relaunched; each one that verifiably runs on the target is marked.
 fn relaunch_journal(ctx: &Ctx, state: &mut State) -> Result<()> {
     let j = state.swap.as_ref().context("no swap journal")?;
     let home = home_of(ctx, &j.to)?;
-    let todo: Vec<Target> = j
-        .sessions
-        .iter()
-        .filter(|s| s.relaunch && !s.done && s.error.is_none())
-        .filter_map(|s| Target::of(s, s.blocked))
-        .collect();
-    let results = relaunch(ctx, &todo, &home, &Timing::for_run());
+    let timing = Timing::for_run();
+    let open = |s: &&SwapSession| s.relaunch && !s.done && s.error.is_none() && !s.deferred;
+    let mut results: Vec<(String, Result<(), String>)> = Vec::new();
+    let mut todo: Vec<Target> = Vec::new();
+    for s in j.sessions.iter().filter(open) {
+        if s.in_place {
+            let transcript = s
+                .session_id
+                .as_deref()
+                .zip(s.cwd.as_deref())
+                .map(|(id, cwd)| crate::claude::transcript(&home, cwd, id));
+            if resume_in_place(ctx, &s.name, transcript.as_deref(), &timing) {
+                results.push((s.name.clone(), Ok(())));
+                continue;
+            }
+            crate::log::notice(&format!(
+                "{}: the resume prompt did not take in place; relaunching it",
+                s.name
+            ));
+        }
+        match Target::of(s, s.blocked) {
+            Some(t) => todo.push(t),
+            None => results.push((
+                s.name.clone(),
+                Err(
+                    "the resume prompt did not take, and no session id is known to relaunch it"
+                        .into(),
+                ),
+            )),
+        }
+    }
+    for (name, r) in relaunch(ctx, &todo, &home, &timing) {
+        results.push((name, r.map_err(|e| e.to_string())));
+    }
     if let Some(j) = state.swap.as_mut() {
         for (name, r) in results {
             if let Some(s) = j.sessions.iter_mut().find(|s| s.name == name) {
                 match r {
                     Ok(()) => s.done = true,
-                    Err(e) => s.error = Some(e.to_string()),
+                    Err(e) => s.error = Some(e),
                 }
             }
         }

@@ -86,9 +86,10 @@ fn put_link_back(ctx: &Ctx, j: &SwapJournal, why: &str) -> Option<String> {
     ))
 }
 
-/// Sessions that already run on the target go back, with their ids.
+/// Sessions that already run on the target go back, with their ids. With `claude_link`
+/// there is nothing to do: ccf relaunched them on the link, which now points back.
 fn move_back(ctx: &Ctx, j: &SwapJournal) {
-    if j.from == j.to {
+    if j.from == j.to || ctx.config.claude_link.is_some() {
         return;
     }
     let (Ok(from_home), Ok(to_home)) = (home_of(ctx, &j.from), home_of(ctx, &j.to)) else {
@@ -97,7 +98,7 @@ fn move_back(ctx: &Ctx, j: &SwapJournal) {
     let back: Vec<Target> = j
         .sessions
         .iter()
-        .filter(|s| s.relaunch)
+        .filter(|s| s.relaunch && !s.in_place)
         // Undoing a swap puts sessions back as they were; no prompt.
         .filter_map(|s| Target::of(s, false))
         .filter(|t| runs_on(ctx, t, &to_home))

@@ -133,7 +133,29 @@ pub fn gather(ctx: &Ctx, state: &State, world: &World) -> Vec<SessionFacts> {
     for f in out.iter_mut().filter(|f| f.blocked) {
         f.blocked = !resumed_history(ctx, state, f);
     }
+    for f in out.iter_mut().filter(|f| f.claude) {
+        f.busy = busy(ctx, state, world, f, claudes.get(&f.name));
+    }
     out
+}
+
+/// Whether `f`'s turn is running: its task runs, or the hooks say a turn is open (when
+/// they spoke about this claude), else the pane's footer says so.
+fn busy(ctx: &Ctx, state: &State, world: &World, f: &SessionFacts, c: Option<&Claude>) -> bool {
+    let rec = state.sessions.get(&f.name);
+    if rec.is_some_and(|r| r.task.is_some()) {
+        return true;
+    }
+    let hooks = f
+        .session_id
+        .as_deref()
+        .and_then(|id| crate::turns::read(&ctx.config.state_dir, id));
+    let screen = world.captures.get(&f.name).map_or("", String::as_str);
+    crate::turns::running(
+        hooks,
+        c.and_then(|c| c.start),
+        crate::detect::turn_running(screen),
+    )
 }
 
 /// What the pane and its claude show of a session: whether it exists and runs claude,
@@ -162,6 +184,10 @@ fn observed(
             },
             |c| c.path.clone(),
         ),
+        owed: state
+            .sessions
+            .get(name)
+            .is_some_and(|r| r.pending_move.is_some()),
         ..SessionFacts::default()
     };
     match claude {

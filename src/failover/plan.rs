@@ -14,6 +14,8 @@ use crate::notify::Event;
 use crate::state::IdSource;
 use crate::tmux::Launch;
 
+pub use crate::claude::is_session_id;
+
 /// The constant script that runs a relaunched claude: `set -m` gives claude its own
 /// process group in the foreground (so `#{pane_current_command}` shows claude, not
 /// `sh`), and the operator's shell takes the pane over when claude exits, instead of
@@ -42,6 +44,12 @@ pub struct SessionFacts {
     pub pinned: bool,
     /// Whether the pane shows a limit (or login/billing) screen as its latest word.
     pub blocked: bool,
+    /// Whether a turn is running (the hooks say so, else the pane's footer; a task
+    /// session while its task runs): a relaunch now would kill it.
+    pub busy: bool,
+    /// Whether the state owes it a move (a deferred or failed one, see
+    /// [`crate::state::PendingMove`]): it is moved to the target from wherever it runs.
+    pub owed: bool,
     pub session_id: Option<String>,
     /// `launched`, `hook`, `transcript`, `argv`, `pane`.
     pub id_source: Option<IdSource>,
@@ -56,10 +64,19 @@ pub struct SessionFacts {
 /// What a swap does with one session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Move {
-    /// Relaunch it on the target with `--resume <id>` in `cwd`.
+    /// Relaunch it on the target with `--resume <id>` in `cwd` (it is idle, blocked, or
+    /// at a shell).
     Relaunch { id: String, cwd: PathBuf },
+    /// It follows the link (or is already on the target) and is blocked at a limit
+    /// screen: type the resume prompt into the same process once the link points at the
+    /// target; relaunch with `--resume` (when `fallback` names the id and cwd) only if
+    /// the prompt does not take.
+    Nudge { fallback: Option<(String, PathBuf)> },
     /// It runs on `~/.claude` and works: the flipped link carries it.
     Follow,
+    /// It must be relaunched but its turn is running: left alone now, and owed the move
+    /// once it is idle or blocked.
+    Defer,
     /// It needs a relaunch that cannot be done (no id, no cwd): reported as failed.
     Stuck(String),
     /// Not concerned (another account, not running, nothing to resume).
@@ -67,31 +84,48 @@ pub enum Move {
 }
 
 /// Decides what a swap from `from` to `to` does with `s` (`from == to`: resume in place
-/// the sessions that are blocked or whose claude exited).
+/// the sessions that are blocked or whose claude exited, and make the moves owed).
+///
+/// A claude that follows the link — or is pinned to `to` itself — talks to `to` after the
+/// flip without a restart: it is carried, and nudged when it is blocked. Only a claude
+/// pinned elsewhere must be relaunched, and never while its turn runs.
 pub fn decide(s: &SessionFacts, from: &str, to: &str) -> Move {
-    if !s.exists || s.account.as_deref() != Some(from) {
+    if !s.exists || !(s.owed || s.account.as_deref() == Some(from)) {
         return Move::Leave;
     }
-    let needs_relaunch = if s.claude {
-        s.blocked || (s.pinned && from != to)
-    } else {
-        s.at_shell && s.session_id.is_some()
-    };
-    if !needs_relaunch {
-        return if s.claude && from != to {
-            Move::Follow
-        } else {
-            Move::Leave
-        };
-    }
-    match (&s.session_id, &s.cwd) {
+    let resume = || match (&s.session_id, &s.cwd) {
         (Some(id), Some(cwd)) => Move::Relaunch {
             id: id.clone(),
             cwd: cwd.clone(),
         },
         (None, _) => Move::Stuck("no session id known, so it cannot be resumed".into()),
         (Some(_), None) => Move::Stuck("its working directory is unknown".into()),
+    };
+    if !s.claude {
+        return if s.at_shell && s.session_id.is_some() {
+            resume()
+        } else {
+            Move::Leave
+        };
     }
+    let lands_on_target = !s.pinned || s.account.as_deref() == Some(to);
+    if lands_on_target {
+        if s.blocked {
+            return Move::Nudge {
+                fallback: s.session_id.clone().zip(s.cwd.clone()),
+            };
+        }
+        // Moved by the flip itself; an owed move of a session now on the target is made.
+        return if (from != to && !s.pinned) || s.owed {
+            Move::Follow
+        } else {
+            Move::Leave
+        };
+    }
+    if s.busy && !s.blocked {
+        return Move::Defer;
+    }
+    resume()
 }
 
 /// The outcome of choosing a target account.
@@ -172,15 +206,19 @@ pub fn outranks(order: &[String], a: &str, b: &str) -> bool {
 }
 
 /// What a relaunch runs: the constant script (see [`RELAUNCH_SCRIPT`]) around
-/// `env -u <Claude's session variables> CLAUDE_CONFIG_DIR=<home> <claude> <args>
-/// --resume <id>`, in the session's own `cwd`, with `claude.env` in the pane's
-/// environment. No shell ever reads the argv.
+/// `env -u <Claude's session variables> -u CLAUDE_CONFIG_DIR [CLAUDE_CONFIG_DIR=<home>]
+/// <claude> <args> --resume <id>`, in the session's own `cwd`, with `claude.env` in the
+/// pane's environment. No shell ever reads the argv.
+///
+/// `pin: None` runs it on `~/.claude`, which the swap has just pointed at the target:
+/// the next swap then carries it with no restart. A pin is only for a config without
+/// `claude_link`, where the account's home is the only way to reach it.
 pub fn launch(
     command: &str,
     claude_args: &[String],
     extra_env: &[(String, String)],
     path: Option<&str>,
-    home: &Path,
+    pin: Option<&Path>,
     id: &str,
     cwd: &Path,
 ) -> Launch {
@@ -191,7 +229,9 @@ pub fn launch(
         "ccf-relaunch".into(),
     ];
     argv.extend(crate::claude::clean_env_argv());
-    argv.push(format!("CLAUDE_CONFIG_DIR={}", home.display()));
+    if let Some(home) = pin {
+        argv.push(format!("CLAUDE_CONFIG_DIR={}", home.display()));
+    }
     if let Some(p) = path {
         argv.push(format!("PATH={p}"));
     }
@@ -238,6 +278,14 @@ pub fn describe(
                     .map_or_else(|| "?".to_string(), |s| s.to_string())
             ),
             Move::Follow => format!("{} follows the link to {to} (session {id})", s.name),
+            Move::Nudge { .. } => format!(
+                "{} follows the link to {to} and is stopped at a limit: type the resume prompt into it (session {id})",
+                s.name
+            ),
+            Move::Defer => format!(
+                "defer {}: its turn is running; it moves to {to} once idle (session {id})",
+                s.name
+            ),
             Move::Stuck(why) => format!("cannot move {}: {why}", s.name),
             Move::Leave => continue,
         };
@@ -247,15 +295,6 @@ pub fn describe(
         lines.push(format!("set the active account to {to}"));
     }
     lines
-}
-
-/// Whether `text` is a UUID as Claude Code writes session ids (lowercase hex, dashed).
-pub fn is_session_id(text: &str) -> bool {
-    text.len() == 36
-        && text.char_indices().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => c == '-',
-            _ => c.is_ascii_hexdigit(),
-        })
 }
 
 /// How a swap ended, for its announcement.
@@ -337,27 +376,82 @@ mod tests {
         vec!["a".into(), "b".into(), "c".into()]
     }
 
-    #[test]
-    fn a_working_session_on_the_link_follows_and_a_pinned_one_is_relaunched() {
-        assert_eq!(decide(&facts("a"), "a", "b"), Move::Follow);
-        let pinned = SessionFacts {
+    fn pinned(account: &str) -> SessionFacts {
+        SessionFacts {
             pinned: true,
-            ..facts("a")
-        };
+            ..facts(account)
+        }
+    }
+
+    #[test]
+    fn a_working_session_on_the_link_follows_and_a_pinned_idle_one_is_relaunched() {
+        assert_eq!(decide(&facts("a"), "a", "b"), Move::Follow);
         assert!(matches!(
-            decide(&pinned, "a", "b"),
+            decide(&pinned("a"), "a", "b"),
             Move::Relaunch { ref id, .. } if id == ID
         ));
     }
 
     #[test]
-    fn a_blocked_session_is_relaunched_even_on_the_link() {
+    fn a_busy_session_is_never_relaunched() {
+        let busy = SessionFacts {
+            busy: true,
+            ..pinned("a")
+        };
+        assert_eq!(decide(&busy, "a", "b"), Move::Defer);
+        // On the link it is carried, busy or not.
+        let carried = SessionFacts {
+            busy: true,
+            ..facts("a")
+        };
+        assert_eq!(decide(&carried, "a", "b"), Move::Follow);
+        // Owed later, and still busy: still deferred; idle: relaunched.
+        let owed = SessionFacts {
+            owed: true,
+            ..busy.clone()
+        };
+        assert_eq!(decide(&owed, "b", "b"), Move::Defer);
+        let idle = SessionFacts {
+            busy: false,
+            ..owed
+        };
+        assert!(matches!(decide(&idle, "b", "b"), Move::Relaunch { .. }));
+    }
+
+    #[test]
+    fn a_blocked_session_that_lands_on_the_target_is_nudged_in_place() {
         let s = SessionFacts {
             blocked: true,
             ..facts("a")
         };
-        assert!(matches!(decide(&s, "a", "b"), Move::Relaunch { .. }));
-        assert!(matches!(decide(&s, "a", "a"), Move::Relaunch { .. }));
+        let nudge = Move::Nudge {
+            fallback: Some((ID.into(), "/p".into())),
+        };
+        assert_eq!(decide(&s, "a", "b"), nudge);
+        assert_eq!(decide(&s, "a", "a"), nudge);
+        // Pinned to the account it resumes on: its token is good again.
+        let p = SessionFacts {
+            blocked: true,
+            ..pinned("a")
+        };
+        assert_eq!(decide(&p, "a", "a"), nudge);
+        // Pinned elsewhere: relaunched, busy-looking or not (it is at the wall).
+        let elsewhere = SessionFacts { busy: true, ..p };
+        assert!(matches!(
+            decide(&elsewhere, "a", "b"),
+            Move::Relaunch { .. }
+        ));
+    }
+
+    #[test]
+    fn an_owed_move_of_a_session_already_on_the_target_is_made_by_the_flip() {
+        let owed = SessionFacts {
+            owed: true,
+            ..facts("b")
+        };
+        assert_eq!(decide(&owed, "b", "b"), Move::Follow);
+        let not_owed = facts("c");
+        assert_eq!(decide(&not_owed, "b", "b"), Move::Leave);
     }
 
     #[test]
@@ -379,11 +473,8 @@ mod tests {
 
     #[test]
     fn resuming_in_place_leaves_working_sessions_alone() {
-        let pinned = SessionFacts {
-            pinned: true,
-            ..facts("a")
-        };
-        assert_eq!(decide(&pinned, "a", "a"), Move::Leave);
+        assert_eq!(decide(&pinned("a"), "a", "a"), Move::Leave);
+        assert_eq!(decide(&facts("a"), "a", "a"), Move::Leave);
     }
 
     #[test]
@@ -391,7 +482,7 @@ mod tests {
         let s = SessionFacts {
             blocked: true,
             session_id: None,
-            ..facts("a")
+            ..pinned("a")
         };
         assert!(matches!(decide(&s, "a", "b"), Move::Stuck(_)));
     }
@@ -452,7 +543,7 @@ mod tests {
             &["--x".into()],
             &[("K".into(), "v w".into())],
             None,
-            Path::new("/h/b"),
+            Some(Path::new("/h/b")),
             ID,
             Path::new("/p"),
         );

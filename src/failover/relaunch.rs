@@ -37,7 +37,7 @@ impl Timing {
         verify_deadline: Duration::from_secs(15),
         settle: Duration::from_millis(500),
         backoff: Duration::from_millis(500),
-        nudge_deadline: Duration::from_secs(10),
+        nudge_deadline: Duration::from_secs(20),
         nudge_retry: Duration::from_millis(500),
     };
 
@@ -60,9 +60,31 @@ pub enum RelaunchError {
     /// tmux refused the respawn (the session is gone, the server died).
     #[error("{0}")]
     Respawn(String),
-    /// The pane never ran the session's claude on the account for long enough.
-    #[error("claude did not start or did not stay up")]
-    NotUp,
+    /// The pane never ran the session's claude on the account for long enough; `tail`
+    /// is what the pane showed last (claude's own words on why, most often).
+    #[error("claude did not start or did not stay up{}", quoted(.tail))]
+    NotUp { tail: String },
+}
+
+/// ` (the pane ends with: "…")`, or nothing for an empty pane.
+fn quoted(tail: &str) -> String {
+    if tail.is_empty() {
+        String::new()
+    } else {
+        format!("; the pane ends with: {tail:?}")
+    }
+}
+
+/// The last few non-blank lines of a pane, joined with ` | `, for an error message.
+fn pane_tail(ctx: &Ctx, session: &str) -> String {
+    let screen = ctx.tmux.capture(session, 0).unwrap_or_default();
+    let lines: Vec<&str> = screen
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .collect();
+    let tail = lines[lines.len().saturating_sub(4)..].join(" | ");
+    crate::human::printable(&tail).chars().take(400).collect()
 }
 
 /// One session to (re)launch on an account.
@@ -96,7 +118,9 @@ impl Target {
 
 /// Relaunches `targets` on the account at `home`: respawn each pane in place, clear
 /// its history, then wait until each runs claude on `home` with its id and stays up.
-/// Failures are retried with backoff; a session already running there is left alone.
+/// Failures are retried with backoff, a line per attempt; a session already running
+/// there is left alone. With `claude_link`, which the swap has pointed at `home`, the
+/// new claude runs on the link (no `CLAUDE_CONFIG_DIR`), so the next swap carries it.
 pub fn relaunch(
     ctx: &Ctx,
     targets: &[Target],
@@ -105,6 +129,7 @@ pub fn relaunch(
 ) -> Vec<(String, Result<(), RelaunchError>)> {
     let c = &ctx.config.claude;
     let env: Vec<(String, String)> = c.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let pin = ctx.config.claude_link.is_none().then_some(home);
     let mut results: Vec<(String, Result<(), RelaunchError>)> = Vec::new();
     let mut pending: Vec<&Target> = targets
         .iter()
@@ -125,12 +150,18 @@ pub fn relaunch(
             std::thread::sleep(timing.backoff * 2u32.pow(attempt - 1));
         }
         for t in &pending {
+            crate::log::notice(&format!(
+                "relaunching {} (attempt {}/{}) …",
+                t.name,
+                attempt + 1,
+                timing.attempts
+            ));
             let launch = plan::launch(
                 &c.command,
                 &c.args,
                 &env,
                 t.path.as_deref(),
-                home,
+                pin,
                 &t.id,
                 &t.cwd,
             );
@@ -146,17 +177,26 @@ pub fn relaunch(
         let ok = verify(ctx, &pending, home, timing);
         pending.retain(|t| {
             if ok.contains(&t.name) {
-                nudge(ctx, t, timing);
+                if let Some(prompt) = resume_prompt(ctx).filter(|_| t.nudge) {
+                    let _ = nudge(ctx, &t.name, prompt, timing);
+                }
                 results.push((t.name.clone(), Ok(())));
                 false
             } else {
-                errors.entry(t.name.clone()).or_insert(RelaunchError::NotUp);
+                errors.insert(
+                    t.name.clone(),
+                    RelaunchError::NotUp {
+                        tail: pane_tail(ctx, &t.name),
+                    },
+                );
                 true
             }
         });
     }
     for t in pending {
-        let why = errors.remove(&t.name).unwrap_or(RelaunchError::NotUp);
+        let why = errors.remove(&t.name).unwrap_or(RelaunchError::NotUp {
+            tail: String::new(),
+        });
         crate::log::warn(&format!(
             "failed to relaunch {} with --resume {}: {why}",
             t.name, t.id
@@ -166,41 +206,76 @@ pub fn relaunch(
     results
 }
 
-/// Types the resume prompt into a relaunched session whose turn a limit had stopped.
-fn nudge(ctx: &Ctx, t: &Target, timing: &Timing) {
-    let Some(prompt) = ctx
-        .config
+/// The resume prompt, unless the config turned it off.
+fn resume_prompt(ctx: &Ctx) -> Option<&str> {
+    ctx.config
         .claude
         .resume_prompt
         .as_deref()
-        .filter(|p| t.nudge && !p.is_empty())
-    else {
-        return;
+        .filter(|p| !p.is_empty())
+}
+
+/// Types the resume prompt into a blocked session that the link has carried to the
+/// target (same process, no restart: a claude on `~/.claude` reads its credentials for
+/// each request), and checks it took: the input box let it go, then the transcript grew
+/// or the pane left the limit screen within the verify deadline. Without a resume prompt
+/// there is nothing to type: the session is on the account, for the operator to go on.
+pub fn resume_in_place(ctx: &Ctx, name: &str, transcript: Option<&Path>, timing: &Timing) -> bool {
+    let Some(prompt) = resume_prompt(ctx) else {
+        return true;
     };
+    let len = |p: &Path| std::fs::metadata(p).map(|m| m.len()).ok();
+    let before = transcript.and_then(len);
+    crate::log::notice(&format!("typing the resume prompt into {name} …"));
+    if !nudge(ctx, name, prompt, timing) {
+        return false;
+    }
+    let deadline = Instant::now() + timing.verify_deadline;
+    loop {
+        let grew = transcript
+            .and_then(len)
+            .is_some_and(|now| before.is_none_or(|b| now > b));
+        let left = ctx
+            .tmux
+            .capture(name, 0)
+            .is_ok_and(|screen| !crate::detect::classify(&screen).verdict.stops_work());
+        if grew || left {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Types `prompt` into a session whose turn a limit had stopped; whether the input box
+/// took it.
+fn nudge(ctx: &Ctx, name: &str, prompt: &str, timing: &Timing) -> bool {
     // Claude Code 2.1.330 often takes an Enter that arrives right behind a paste as part
     // of it: the text stays in the input box, unsent, and the operator's next words are
     // appended to it (seen in about one relaunch in two). So Enter is pressed only once
     // the box shows the text, and again while the box still holds it.
-    if let Err(e) = ctx.tmux.send_text(&t.name, prompt, false) {
+    if let Err(e) = ctx.tmux.send_text(name, prompt, false) {
         crate::log::warn(&format!("{e:#}"));
-        return;
+        return false;
     }
     let deadline = Instant::now() + timing.nudge_deadline;
     let mut last_enter: Option<Instant> = None;
     loop {
         let held = ctx
             .tmux
-            .capture(&t.name, 0)
+            .capture(name, 0)
             .ok()
             .and_then(|screen| input_box(&screen).map(|b| b.contains(prompt)));
         let now = Instant::now();
         match held {
             // Submitted: the box no longer holds it.
-            Some(false) if last_enter.is_some() => return,
+            Some(false) if last_enter.is_some() => return true,
             Some(true) if last_enter.is_none_or(|at| now - at >= timing.nudge_retry) => {
-                if let Err(e) = ctx.tmux.press_enter(&t.name) {
+                if let Err(e) = ctx.tmux.press_enter(name) {
                     crate::log::warn(&format!("{e:#}"));
-                    return;
+                    return false;
                 }
                 last_enter = Some(now);
             }
@@ -209,13 +284,12 @@ fn nudge(ctx: &Ctx, t: &Target, timing: &Timing) {
         if now >= deadline {
             if last_enter.is_none() {
                 // A screen this version does not draw: press Enter once, as before.
-                let _ = ctx.tmux.press_enter(&t.name);
+                let _ = ctx.tmux.press_enter(name);
             }
             crate::log::warn(&format!(
-                "{}: the resume prompt may not have been sent; check the session",
-                t.name
+                "{name}: the resume prompt may not have been sent; check the session"
             ));
-            return;
+            return false;
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -228,16 +302,24 @@ fn input_box(screen: &str) -> Option<&str> {
 }
 
 /// Whether the pane of `t` runs a new claude (not the one it replaces) on `home` with
-/// `t`'s id.
+/// `t`'s id: pinned to `home`, or on `claude_link` while the link points at `home`.
 pub fn runs_on(ctx: &Ctx, t: &Target, home: &Path) -> bool {
     ctx.tmux.pane(&t.name).ok().flatten().is_some_and(|p| {
         !p.dead
             && find_claude(p.pid).is_some_and(|c| {
                 Some(c.pid) != t.old_pid
                     && c.argv_id.as_deref() == Some(t.id.as_str())
-                    && c.config_dir.as_deref().is_some_and(|d| same_dir(d, home))
+                    && on_home(ctx, c.config_dir.as_deref(), home)
             })
     })
+}
+
+/// Whether a claude with this `CLAUDE_CONFIG_DIR` (or none) talks to the account at `home`.
+fn on_home(ctx: &Ctx, config_dir: Option<&Path>, home: &Path) -> bool {
+    match config_dir {
+        Some(d) => same_dir(d, home),
+        None => ctx.link_target().is_some_and(|l| same_dir(&l, home)),
+    }
 }
 
 /// Polls until each target runs claude on `home` in two looks at least `settle` apart,

@@ -13,7 +13,7 @@ use crate::config::SessionKind;
 use crate::context::Ctx;
 use crate::detect::Scope;
 use crate::notify;
-use crate::state::{IdSource, PendingReturn, State, SwapJournal, SwapRecord};
+use crate::state::{IdSource, MoveWhy, PendingMove, PendingReturn, State, SwapJournal, SwapRecord};
 
 /// What [`settle`] needs beyond the journal and the state.
 pub struct Settling<'a> {
@@ -33,6 +33,8 @@ pub struct Settling<'a> {
 pub struct Settled {
     pub moved: Vec<String>,
     pub failed: Vec<String>,
+    /// Busy sessions left alone, owed a move once idle.
+    pub deferred: Vec<String>,
     /// It went back to the account a pending return named.
     pub returned: bool,
     /// It ended a time when every account was out.
@@ -44,13 +46,24 @@ pub struct Settled {
 pub fn settle(state: &mut State, j: &SwapJournal, s: &Settling<'_>) -> Settled {
     let mut moved = Vec::new();
     let mut failed = Vec::new();
+    let mut deferred = Vec::new();
     for sess in &j.sessions {
-        let ok = sess.error.is_none() && (sess.done || !sess.relaunch);
-        if ok {
+        let ok = !sess.deferred && sess.error.is_none() && (sess.done || !sess.relaunch);
+        let owed = if ok {
             moved.push(sess.name.clone());
+            None
+        } else if sess.deferred {
+            deferred.push(sess.name.clone());
+            Some((MoveWhy::Deferred, "its turn was running".to_string()))
         } else {
             failed.push(sess.name.clone());
-        }
+            Some((
+                MoveWhy::Failed,
+                sess.error
+                    .clone()
+                    .unwrap_or_else(|| "not relaunched".into()),
+            ))
+        };
         let kind = sess
             .kind
             .or_else(|| (s.kind_of)(&sess.name))
@@ -60,6 +73,18 @@ pub fn settle(state: &mut State, j: &SwapJournal, s: &Settling<'_>) -> Settled {
             rec.session_id.clone_from(&sess.session_id);
             rec.cwd = sess.cwd.clone().or(rec.cwd.take());
         }
+        let before = rec
+            .pending_move
+            .take()
+            .filter(|p| owed.as_ref().is_some_and(|(why, _)| *why == p.why));
+        rec.pending_move = owed.map(|(why, detail)| PendingMove {
+            why,
+            to: j.to.clone(),
+            // Owed since the first swap that could not make it.
+            since: before.as_ref().map_or(s.now, |p| p.since),
+            detail,
+            attempts: before.as_ref().map_or(0, |p| p.attempts) + u32::from(why == MoveWhy::Failed),
+        });
         if !ok {
             rec.account.clone_from(&sess.account);
             continue;
@@ -99,12 +124,14 @@ pub fn settle(state: &mut State, j: &SwapJournal, s: &Settling<'_>) -> Settled {
             manual: j.manual,
             moved: moved.clone(),
             failed: failed.clone(),
+            deferred: deferred.clone(),
             rollback: j.rollback,
         });
     }
     Settled {
         moved,
         failed,
+        deferred,
         returned,
         resumed,
     }
@@ -203,6 +230,7 @@ pub fn finish(ctx: &Ctx, state: &mut State) -> Result<SwapOutcome> {
         to: Some(j.to),
         moved: settled.moved,
         failed: settled.failed,
+        deferred: settled.deferred,
         plan: Vec::new(),
     })
 }
@@ -227,6 +255,8 @@ mod tests {
             path: None,
             pid: None,
             blocked: false,
+            in_place: false,
+            deferred: false,
             done,
             error: error.map(String::from),
         }

@@ -101,6 +101,7 @@ pub fn launched_session(task: &str, r: &TaskRecord, now: Timestamp) -> SessionRe
         cwd: Some(r.cwd.clone()),
         launched_at: Some(now),
         task: Some(task.to_string()),
+        pending_move: None,
     }
 }
 
@@ -119,6 +120,7 @@ pub fn dedicated_session(
         cwd: Some(project.to_path_buf()),
         launched_at: Some(now),
         task: None,
+        pending_move: None,
     }
 }
 

@@ -278,7 +278,7 @@ fn install_hooks_merges_once_and_validate_stops_warning() {
     let sb = Sandbox::new();
     ready(&sb);
     sb.ccf(&["validate"])
-        .stdout_has("has no ccf SessionStart/StopFailure hook")
+        .stdout_has("has no ccf SessionStart/StopFailure/UserPromptSubmit/Stop hook")
         .run();
     std::fs::write(
         sb.account_home("compte1").join("settings.json"),

@@ -77,16 +77,61 @@ fn launches_of(sb: &Sandbox, skip: usize, id: &str) -> Vec<Value> {
         .collect()
 }
 
+/// One relaunch of `id` in `dir` since the first `skip` launches, onto `~/.claude` (not
+/// pinned, so the next swap carries it), which points at `account`.
 fn assert_resumed(sb: &Sandbox, skip: usize, id: &str, dir: &str, account: &str) {
     let l = launches_of(sb, skip, id);
     assert_eq!(l.len(), 1, "one relaunch of {id}: {l:#?}");
     let e = &l[0];
     assert_eq!(e["cwd"], sb.path(dir).display().to_string(), "{e:#}");
-    assert_eq!(e["config_dir"], home(sb, account), "{e:#}");
-    assert_eq!(e["env"]["CLAUDE_CONFIG_DIR"], home(sb, account), "{e:#}");
+    assert_eq!(
+        e["config_dir"],
+        sb.path(".claude").display().to_string(),
+        "relaunched on the link: {e:#}"
+    );
+    assert!(
+        e["env"].get("CLAUDE_CONFIG_DIR").is_none(),
+        "not pinned: {e:#}"
+    );
+    assert_eq!(
+        link(sb),
+        sb.account_home(account),
+        "the link is on {account}"
+    );
     assert!(
         e["env"].get("CLAUDECODE").is_none(),
         "CLAUDECODE leaked: {e:#}"
+    );
+}
+
+/// `name`'s claude was not restarted (same pid as `pid`) and got the resume prompt: its
+/// next turn was answered on `account` (the fake names the home that answered).
+fn assert_carried_and_resumed(
+    sb: &Sandbox,
+    name: &str,
+    pid: u32,
+    dir: &str,
+    id: &str,
+    account: &str,
+) {
+    assert_eq!(sb.tmux.pane_pid(name), pid, "{name} kept its process");
+    sb.tmux.wait_for_text(name, "reply to: continue");
+    let slug = ccf::claude::slug(&sb.path(dir));
+    let t = std::fs::read_to_string(
+        sb.path(".claude-shared/projects")
+            .join(slug)
+            .join(format!("{id}.jsonl")),
+    )
+    .unwrap();
+    let last = t.lines().last().unwrap();
+    let row: Value = serde_json::from_str(last).unwrap();
+    assert_eq!(
+        row["home"],
+        std::fs::canonicalize(sb.account_home(account))
+            .unwrap()
+            .display()
+            .to_string(),
+        "{name}'s resumed turn went out on {account}: {last}"
     );
 }
 
@@ -165,6 +210,7 @@ fn swap_moves_pinned_and_blocked_sessions_with_their_ids_and_leaves_the_rest_run
     let id11 = transcript_id(&sb, "work", "task eleven");
     let id12 = transcript_id(&sb, "work", "task twelve");
     let follower = sb.tmux.pane_pid("ccl-auto-13");
+    let blocked = sb.tmux.pane_pid("ccl-auto-12");
     let manual = sb.tmux.pane_pid("ccl-0");
     // A tmux server started from inside Claude carries this; no relaunch may inherit it.
     sb.tmux.ok(["set-environment", "-g", "CLAUDECODE", "1"]);
@@ -178,11 +224,12 @@ fn swap_moves_pinned_and_blocked_sessions_with_their_ids_and_leaves_the_rest_run
 
     assert_resumed(&sb, before, DEDICATED_ID, "proj", "compte2");
     assert_resumed(&sb, before, &id11, "work", "compte2");
-    assert_resumed(&sb, before, &id12, "work", "compte2");
+    // Blocked on the link: the same process gets the resume prompt, on compte2.
+    assert_carried_and_resumed(&sb, "ccl-auto-12", blocked, "work", &id12, "compte2");
     assert_eq!(
         sb.claude_log().len(),
-        before + 3,
-        "exactly three relaunches"
+        before + 2,
+        "exactly two relaunches: the pinned ones"
     );
     assert_eq!(link(&sb), sb.account_home("compte2"));
     assert_eq!(
@@ -220,17 +267,24 @@ fn swap_moves_pinned_and_blocked_sessions_with_their_ids_and_leaves_the_rest_run
     let after =
         assert_a_second_swap_changes_nothing(&sb, &["ccl-1-proj", "ccl-auto-11", "ccl-auto-12"]);
 
-    // rollback takes them back with their ids; a second rollback has nothing to do.
+    rollback_carries_them_back(&sb, after, &["ccl-1-proj", "ccl-auto-11", "ccl-auto-12"]);
+}
+
+/// rollback takes the sessions back: on the link now, they follow it without a restart;
+/// a second rollback has nothing to do.
+fn rollback_carries_them_back(sb: &Sandbox, launches: usize, names: &[&str]) {
+    let pids: Vec<u32> = names.iter().map(|n| sb.tmux.pane_pid(n)).collect();
     sb.ccf(&["rollback"]).stdout_has("back on compte1").run();
-    assert_resumed(&sb, after, DEDICATED_ID, "proj", "compte1");
-    assert_resumed(&sb, after, &id12, "work", "compte1");
-    assert_eq!(link(&sb), sb.account_home("compte1"));
+    assert_eq!(sb.claude_log().len(), launches, "no relaunch");
+    for (n, pid) in names.iter().zip(pids) {
+        assert_eq!(sb.tmux.pane_pid(n), pid, "{n} carried back");
+    }
+    assert_eq!(link(sb), sb.account_home("compte1"));
     assert_eq!(sb.state()["active_account"], "compte1");
-    let again = sb.claude_log().len();
     sb.ccf(&["rollback"])
         .stdout_has("nothing to roll back")
         .run();
-    assert_eq!(sb.claude_log().len(), again);
+    assert_eq!(sb.claude_log().len(), launches);
 }
 
 #[test]
@@ -324,7 +378,16 @@ fn all_accounts_exhausted_parks_the_sessions_and_resumes_them_after_the_reset() 
     sb.ccf(&["check-quota"])
         .stdout_has("swapped compte1 -> compte1")
         .run();
-    assert_resumed(&sb, before, DEDICATED_ID, "proj", "compte1");
+    // Pinned to the account that reset: its process takes the resume prompt, no restart.
+    assert_eq!(sb.claude_log().len(), before, "no relaunch");
+    assert_carried_and_resumed(
+        &sb,
+        "ccl-1-proj",
+        parked_pid,
+        "proj",
+        DEDICATED_ID,
+        "compte1",
+    );
     let st = load(&sb);
     assert_eq!(st.all_exhausted_since, None);
     assert_eq!(outbox_kinds(&sb), ["all_exhausted", "work_resumed"]);
@@ -363,13 +426,20 @@ fn an_automatic_failover_returns_to_the_primary_after_its_reset() {
     sb.ccf(&["check-quota"]).run();
     assert_eq!(load(&sb).active_account.as_deref(), Some("compte2"));
     let before = sb.claude_log().len();
+    let pid = claude_pid(&sb, "ccl-1-proj");
     sb.set_env("CCF_NOW", "2030-01-01T00:06:00Z");
     sb.ccf(&["check-quota"])
         .stdout_has("swapped compte2 -> compte1")
         .run();
-    assert_resumed(&sb, before, DEDICATED_ID, "proj", "compte1");
+    // ccf relaunched it onto ~/.claude: the return carries it, no restart.
+    assert_eq!(sb.claude_log().len(), before, "no relaunch on the return");
+    assert_eq!(sb.tmux.pane_pid("ccl-1-proj"), pid);
     let st = load(&sb);
     assert_eq!(st.active_account.as_deref(), Some("compte1"));
+    assert_eq!(
+        st.sessions["ccl-1-proj"].account.as_deref(),
+        Some("compte1")
+    );
     assert_eq!(st.pending_return, None);
     assert_eq!(link(&sb), sb.account_home("compte1"));
     assert_eq!(outbox_kinds(&sb), ["returned", "swap_done", "swap_started"]);
@@ -459,9 +529,11 @@ fn a_swap_killed_at_any_step_is_repaired_by_the_next_run() {
             Some(DEDICATED_ID),
             "{point}: id lost"
         );
+        // Pinned where it started, or relaunched onto the link, which is on `active`.
+        let on = claude.config_dir.clone().unwrap_or_else(|| link(&sb));
         assert_eq!(
-            claude.config_dir.as_deref(),
-            Some(Path::new(&home(&sb, &active))),
+            on,
+            Path::new(&home(&sb, &active)),
             "{point}: runs on another account"
         );
     }
@@ -537,11 +609,14 @@ fn a_limit_seen_in_a_dedicated_session_moves_it_in_one_check_quota_run_and_back_
         "hit your 5-hour limit",
     );
     let before = sb.claude_log().len();
+    let pid = claude_pid(&sb, "ccl-1-proj");
 
     sb.ccf(&["check-quota"])
         .stdout_has("swapped compte1 -> compte2")
         .run();
-    assert_resumed(&sb, before, &id, "proj", "compte2");
+    // On ~/.claude and stopped at the limit: the same process gets the resume prompt.
+    assert_eq!(sb.claude_log().len(), before, "no relaunch");
+    assert_carried_and_resumed(&sb, "ccl-1-proj", pid, "proj", &id, "compte2");
     assert_eq!(link(&sb), sb.account_home("compte2"));
     let state = sb.state();
     assert_eq!(state["active_account"], "compte2");
@@ -556,10 +631,8 @@ fn a_limit_seen_in_a_dedicated_session_moves_it_in_one_check_quota_run_and_back_
         (reset - 60..=reset).contains(&until.as_second()),
         "{until} vs {reset}"
     );
-    claude_pid(&sb, "ccl-1-proj");
-    // The limit had stopped its turn: ccf types the resume prompt so the work carries on.
-    sb.tmux.wait_for_text("ccl-1-proj", "reply to: continue");
-    // The resumed session re-shows the old banner: it is history, not a limit of compte2.
+    // The old banner is still on the screen, above the answer: history, not a limit of
+    // compte2.
     sb.tmux.wait_for_text("ccl-1-proj", "hit your 5-hour limit");
     let relaunched = sb.claude_log().len();
     sb.ccf(&["check-quota"]).run();
@@ -594,7 +667,12 @@ fn a_limit_seen_in_a_dedicated_session_moves_it_in_one_check_quota_run_and_back_
         .run();
     assert_eq!(sb.state()["active_account"], "compte1");
     assert_eq!(link(&sb), sb.account_home("compte1"));
-    assert_resumed(&sb, relaunched, &id, "proj", "compte1");
+    assert_eq!(
+        sb.claude_log().len(),
+        relaunched,
+        "carried back, no relaunch"
+    );
+    assert_eq!(sb.tmux.pane_pid("ccl-1-proj"), pid);
 }
 
 #[test]

@@ -66,6 +66,35 @@ fn claude_in(sb: &Sandbox, name: &str) -> (Option<String>, Option<PathBuf>) {
     )
 }
 
+/// Pins every session that follows the link to the link's account again, so the next
+/// swap has to relaunch them: ccf relaunches onto `~/.claude`, and a swap then only
+/// carries them, which would leave the relaunch steps out of the faults.
+fn pin_all(sb: &Sandbox) {
+    let link = std::fs::read_link(sb.path(".claude")).unwrap();
+    for (name, dir, id) in SESSIONS {
+        if claude_in(sb, name).1.is_some() {
+            continue;
+        }
+        let home = format!("CLAUDE_CONFIG_DIR={}", link.display());
+        let cwd = sb.path(dir);
+        sb.tmux.ok([
+            "respawn-pane",
+            "-k",
+            "-t",
+            &format!("={name}:"),
+            "-c",
+            cwd.to_str().unwrap(),
+            "env",
+            &home,
+            "claude",
+            "--resume",
+            id,
+        ]);
+        sb.tmux.wait_for_text(name, "Welcome to fake Claude Code");
+        assert!(claude_in(sb, name).1.is_some(), "{name} pinned again");
+    }
+}
+
 /// The invariants of the failover, after whatever happened (`what` names it).
 fn assert_consistent(sb: &Sandbox, what: &str) {
     assert!(
@@ -242,6 +271,7 @@ fn a_swap_sigkilled_between_any_two_tmux_calls_is_repaired_by_the_next_run() {
     for at in 1..=total {
         for mode in ["before", "after"] {
             let what = format!("SIGKILL {mode} tmux call {at} of {total}");
+            pin_all(&sb);
             let mut child = gate.spawn(&sb, &["swap"], at, mode);
             if gate.wait_held(&mut child) {
                 points += 1;
@@ -277,6 +307,7 @@ fn the_tmux_server_dying_mid_swap_loses_no_session_id() {
         .find(|l| l.contains("respawn-pane"))
         .and_then(|l| l.split(' ').next()?.parse::<usize>().ok())
         .unwrap_or_else(|| panic!("no respawn in {total} calls: {}", gate.log()));
+    pin_all(&sb);
     let before = sb.state();
     let mut child = gate.spawn(&sb, &["swap"], first_respawn, "before");
     assert!(gate.wait_held(&mut child));
@@ -321,6 +352,7 @@ fn a_session_killed_by_hand_mid_swap_does_not_stop_the_others() {
     // Back to compte1, then again with ccl-auto-11 killed while ccf is held.
     sb.ccf(&["swap", "--to", "compte1"]).run();
     assert_consistent(&sb, "swapped back");
+    pin_all(&sb);
     let mut child = gate.spawn(&sb, &["swap", "--to", "compte2"], first_respawn, "before");
     assert!(gate.wait_held(&mut child));
     sb.tmux.ok(["kill-session", "-t", "=ccl-auto-11"]);

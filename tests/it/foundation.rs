@@ -148,7 +148,7 @@ fn validate_fails_before_ensure_symlinks_and_passes_after() {
         .stdout_has("problem: ")
         .stdout_has(".claude-compte1/projects is missing")
         .stdout_has("fix: run ccf ensure-symlinks")
-        .stderr_has("error: 10 problems found")
+        .stderr_has("error: 13 problems found")
         .run();
     sb.ccf(&["ensure-symlinks"])
         .stdout_has("created link")

@@ -14,7 +14,13 @@ It behaves like the real `claude` where ccf depends on it:
 - keeps <config>/sessions/<pid>.json (pid, sessionId, cwd) while it runs, like 2.1.330.
 
 The account's mode lives in <config>/fake-mode (one line): `normal` (default),
-`limit [EPOCH]`, `weekly [EPOCH]`, `bare` (a limit without a reset time), `500`, `529`, `auth`, `sleep SECONDS`.
+`limit [EPOCH]`, `weekly [EPOCH]`, `bare` (a limit without a reset time), `500`, `529`, `auth`,
+`sleep SECONDS`, `work SECONDS` (a turn that runs that long with the real client's footer
+`esc to interrupt` on screen, as during a long tool call). The mode is read at every
+prompt, from the config dir as a path: a claude on `~/.claude` follows a flipped link.
+A turn runs the `UserPromptSubmit` hook when it starts and `Stop` when it ends well;
+every assistant row names the home that answered (`home`), so tests see which account
+served a turn, and a turn cut short leaves a `user` row with no answer after it.
 Every invocation is logged as one JSON line (argv, cwd, config dir, environment, stdin
 prompt) to $FAKE_CLAUDE_LOG, default $HOME/fake-claude.log.
 """
@@ -72,6 +78,15 @@ def main():
             "env": dict(os.environ), "prompt": prompt, "time": time.time(),
         }) + "\n")
 
+    # A claude that cannot start on this account (`<config>/fake-start` says `fail`), as
+    # when its login is gone: it says why and exits, as the real one does.
+    try:
+        with open(os.path.join(config, "fake-start")) as f:
+            if f.read().strip() == "fail":
+                print("Error: fake start failure on this account", flush=True)
+                return 1
+    except OSError:
+        pass
     if os.environ.get("CLAUDECODE"):
         print("Error: Claude Code cannot be launched inside another Claude Code session.", file=sys.stderr)
         return 1
@@ -141,6 +156,7 @@ class Session:
     def answer(self, prompt):
         """Returns (ok, text, quota) for one turn, per the account's mode."""
         self.row("user", message={"role": "user", "content": prompt})
+        self.hook("UserPromptSubmit", {"prompt": prompt})
         mode = self.mode()
         kind = mode[0]
         reset = int(mode[1]) if len(mode) > 1 and kind in ("limit", "weekly") else int(time.time()) + 3600
@@ -180,8 +196,16 @@ class Session:
             return False, text, None
         if kind == "sleep":
             time.sleep(float(mode[1]) if len(mode) > 1 else 3600)
+        if kind == "work":
+            # The real client's spinner line, above the input box, while a turn runs.
+            print("\u273b Working\u2026 (esc to interrupt)", flush=True)
+            time.sleep(float(mode[1]) if len(mode) > 1 else 5)
+            print("\x1b[1A\r\x1b[K", end="", flush=True)
         text = f"reply to: {prompt}"
-        self.row("assistant", message={"role": "assistant", "content": [{"type": "text", "text": text}]})
+        # Which account answered: the mode is read again, so a flip during the turn shows.
+        self.row("assistant", home=os.path.realpath(self.config),
+                 message={"role": "assistant", "content": [{"type": "text", "text": text}]})
+        self.hook("Stop", {"stop_hook_active": False})
         return True, text, None
 
     def interactive(self, resumed):

@@ -11,7 +11,8 @@ use serde::Serialize;
 use crate::config::SessionKind;
 use crate::detect::Scope;
 use crate::state::{
-    PendingReturn, Source, SwapJournal, SwapRecord, SwapSession, SwapStep, Trigger,
+    MoveWhy, PendingMove, PendingReturn, Source, SwapJournal, SwapRecord, SwapSession, SwapStep,
+    Trigger,
 };
 
 #[derive(Debug, Serialize)]
@@ -32,6 +33,10 @@ pub struct SwapView {
     pub rollback: bool,
 }
 
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "the journal's flags as the document shows them"
+)]
 #[derive(Debug, Serialize)]
 pub struct SwapSessionView {
     pub name: String,
@@ -43,6 +48,8 @@ pub struct SwapSessionView {
     pub path: Option<String>,
     pub pid: Option<u32>,
     pub blocked: bool,
+    pub in_place: bool,
+    pub deferred: bool,
     pub done: bool,
     pub error: Option<String>,
 }
@@ -64,6 +71,7 @@ pub struct LastSwapView {
     pub manual: bool,
     pub moved: Vec<String>,
     pub failed: Vec<String>,
+    pub deferred: Vec<String>,
     pub rollback: bool,
 }
 
@@ -95,6 +103,8 @@ impl From<&SwapSession> for SwapSessionView {
             path: s.path.clone(),
             pid: s.pid,
             blocked: s.blocked,
+            in_place: s.in_place,
+            deferred: s.deferred,
             done: s.done,
             error: s.error.clone(),
         }
@@ -132,7 +142,27 @@ impl From<&SwapRecord> for LastSwapView {
             manual: r.manual,
             moved: r.moved.clone(),
             failed: r.failed.clone(),
+            deferred: r.deferred.clone(),
             rollback: r.rollback,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PendingMoveView {
+    pub why: MoveWhy,
+    pub to: String,
+    pub since: Timestamp,
+    pub detail: String,
+}
+
+impl From<&PendingMove> for PendingMoveView {
+    fn from(p: &PendingMove) -> Self {
+        PendingMoveView {
+            why: p.why,
+            to: p.to.clone(),
+            since: p.since,
+            detail: p.detail.clone(),
         }
     }
 }
@@ -176,6 +206,8 @@ mod tests {
                 path: None,
                 pid: None,
                 blocked: false,
+                in_place: false,
+                deferred: false,
                 done: false,
                 error: None,
             }],
@@ -210,8 +242,10 @@ mod tests {
                 "account",
                 "blocked",
                 "cwd",
+                "deferred",
                 "done",
                 "error",
+                "in_place",
                 "kind",
                 "name",
                 "path",

@@ -45,6 +45,7 @@ fn session(task: Option<&str>, kind: SessionKind) -> SessionRecord {
         cwd: Some("/h/w".into()),
         launched_at: Some(t(NOW)),
         task: task.map(String::from),
+        pending_move: None,
     }
 }
 

@@ -1,6 +1,7 @@
 //! ccf's hooks in the real client: `install-hooks` writes them into the account's
-//! `settings.json`, the real `SessionStart` and `StopFailure` payloads reach the spool, and
-//! check-quota decides on them with the exact reset of the transcript row.
+//! `settings.json`, the real `SessionStart` and `StopFailure` payloads reach the spool,
+//! check-quota decides on them with the exact reset of the transcript row, and the real
+//! `UserPromptSubmit`/`Stop` payloads record the carried session's turn.
 
 use std::time::Duration;
 
@@ -22,6 +23,13 @@ fn spooled(w: &RealWorld, event: &str) -> Vec<Value> {
         .filter_map(|e| serde_json::from_slice::<Value>(&std::fs::read(e.path()).ok()?).ok())
         .filter(|v| v["event"] == event)
         .collect()
+}
+
+/// The pid of the claude under the session's pane (started by hand: a shell's child).
+fn claude_pid(w: &RealWorld) -> u32 {
+    ccf::failover::find_claude(w.sb.tmux.pane_pid(SESSION))
+        .expect("claude runs in the session")
+        .pid
 }
 
 fn wait_spooled(w: &RealWorld, event: &str) -> Value {
@@ -110,6 +118,8 @@ fn the_real_hook_payloads_reach_the_spool_and_give_the_exact_reset() {
         "{out}"
     );
 
+    let swapped_at = epoch_now() - 1;
+    let before = claude_pid(&w);
     w.sb.ccf(&["check-quota"])
         .stdout_has("swapped compte1 -> compte2")
         .stderr_may_have(NUDGE_GAVE_UP)
@@ -121,21 +131,40 @@ fn the_real_hook_payloads_reach_the_spool_and_give_the_exact_reset() {
         exact.as_str(),
         "{state}"
     );
-    // The relaunched claude runs compte2's copy of the hooks: a resume of the same id.
-    let resumed = wait_for("a SessionStart resume", Duration::from_secs(30), || {
-        spooled(&w, "session_start")
-            .into_iter()
-            .find(|r| r["source"] == "resume")
-    });
-    assert_eq!(resumed["session_id"], id.as_str(), "{resumed}");
-    let home2 = w.sb.account_home("compte2").display().to_string();
-    assert_eq!(resumed["claude_config_dir"], home2.as_str(), "{resumed}");
+    assert_turn_recorded(&w, &id, swapped_at);
+    assert_eq!(
+        claude_pid(&w),
+        before,
+        "the same claude: nothing was relaunched"
+    );
     w.sb.ccf(&["check-quota"]).stdout_lacks("swapped").run();
     let state = w.sb.state();
     assert_eq!(state["sessions"][SESSION]["account"], "compte2", "{state}");
     assert!(
         state["accounts"]["compte2"]["exhausted_until"].is_null(),
         "{state}"
+    );
+}
+
+/// Carried, not relaunched: the same claude took the resume prompt, and its turn ran the
+/// real `UserPromptSubmit` and `Stop` hooks: the turn is recorded, closed, after the swap.
+fn assert_turn_recorded(w: &RealWorld, id: &str, swapped_at: i64) {
+    let turn_file = w.sb.path("state/turns").join(format!("{id}.json"));
+    wait_for(
+        "the turn closed by the real Stop hook",
+        Duration::from_secs(30),
+        || {
+            std::fs::read(&turn_file)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                .filter(|t| {
+                    t["open"] == false
+                        && t["at"]
+                            .as_str()
+                            .and_then(|a| a.parse::<jiff::Timestamp>().ok())
+                            .is_some_and(|a| a.as_second() >= swapped_at)
+                })
+        },
     );
 }
 

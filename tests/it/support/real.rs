@@ -23,8 +23,7 @@ pub const VERSION: &str = "2.1.330";
 /// How long the real client may take to show a screen (it starts in ~0.5 s).
 pub const SCREEN: Duration = Duration::from_secs(30);
 
-/// What check-quota warns when its nudge of a relaunched session gives up (after a
-/// fixed 10 s). With the whole suite running, the client has drawn its input box later
+/// What check-quota warns when its nudge of a session gives up (after a fixed 20 s). With the whole suite running, the client has drawn its input box later
 /// than that, so a test that relaunches a stopped turn allows the warning and checks
 /// the prompt itself: [`RealWorld::wait_resume_prompt`].
 pub const NUDGE_GAVE_UP: &str = "the resume prompt may not have been sent";

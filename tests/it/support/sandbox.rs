@@ -224,6 +224,8 @@ impl Sandbox {
             ["work", "proj"].into_iter().map(trust).collect();
         let doc = serde_json::json!({"hasCompletedOnboarding": true, "projects": projects});
         std::fs::write(h.join(".claude.json"), doc.to_string()).unwrap();
+        // What a claude on ~/.claude (ccf relaunches there) reads: the operator ran one.
+        std::fs::write(self.home.join(".claude.json"), doc.to_string()).unwrap();
     }
 
     pub fn login_all(&self) {
