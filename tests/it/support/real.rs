@@ -211,8 +211,7 @@ impl RealWorld {
     /// and `defaultMode: acceptEdits` in every account's `settings.json` (merged with
     /// what is there). As root the client refuses `--dangerously-skip-permissions`
     /// (without `IS_SANDBOX=1`). Its default here, `auto`, sends some commands to a
-    /// server-side check the stand-in does not have and then asks; `default` (manual)
-    /// makes a resumed client offer auto mode in a dialog that holds the input box.
+    /// server-side check the stand-in does not have, and then asks.
     pub fn allow_bash(&self) {
         for a in &self.sb.accounts {
             let path = self.sb.account_home(a).join("settings.json");
@@ -333,15 +332,25 @@ impl RealWorld {
     /// from `account` in conversation `id`, and for its reply on `session`'s screen.
     pub fn wait_resume_prompt(&self, session: &str, account: &str, id: &str) -> Request {
         let token = RealWorld::token(account);
-        let turn = self.api.wait_turn(
-            &format!("{session}'s resume prompt on {account}"),
-            Duration::from_secs(20),
-            |r| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let turn = loop {
+            let found = self.api.turns().into_iter().rev().find(|r| {
                 r.token.as_deref() == Some(token.as_str())
                     && r.session_id.as_deref() == Some(id)
                     && r.body.contains("continue")
-            },
-        );
+            });
+            if let Some(turn) = found {
+                break turn;
+            }
+            // The screen says why: a prompt left in the input box, a dialog, a shell.
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {session}'s resume prompt on {account}; turns:\n{}screen:\n{}",
+                self.api.summary(),
+                self.screen(session)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
         // The reply below the last `continue` (a resumed history may show an older one).
         self.wait_screen(session, "the reply to the resume prompt", |s| {
             after(s, "continue").contains("Stand-in reply: CONTINUE.")
@@ -392,6 +401,9 @@ fn claude_json(who: &str, trusted: &[PathBuf]) -> Value {
         "firstStartVersion": VERSION,
         "numStartups": 1,
         "hasSeenAutoDefaultNotice": true,
+        // Else a resumed client whose settings name a mode other than auto asks, in a
+        // dialog over the input box, whether auto should be the default.
+        "hasSeenAutoDefaultNudge": true,
         "autoUpdates": false,
         "officialMarketplaceAutoInstallAttempted": true,
         "oauthAccount": {
