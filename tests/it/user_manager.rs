@@ -319,7 +319,15 @@ fn a_limit_on_screen_moves_through_the_timer(um: &UserManager) {
     assert_eq!(pane.trim(), um.path("proj").display().to_string());
     ok(
         "the size the limit banner was drawn for",
-        &um.tmux(&["resize-window", "-t", "=ccl-1-proj:", "-x", "200", "-y", "50"]),
+        &um.tmux(&[
+            "resize-window",
+            "-t",
+            "=ccl-1-proj:",
+            "-x",
+            "200",
+            "-y",
+            "50",
+        ]),
     );
     ok(
         "start claude by hand",
