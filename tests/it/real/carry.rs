@@ -63,7 +63,7 @@ fn start_long_tool(w: &RealWorld, session: &str, account: &str, marker: &Path, s
 /// Waits for the Bash call's output file: the tool ran to its end. On time-out, says
 /// what the transcripts show.
 fn wait_marker(w: &RealWorld, session: &str, marker: &Path, secs: u64) {
-    let deadline = Instant::now() + Duration::from_secs(secs + 30);
+    let deadline = Instant::now() + Duration::from_secs(secs + 15);
     while !marker.exists() {
         assert!(
             Instant::now() < deadline,
