@@ -3,6 +3,7 @@
 //! resumes, hooks and runs tasks on it. Skipped loudly when the client cannot be
 //! installed, except in CI (`CI=true`), where that fails.
 
+mod carry;
 mod detection;
 mod failover;
 mod hooks;

@@ -6,8 +6,9 @@
 //! reply or with one of the error shapes the client tells apart: a usage-limit 429 with the
 //! unified rate-limit headers of each window and claim the pinned client reads, out of usage
 //! credits, a spend limit, a throttle 429, 401, 403, 400 credit balance, 500, 503, 529, a
-//! stream that fails or breaks mid-response, and a sub-agent that hits the limit; anything
-//! else is answered `{}`. Every request is logged. Stops on drop.
+//! stream that fails or breaks mid-response, a sub-agent that hits the limit, a Bash tool
+//! call, and any of these late; anything else is answered `{}`. Every request is logged
+//! with the account whose token it carried. Stops on drop.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -77,13 +78,34 @@ pub enum Mode {
         reset: i64,
         window: Window,
     },
+    /// A turn that offers the Bash tool is answered with a `tool_use` of it running
+    /// `command`; the turn that carries its `tool_result` (on whichever account) with
+    /// [`TOOL_REPLY`].
+    Bash {
+        command: String,
+    },
+    /// `then`'s answer, sent `secs` seconds after the request arrived (it is logged at
+    /// once): a turn that stays in flight.
+    Slow {
+        secs: u64,
+        then: Box<Mode>,
+    },
 }
+
+/// The reply to the `tool_result` of a [`Mode::Bash`] call, in every mode that answers
+/// normally.
+pub const TOOL_REPLY: &str = "Stand-in reply: TOOL FINISHED.";
+
+/// The ids of [`Mode::Bash`]'s `tool_use` blocks start so.
+const BASH_ID: &str = "toolu_standin_bash_";
 
 /// One logged request.
 #[derive(Clone, Debug)]
 pub struct Request {
     /// The bearer token (or x-api-key).
     pub token: Option<String>,
+    /// The account that token belongs to ([`Anthropic::name_token`]).
+    pub account: Option<String>,
     pub method: String,
     pub path: String,
     /// `X-Claude-Code-Session-Id`.
@@ -99,11 +121,55 @@ impl Request {
     pub fn is_turn(&self) -> bool {
         self.method == "POST" && self.path.split('?').next() == Some("/v1/messages")
     }
+
+    /// The `tool_result` blocks of the last message: (`tool_use_id`, `is_error`, content
+    /// as text).
+    pub fn tool_results(&self) -> Vec<(String, bool, String)> {
+        let json: Value = serde_json::from_str(&self.body).unwrap_or(Value::Null);
+        tool_results(&last_content(&json))
+    }
+
+    /// Whether this turn asks the model to go on from a [`Mode::Bash`] call's result.
+    pub fn carries_bash_result(&self) -> bool {
+        self.tool_results()
+            .iter()
+            .any(|(id, _, _)| id.starts_with(BASH_ID))
+    }
+}
+
+/// The content of a request body's last message.
+fn last_content(body: &Value) -> Value {
+    body["messages"]
+        .as_array()
+        .and_then(|m| m.last())
+        .map_or(Value::Null, |m| m["content"].clone())
+}
+
+fn tool_results(content: &Value) -> Vec<(String, bool, String)> {
+    content
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| p["type"] == "tool_result")
+        .map(|p| {
+            let text = match &p["content"] {
+                Value::String(s) => s.clone(),
+                other => text_of(other),
+            };
+            (
+                p["tool_use_id"].as_str().unwrap_or("").to_string(),
+                p["is_error"].as_bool().unwrap_or(false),
+                text,
+            )
+        })
+        .collect()
 }
 
 #[derive(Default)]
 struct Shared {
     modes: HashMap<String, Mode>,
+    /// Token → account name, for the log.
+    names: HashMap<String, String>,
     log: Vec<Request>,
 }
 
@@ -150,6 +216,15 @@ impl Anthropic {
             .insert(token.to_string(), mode);
     }
 
+    /// Names the account `token` belongs to: its requests are logged with it.
+    pub fn name_token(&self, token: &str, account: &str) {
+        self.shared
+            .lock()
+            .unwrap()
+            .names
+            .insert(token.to_string(), account.to_string());
+    }
+
     /// The conversation turns so far, oldest first.
     pub fn turns(&self) -> Vec<Request> {
         self.shared
@@ -189,11 +264,17 @@ impl Anthropic {
         for r in self.turns() {
             let _ = writeln!(
                 out,
-                "{} token={} session={} messages={}",
+                "{} token={} account={} session={} messages={}{}",
                 r.status,
                 r.token.as_deref().unwrap_or("-"),
+                r.account.as_deref().unwrap_or("-"),
                 r.session_id.as_deref().unwrap_or("-"),
                 r.messages.map_or("-".into(), |n| n.to_string()),
+                if r.carries_bash_result() {
+                    " (bash result)"
+                } else {
+                    ""
+                },
             );
         }
         out
@@ -232,10 +313,18 @@ fn handle(mut rq: tiny_http::Request, shared: &Mutex<Shared>, counter: &AtomicU6
     let method = rq.method().as_str().to_ascii_uppercase();
     let path = rq.url().to_string();
     let bare = path.split('?').next().unwrap_or("").to_string();
-    let mode = token
-        .as_ref()
-        .and_then(|t| shared.lock().unwrap().modes.get(t).cloned())
-        .unwrap_or_default();
+    let (mode, account) = {
+        let sh = shared.lock().unwrap();
+        let t = token.as_ref();
+        (
+            t.and_then(|t| sh.modes.get(t).cloned()).unwrap_or_default(),
+            t.and_then(|t| sh.names.get(t).cloned()),
+        )
+    };
+    let (mode, delay) = match mode {
+        Mode::Slow { secs, then } => (*then, Duration::from_secs(secs)),
+        m => (m, Duration::ZERO),
+    };
     let (status, headers, out) = if method == "POST" && bare == "/v1/messages" {
         reply(&mode, &json, counter.fetch_add(1, Ordering::SeqCst) + 1)
     } else if method == "POST" && bare == "/v1/messages/count_tokens" {
@@ -245,6 +334,7 @@ fn handle(mut rq: tiny_http::Request, shared: &Mutex<Shared>, counter: &AtomicU6
     };
     shared.lock().unwrap().log.push(Request {
         token,
+        account,
         method,
         path,
         session_id: header(&rq, "x-claude-code-session-id"),
@@ -252,6 +342,7 @@ fn handle(mut rq: tiny_http::Request, shared: &Mutex<Shared>, counter: &AtomicU6
         status,
         body,
     });
+    std::thread::sleep(delay);
     if headers
         .iter()
         .any(|(k, v)| k == "connection" && v == "close")
@@ -395,6 +486,9 @@ fn reply(mode: &Mode, body: &Value, n: u64) -> Reply {
         Mode::Unavailable503 => error(n, 503, "api_error", "Service Unavailable", vec![]),
         Mode::ErrorMidStream | Mode::BrokenStream => cut_short(mode, body, n),
         Mode::SubAgentLimit { reset, window } => sub_agent(body, n, *reset, *window),
+        Mode::Bash { command } => bash(body, n, command),
+        // A slow mode inside a slow mode: the outer delay only.
+        Mode::Slow { then, .. } => reply(then, body, n),
     }
 }
 
@@ -448,6 +542,23 @@ fn sub_agent(body: &Value, n: u64, reset: i64, window: Window) -> Reply {
     let input = json!({"description": "Stand-in subtask", "prompt": SUBTASK,
         "subagent_type": "general-purpose"});
     let block = json!({"type": "tool_use", "id": "toolu_standin_agent", "name": "Agent",
+        "input": {}});
+    let delta = json!({"type": "input_json_delta", "partial_json": input.to_string()});
+    stream(body, n, &block, &delta, "tool_use")
+}
+
+/// [`Mode::Bash`]: a turn of the main agent (it offers the Bash tool) that does not carry
+/// a tool result is answered by a call of the tool; anything else normally (the result's
+/// turn with [`TOOL_REPLY`]).
+fn bash(body: &Value, n: u64, command: &str) -> Reply {
+    let offers_bash = body["tools"]
+        .as_array()
+        .is_some_and(|t| t.iter().any(|t| t["name"] == "Bash"));
+    if !offers_bash || !tool_results(&last_content(body)).is_empty() {
+        return normal(body, n);
+    }
+    let input = json!({"command": command, "description": "Stand-in long command"});
+    let block = json!({"type": "tool_use", "id": format!("{BASH_ID}{n:06}"), "name": "Bash",
         "input": {}});
     let delta = json!({"type": "input_json_delta", "partial_json": input.to_string()});
     stream(body, n, &block, &delta, "tool_use")
@@ -570,11 +681,17 @@ fn normal(body: &Value, n: u64) -> Reply {
 }
 
 /// `Stand-in reply: <the last user line, upper-cased>.`: unlike the prompt line on screen,
-/// so a test can wait for it.
+/// so a test can wait for it; [`TOOL_REPLY`] to a [`Mode::Bash`] call's result alone.
 pub fn reply_text(body: &Value) -> String {
     let last_user = body["messages"]
         .as_array()
-        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"))
+        .and_then(|m| m.iter().rev().find(|m| m["role"] == "user"));
+    let bash_result = last_user.is_some_and(|m| {
+        tool_results(&m["content"])
+            .iter()
+            .any(|(id, _, _)| id.starts_with(BASH_ID))
+    });
+    let last_user = last_user
         .map(|m| text_of(&m["content"]))
         .unwrap_or_default();
     let line = last_user
@@ -586,6 +703,11 @@ pub fn reply_text(body: &Value) -> String {
         .chars()
         .take(200)
         .collect::<String>();
+    // A prompt typed after a tool result the model never answered (the turn stopped
+    // there) goes out in the result's message: the prompt is answered.
+    if bash_result && line.is_empty() {
+        return TOOL_REPLY.to_string();
+    }
     format!("Stand-in reply: {}.", line.to_uppercase())
 }
 

@@ -107,8 +107,9 @@ impl RealWorld {
         let api = Anthropic::start();
         let w = RealWorld { sb, api, claude };
         let trusted = [w.sb.path("proj"), w.sb.path("work")];
-        for a in w.sb.accounts.clone() {
-            account_home(&w.sb.account_home(&a), &RealWorld::token(&a), &trusted);
+        for (i, a) in w.sb.accounts.clone().iter().enumerate() {
+            account_home(&w.sb.account_home(a), &RealWorld::token(a), &trusted, i);
+            w.api.name_token(&RealWorld::token(a), a);
         }
         // A claude started without CLAUDE_CONFIG_DIR reads onboarding and trust here.
         write_json(
@@ -191,6 +192,107 @@ impl RealWorld {
         self.wait_screen(session, "the input box", ready);
     }
 
+    /// The same with `CLAUDE_CONFIG_DIR=<account's home>` before the binary: a claude
+    /// pinned to `account`, whatever `~/.claude` points at later.
+    pub fn start_pinned(&self, session: &str, dir: &Path, account: &str) {
+        self.sb.tmux.new_session(session, dir, &[]);
+        self.sb.tmux.wait_for_text(session, "operator$");
+        let line = format!(
+            "CLAUDE_CONFIG_DIR={} {}",
+            self.sb.account_home(account).display(),
+            self.claude.display()
+        );
+        self.sb.tmux.type_line(session, &line);
+        self.wait_screen(session, "the input box", ready);
+    }
+
+    /// Lets the client run its Bash tool without asking: `permissions.allow: ["Bash"]`
+    /// and `defaultMode: acceptEdits` in every account's `settings.json` (merged with
+    /// what is there). As root the client refuses `--dangerously-skip-permissions`
+    /// (without `IS_SANDBOX=1`). Its default here, `auto`, sends some commands to a
+    /// server-side check the stand-in does not have, and then asks.
+    pub fn allow_bash(&self) {
+        for a in &self.sb.accounts {
+            let path = self.sb.account_home(a).join("settings.json");
+            let mut doc: Value = std::fs::read(&path)
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_else(|| json!({}));
+            doc["permissions"]["defaultMode"] = json!("acceptEdits");
+            let allow = &mut doc["permissions"]["allow"];
+            if !allow.is_array() {
+                *allow = json!([]);
+            }
+            let list = allow.as_array_mut().unwrap();
+            if !list.iter().any(|v| v == "Bash") {
+                list.push(json!("Bash"));
+            }
+            write_json(&path, &doc);
+        }
+        self.sb.hand_over();
+    }
+
+    /// How the stand-in answers `account` from now on.
+    pub fn set_mode(&self, account: &str, mode: super::anthropic::Mode) {
+        self.api.set_mode(&RealWorld::token(account), mode);
+    }
+
+    /// The pid of the claude running in `session`'s pane: the pane's own process (ccf
+    /// relaunched it) or the first claude below it (started from the operator's shell).
+    pub fn claude_pid(&self, session: &str) -> Option<u32> {
+        let mut todo = vec![self.sb.tmux.pane_pid(session)];
+        while !todo.is_empty() {
+            let pid = todo.remove(0);
+            let comm = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            if matches!(comm.trim(), "claude" | "claude.exe") {
+                return Some(pid);
+            }
+            let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+                .unwrap_or_default();
+            todo.extend(
+                children
+                    .split_whitespace()
+                    .filter_map(|c| c.parse::<u32>().ok()),
+            );
+        }
+        None
+    }
+
+    /// [`RealWorld::claude_pid`], which must be there.
+    pub fn must_claude_pid(&self, session: &str) -> u32 {
+        self.claude_pid(session).unwrap_or_else(|| {
+            panic!(
+                "no claude runs in {session}; screen:\n{}",
+                self.screen(session)
+            )
+        })
+    }
+
+    /// Every transcript of the sandbox (the shared `projects/`), with its rows.
+    pub fn transcripts(&self) -> Vec<(PathBuf, Vec<Value>)> {
+        let root = self.sb.path(".claude-shared/projects");
+        let mut out = Vec::new();
+        for dir in std::fs::read_dir(&root).into_iter().flatten().flatten() {
+            for f in std::fs::read_dir(dir.path())
+                .into_iter()
+                .flatten()
+                .flatten()
+            {
+                let p = f.path();
+                if p.extension().is_some_and(|x| x == "jsonl") {
+                    let rows = std::fs::read_to_string(&p)
+                        .unwrap_or_default()
+                        .lines()
+                        .filter_map(|l| serde_json::from_str(l).ok())
+                        .collect();
+                    out.push((p, rows));
+                }
+            }
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
+    }
+
     /// Types `text` into claude's input box, waits until it shows there, then sends Enter
     /// (one paste of text + Enter would not submit).
     pub fn prompt(&self, session: &str, text: &str) {
@@ -229,15 +331,25 @@ impl RealWorld {
     /// from `account` in conversation `id`, and for its reply on `session`'s screen.
     pub fn wait_resume_prompt(&self, session: &str, account: &str, id: &str) -> Request {
         let token = RealWorld::token(account);
-        let turn = self.api.wait_turn(
-            &format!("{session}'s resume prompt on {account}"),
-            Duration::from_secs(20),
-            |r| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let turn = loop {
+            let found = self.api.turns().into_iter().rev().find(|r| {
                 r.token.as_deref() == Some(token.as_str())
                     && r.session_id.as_deref() == Some(id)
                     && r.body.contains("continue")
-            },
-        );
+            });
+            if let Some(turn) = found {
+                break turn;
+            }
+            // The screen says why: a prompt left in the input box, a dialog, a shell.
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {session}'s resume prompt on {account}; turns:\n{}screen:\n{}",
+                self.api.summary(),
+                self.screen(session)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
         // The reply below the last `continue` (a resumed history may show an older one).
         self.wait_screen(session, "the reply to the resume prompt", |s| {
             after(s, "continue").contains("Stand-in reply: CONTINUE.")
@@ -288,6 +400,9 @@ fn claude_json(who: &str, trusted: &[PathBuf]) -> Value {
         "firstStartVersion": VERSION,
         "numStartups": 1,
         "hasSeenAutoDefaultNotice": true,
+        // Else a resumed client whose settings name a mode other than auto asks, in a
+        // dialog over the input box, whether auto should be the default.
+        "hasSeenAutoDefaultNudge": true,
         "autoUpdates": false,
         "officialMarketplaceAutoInstallAttempted": true,
         "oauthAccount": {
@@ -305,7 +420,11 @@ fn claude_json(who: &str, trusted: &[PathBuf]) -> Value {
 
 /// A logged-in Claude Max account home: `.credentials.json` (0600) whose access token is
 /// how the stand-in knows the account, and `.claude.json` trusting `trusted`.
-fn account_home(dir: &Path, token: &str, trusted: &[PathBuf]) {
+///
+/// The client reads the credentials again only when their mtime (in ms) changes: homes
+/// written in the same millisecond would look alike after a flip of `~/.claude`. The
+/// `index`th account's are dated `index + 1` hours back.
+fn account_home(dir: &Path, token: &str, trusted: &[PathBuf], index: usize) {
     std::fs::create_dir_all(dir).unwrap();
     let cred = dir.join(".credentials.json");
     write_json(
@@ -316,6 +435,13 @@ fn account_home(dir: &Path, token: &str, trusted: &[PathBuf]) {
             "subscriptionType": "max"}}),
     );
     super::sandbox::set_mode(&cred, 0o600);
+    let hours = u64::try_from(index).unwrap() + 1;
+    let when = std::time::SystemTime::now() - Duration::from_secs(hours * 3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&cred)
+        .and_then(|f| f.set_modified(when))
+        .unwrap();
     write_json(&dir.join(".claude.json"), &claude_json(token, trusted));
 }
 
