@@ -128,9 +128,11 @@ dispatcher: {{queue_dir: ~/queue}}
         self.tmux("new-session", "-d", "-s", "keepalive")
         subprocess.run([ccf, "ensure-symlinks"], env=self.env, check=True, stdout=subprocess.DEVNULL)
         self.names = [f"ccl-auto-{11 + i}" for i in range(sessions)] + (["ccl-1-proj"] if dedicated else [])
+        self.sids = {}
         for n in self.names:
             if claude:
                 sid = str(uuid.uuid4())
+                self.sids[n] = sid
                 self.tmux("new-session", "-d", "-s", n, "-c", os.path.join(self.home, "work"), "--",
                           "env", f"CLAUDE_CONFIG_DIR={self.home}/.claude-compte1", "claude", "--session-id", sid)
             else:
@@ -217,13 +219,136 @@ def respawn_loop(world):
     return ["sh", "-c", "; ".join(cmds)]
 
 
+def repin(world, account):
+    """Restarts every session pinned to `account` (resuming its conversation), untimed: ccf
+    relaunches onto ~/.claude, so without this only the first swap would relaunch."""
+    for n in world.names:
+        world.tmux("respawn-pane", "-k", "-t", f"={n}:", "-c", os.path.join(world.home, "work"), "--",
+                   "env", f"CLAUDE_CONFIG_DIR={world.home}/.claude-{account}", "claude", "--resume", world.sids[n])
+    world.wait_panes(True)
+    time.sleep(0.5)
+
+
 def swap_round_trip(world, runs):
-    times = []
+    """Median ms of a swap that relaunches every session (each pinned to the account left),
+    and of the swap back, which carries them all (they run on ~/.claude after a relaunch)."""
+    relaunch, carry = [], []
     for i in range(runs):
-        target = "compte2" if i % 2 == 0 else "compte1"
-        t, _ = run_measured([world.ccf, "swap", "--to", target], world.env)
-        times.append(t)
-    return statistics.median(times) * 1000
+        here, there = ("compte1", "compte2") if i % 2 == 0 else ("compte2", "compte1")
+        repin(world, here)
+        t, _ = run_measured([world.ccf, "swap", "--to", there], world.env)
+        relaunch.append(t)
+        t, _ = run_measured([world.ccf, "swap", "--to", here], world.env)
+        carry.append(t)
+        # Back where the next run expects: pinned there again by repin.
+        t, _ = run_measured([world.ccf, "swap", "--to", there], world.env)
+    return statistics.median(relaunch) * 1000, statistics.median(carry) * 1000
+
+
+def pane_pid(world, name):
+    return subprocess.run(["tmux", "-S", world.socket, "display-message", "-p", "-t", f"={name}:", "#{pane_pid}"],
+                          env=world.env, capture_output=True, text=True).stdout.strip()
+
+
+def type_into(world, name, text):
+    world.tmux("send-keys", "-t", f"={name}:", "-l", text)
+    world.tmux("send-keys", "-t", f"={name}:", "Enter")
+
+
+def set_mode(world, account, mode):
+    with open(os.path.join(world.home, f".claude-{account}", "fake-mode"), "w") as f:
+        f.write(mode)
+
+
+def killed_turns(world):
+    """Transcripts whose last prompt has no answer: a turn cut short by a restart."""
+    killed = 0
+    projects = os.path.join(world.home, ".claude-shared", "projects")
+    for root, _, files in os.walk(projects):
+        for f in files:
+            if not f.endswith(".jsonl"):
+                continue
+            rows = [json.loads(l) for l in open(os.path.join(root, f)) if l.strip()]
+            kinds = [r["type"] for r in rows]
+            killed += sum(1 for i, k in enumerate(kinds) if k == "user" and (i + 1 == len(kinds) or kinds[i + 1] != "assistant"))
+    return killed
+
+
+TURN = 8  # seconds a busy session's turn runs in the mixed fleet
+
+
+def mixed_fleet(ccf):
+    """12 sessions on compte1 with one exchange each: half pinned by CLAUDE_CONFIG_DIR, half
+    on ~/.claude; in each half 2 idle, 2 busy (a turn of TURN s running) and 2 blocked at the
+    limit screen. Returns the world and each session's (pinned, state)."""
+    w = World(ccf, 12, claude=True, dedicated=False)
+    kinds = {}
+    for i, n in enumerate(w.names):
+        pinned = i < 6
+        kinds[n] = (pinned, ("idle", "busy", "blocked")[(i % 6) // 2])
+    # Re-start the unpinned half on ~/.claude, resuming the conversation each has.
+    log = [json.loads(l) for l in open(os.path.join(w.home, "fake-claude.log"))]
+    ids = {}
+    for e in log:
+        a = e["argv"]
+        if "--session-id" in a:
+            ids.setdefault(e["pid"], a[a.index("--session-id") + 1])
+    for n in w.names:
+        if kinds[n][0]:
+            continue
+        pid = int(pane_pid(w, n))
+        sid = ids[pid]
+        w.tmux("respawn-pane", "-k", "-t", f"={n}:", "-c", os.path.join(w.home, "work"), "--",
+               "claude", "--resume", sid)
+    w.wait_panes(True)
+    return w, kinds
+
+
+def arm(world, kinds, account):
+    """Puts the busy sessions in a turn and the blocked ones at the limit screen."""
+    set_mode(world, account, f"work {TURN}")
+    for n, (_, state) in kinds.items():
+        if state == "busy":
+            type_into(world, n, "long job")
+    time.sleep(1)
+    set_mode(world, account, "limit 1893456000")
+    for n, (_, state) in kinds.items():
+        if state == "blocked":
+            type_into(world, n, "blocked job")
+    time.sleep(1.5)
+    set_mode(world, account, "normal")
+
+
+def swap_turns(ccf):
+    """Restarts and killed turns per swap for the mixed fleet: ccf's failover and, beside
+    it, the old rule (every pinned or blocked session relaunched at once: respawn-pane -k),
+    each on a fresh fleet in the same run."""
+    out = {}
+    w, kinds = mixed_fleet(ccf)
+    try:
+        restarts = []
+        for step, (frm, to) in enumerate((("compte1", "compte2"), ("compte2", "compte1"))):
+            arm(w, kinds, frm)
+            before = {n: pane_pid(w, n) for n in w.names}
+            subprocess.run([ccf, "swap", "--to", to], env=w.env, capture_output=True)
+            # The deferred ones are moved by check-quota once their turn is over.
+            time.sleep(TURN + 1)
+            subprocess.run([ccf, "check-quota"], env=w.env, capture_output=True)
+            restarts.append(sum(1 for n in w.names if pane_pid(w, n) != before[n]))
+        out["ccf"] = (restarts, killed_turns(w))
+    finally:
+        w.close()
+    w, kinds = mixed_fleet(ccf)
+    try:
+        arm(w, kinds, "compte1")
+        for n, (pinned, state) in kinds.items():
+            if pinned or state == "blocked":
+                w.tmux("respawn-pane", "-k", "-t", f"={n}:", "--", "claude")
+        time.sleep(TURN + 1)
+        out["old"] = (sum(1 for (p, s) in kinds.values() if p or s == "blocked"), killed_turns(w))
+    finally:
+        w.close()
+    return out
 
 
 class ManagedUser:
@@ -329,7 +454,12 @@ def main():
     ap.add_argument("--runs", type=int, default=30)
     ap.add_argument("--quick", action="store_true", help="fewer runs, no scaling rows")
     ap.add_argument("--no-systemd", action="store_true", help="skip the user-manager latency rows")
+    ap.add_argument("--turns-only", action="store_true", help="only the restarts and killed turns per swap")
     args = ap.parse_args()
+    if args.turns_only:
+        t = swap_turns(os.path.abspath(args.ccf))
+        print(json.dumps(t))
+        return
     runs = 5 if args.quick else args.runs
     ccf = os.path.abspath(args.ccf)
     rows = []
@@ -385,12 +515,18 @@ def main():
     w = World(ccf, 12, claude=True, dedicated=False)
     try:
         swap_runs = 4 if args.quick else 8
-        swap = (swap_round_trip(w, swap_runs),
+        swap = (*swap_round_trip(w, swap_runs),
                 measure("respawn loop", respawn_loop(w), w.env, swap_runs)["median_ms"])
     except SystemExit as e:
         notes.append(f"swap not measured: {e}")
     finally:
         w.close()
+
+    turns = None
+    try:
+        turns = swap_turns(ccf)
+    except (SystemExit, StopIteration, KeyError, OSError) as e:
+        notes.append(f"turns per swap not measured: {e!r}")
 
     latency = None
     if not args.no_systemd:
@@ -415,9 +551,18 @@ def main():
           f"**{batch_ratio:.2f}x** (the tmux work; check-quota also loads config and state, classifies and "
           f"saves state). Hook median {hook['median_ms']:.1f} ms (target <= 5 ms).")
     if swap is not None:
-        print(f"\nFull swap of 12 sessions running claude (flip, relaunch each with --resume, verify each runs "
-              f"claude on the target): median {swap[0]:.0f} ms; baseline, 12 respawn-pane calls from a shell loop "
-              f"(no verification): {swap[1]:.0f} ms.")
+        print(f"\nFull swap of 12 idle sessions pinned to the account left (flip, relaunch each with --resume "
+              f"onto ~/.claude, verify each runs claude on the target): median {swap[0]:.0f} ms; the swap back, "
+              f"which carries all 12 (no relaunch): {swap[1]:.0f} ms; baseline, 12 respawn-pane calls from a "
+              f"shell loop (no verification): {swap[2]:.0f} ms.")
+    if turns is not None:
+        (r1, r2), killed = turns["ccf"]
+        old_restarts, old_killed = turns["old"]
+        print(f"\nA mixed fleet of 12 (6 pinned by CLAUDE_CONFIG_DIR, 6 on ~/.claude; in each half 2 idle, 2 in "
+              f"a {TURN} s turn, 2 at the limit screen), swapped away and back: sessions restarted {r1} on the "
+              f"swap and {r2} on the return, turns killed {killed} in all; baseline, the old rule (every pinned "
+              f"or blocked session relaunched at once), one swap: {old_restarts} restarted, {old_killed} "
+              f"turns killed.")
     if latency is not None:
         path, timer = latency
         print("\nHook to swap under a real systemd user manager (an unprivileged user, `ccf systemd install`, "

@@ -132,6 +132,7 @@ pub fn make_owed_moves(
         return Ok(None);
     }
     let mut names = Vec::new();
+    let mut dropped = false;
     for (name, rec) in &mut state.sessions {
         let Some(p) = &rec.pending_move else {
             continue;
@@ -143,10 +144,14 @@ pub fn make_owed_moves(
                     p.to
                 ));
                 rec.pending_move = None;
+                dropped = true;
             }
         } else if p.why == crate::state::MoveWhy::Deferred || p.attempts < AUTO_RETRIES {
             names.push(name.clone());
         }
+    }
+    if dropped {
+        ctx.save(state)?;
     }
     if names.is_empty() {
         return Ok(None);

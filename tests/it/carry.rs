@@ -233,3 +233,25 @@ fn a_failed_relaunch_stays_owed_and_the_swap_ccf_recommends_makes_it() {
     assert!(s["pending_move"].is_null(), "{s:#}");
     assert_eq!(s["account"], "compte2");
 }
+
+#[test]
+fn an_owed_move_of_a_session_that_is_gone_is_dropped() {
+    let sb = world();
+    start(&sb, Some("compte1"));
+    busy(&sb, "compte1", 6);
+    sb.ccf(&["swap", "--to", "compte2"])
+        .stdout_has("deferred ccl-1-proj")
+        .run();
+    assert_eq!(
+        sb.state()["sessions"][SESSION]["pending_move"]["why"],
+        "deferred"
+    );
+    sb.tmux.ok(["kill-session", "-t", &format!("={SESSION}")]);
+    sb.ccf(&["check-quota"]).run();
+    let st = sb.state();
+    assert!(
+        st["sessions"][SESSION]["pending_move"].is_null(),
+        "{:#}",
+        st["sessions"][SESSION]
+    );
+}
