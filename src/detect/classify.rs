@@ -190,15 +190,24 @@ pub fn classify(text: &str) -> Detection {
     let mut events: Vec<Event> = Vec::new();
     let mut last_reply: Option<usize> = None;
     let mut block = Block::Top;
+    // Below the input box (the rule that closes a prompt) is the client's footer and its
+    // panels (2.1.330's agent list: `  ● main`, `  ◯ general-purpose … failed`): a bullet
+    // there is not the conversation moving on.
+    let mut below_input = false;
     for (index, raw) in text.lines().enumerate() {
         let line = split(raw);
         let hit = match line.gutter {
             Gutter::Blank => {
                 // A rule closes the input box; a blank line keeps the block (paragraphs).
                 if line.rule {
+                    below_input |= block == Block::Prompt;
                     block = Block::Top;
                 }
                 None
+            }
+            Gutter::Bullet if below_input => {
+                block = Block::Notice;
+                read(&line.head)
             }
             Gutter::Prompt => {
                 block = Block::Prompt;

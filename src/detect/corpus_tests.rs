@@ -626,6 +626,36 @@ fn a_sub_agent_terminated_by_the_accounts_limit_is_a_limit() {
 }
 
 #[test]
+fn the_agent_panel_below_the_input_box_is_not_the_conversation_moving_on() {
+    // The real 2.1.330 screen once a background sub-agent failed at the limit and the main
+    // agent's own turn stopped there too: under the input box, the footer lists the agents
+    // (`● main`) — a bullet that is chrome, not a reply after the banner.
+    let rule = "─".repeat(60);
+    let pane = format!(
+        "❯ ping romeo\n\n● Agent(Stand-in subtask)\n  ⎿  Backgrounded agent (↓ to manage · ctrl+o to expand)\n\n\
+         ● Agent \"Stand-in subtask\" failed: Agent terminated early due to an API error: You've hit your 5-hour limit · resets 10:31am (UTC) (error type rate_limit, HTTP 429,\n\
+         \x20 model sent to the API: claude-opus-5-5)\n\
+         \x20 ⎿  You've hit your 5-hour limit · resets 10:31am (UTC)\n\n\
+         ● Usage limit reached · set to continue automatically at 10:31am\n\n\
+         {rule}\n❯ \n{rule}\n\
+         \x20 ⚠ Usage limit reached · limit resets 10:31am\n\
+         \x20 ⏵⏵ accept edits on (shift+tab to cycle) · ← for agents · ↓ to manage\n\n\
+         \x20 ● main\n\
+         \x20 ◯ general-purpose  Stand-in subtask        failed · 0s\n"
+    );
+    check(&pane, Verdict::Limit, Some(Scope::FiveHour));
+    // A reply in the conversation after the banner still ends it (the footer's own
+    // limit notice gone, as once the account works again).
+    let moved_on = pane
+        .replace(
+            "● Usage limit reached · set to continue automatically at 10:31am",
+            "● Done: the parser is fixed.",
+        )
+        .replace("  ⚠ Usage limit reached · limit resets 10:31am\n", "");
+    check(&moved_on, Verdict::None, None);
+}
+
+#[test]
 fn an_automatic_model_fallback_is_a_warning_not_a_limit() {
     // anthropics/claude-code#1330 (2025: Opus used up, continuing with Sonnet) and the
     // 2.1.330 catalogue's `Fable limit reached · continuing on … uses usage credits`.

@@ -380,4 +380,16 @@ fn a_real_sub_agent_at_the_limit_is_the_accounts_limit() {
         v["matched"].as_str().unwrap().contains("Agent"),
         "{v}\n{cut}"
     );
+    // And the whole screen as it stays: the main agent's own turn after the failure
+    // stops at the same limit.
+    let full = w.wait_screen(SESSION, "the main agent's turn", |s| {
+        ready(s) && s.matches("hit your").count() >= 2
+    });
+    let v =
+        w.sb.ccf(&["detect", "--json", "--now", &rfc3339(epoch_now())])
+            .stdin(full.clone())
+            .run()
+            .json();
+    assert_eq!(v["verdict"], "limit", "{v}\n{full}");
+    assert_eq!(v["resets_at"], rfc3339(reset), "{v}\n{full}");
 }

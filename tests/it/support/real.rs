@@ -158,6 +158,11 @@ impl RealWorld {
                 self.sb.path("tmp").display().to_string(),
             ),
             ("TZ", "UTC".into()),
+            // What the client sends anywhere but the stand-in (a token refresh after a
+            // 401 goes to the OAuth host, not ANTHROPIC_BASE_URL) meets a closed port.
+            ("HTTPS_PROXY", "http://127.0.0.1:9".into()),
+            ("HTTP_PROXY", "http://127.0.0.1:9".into()),
+            ("NO_PROXY", "127.0.0.1,localhost".into()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
