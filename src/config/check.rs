@@ -116,7 +116,7 @@ impl Checker<'_> {
 
     fn check_timezone(&mut self, tz: Option<&str>) {
         if let Some(tz) = tz
-            && jiff::tz::TimeZone::get(tz).is_err()
+            && crate::detect::lookup_zone(tz).is_err()
         {
             self.problem(
                 Some(tz),

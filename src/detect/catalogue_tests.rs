@@ -122,3 +122,19 @@ fn the_catalogue_holds_every_verdict_kind_and_nothing_unfilled() {
         );
     }
 }
+
+#[test]
+fn the_gate_in_front_of_the_patterns_lets_every_template_through() {
+    // Every template the patterns read must pass `line::passes_gate`: the gate's word list
+    // is a shortcut, never a filter of its own.
+    for (_, _, template) in entries() {
+        for line in fill(template).lines() {
+            let head = super::text::split(line).head;
+            assert_eq!(
+                super::line::read(&head),
+                super::line::read_ungated(&head),
+                "the gate drops {head:?} (template {template:?})"
+            );
+        }
+    }
+}

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::line::{Hit, is_report, read};
 use super::reset::ResetSpec;
-use super::text::{Gutter, split};
+use super::text::{Gutter, split, strip_ansi};
 
 /// What the latest message says about the account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,7 +182,12 @@ fn is_ui_notice(head: &str) -> bool {
         )
         .expect("invariant: the notice pattern is a valid regex")
     });
-    NOTICE.is_match(head)
+    // Each alternative needs one of these; most bullets (replies) have none.
+    let lower = head.to_lowercase();
+    ["automatic", "interrupted", "/"]
+        .iter()
+        .any(|w| lower.contains(w))
+        && NOTICE.is_match(head)
 }
 
 /// Classifies a whole pane capture (many lines, ANSI allowed). Pure.
@@ -200,12 +205,14 @@ pub fn classify(text: &str) -> Detection {
             Gutter::Blank => {
                 // A rule closes the input box; a blank line keeps the block (paragraphs).
                 if line.rule {
-                    below_input |= block == Block::Prompt;
+                    // The input box's bottom edge: a horizontal rule right under a prompt.
+                    below_input |= block == Block::Prompt && line.shown.contains(['─', '━', '═']);
                     block = Block::Top;
                 }
                 None
             }
-            Gutter::Bullet if below_input => {
+            // The footer's panels are indented; a bullet at the margin is the conversation.
+            Gutter::Bullet if below_input && strip_ansi(raw).starts_with([' ', '\t']) => {
                 block = Block::Notice;
                 read(&line.head)
             }
@@ -214,6 +221,7 @@ pub fn classify(text: &str) -> Detection {
                 None
             }
             Gutter::Bullet => {
+                below_input = false;
                 let hit = read(&line.head);
                 if hit.is_some() || is_ui_notice(&line.head) {
                     block = Block::Notice;
@@ -274,6 +282,9 @@ fn wrapped_zone(events: &mut [Event], index: usize, head: &str) -> bool {
         regex::Regex::new(r"^\((?P<zone>[A-Za-z][A-Za-z0-9_+\-]*/[A-Za-z0-9_+\-/]+|UTC|GMT)\)")
             .expect("invariant: the wrapped-zone pattern is a valid regex")
     });
+    if !head.starts_with('(') {
+        return false;
+    }
     let Some(c) = ZONE.captures(head) else {
         return false;
     };

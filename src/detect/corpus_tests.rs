@@ -653,6 +653,19 @@ fn the_agent_panel_below_the_input_box_is_not_the_conversation_moving_on() {
         )
         .replace("  ⚠ Usage limit reached · limit resets 10:31am\n", "");
     check(&moved_on, Verdict::None, None);
+    // A bullet at the margin after an input box is the conversation again (the fuzz
+    // suite's case: an old box edge, a banner, then a reply).
+    check(
+        "> \n│ \nYou've hit your limit\n● Here is the summary of the change you asked for.",
+        Verdict::None,
+        None,
+    );
+    let rule = "─".repeat(20);
+    check(
+        &format!("❯ \n{rule}\nYou've hit your limit\n● Here is the summary."),
+        Verdict::None,
+        None,
+    );
 }
 
 #[test]

@@ -28,6 +28,51 @@ fn config(cases: u32) -> Config {
 
 const GRACE: i64 = 5 * 60;
 
+/// Each error sentence the patterns know on its own (the words of `line`'s gate).
+const ERROR_SENTENCES: &[&str] = &[
+    "Request timed out",
+    "Connection refused",
+    "Unable to connect to API",
+    "fetch failed",
+    "socket hang up",
+    "Overloaded",
+    "Internal server error",
+    "Service unavailable",
+    "Bad gateway",
+    "Gateway timeout",
+    "Invalid API key",
+    "OAuth token revoked",
+    "Not logged in",
+    "Login expired",
+    "Your session has expired",
+    "Authentication required",
+    "Your ANTHROPIC_API_KEY belongs to a disabled organization",
+    "Your apiKeyHelper failed",
+    "This organization has been disabled",
+    "Repeated 529 Overloaded errors",
+    "AWS authentication failed",
+    "Invalid auth token",
+    "Connection lost",
+    "Opus is experiencing high load",
+    "Extra usage is required for long context",
+    "Failed to authenticate",
+    "Your organization does not have access to Claude",
+    "Your credit balance is too low",
+    "Server is temporarily limiting requests",
+    "Rate limited",
+    "Too many requests",
+    "No conversation found with session ID: x",
+    "Prompt is too long",
+    "429 {",
+    "500 (",
+    "503 Service",
+    "Your seat type doesn't include usage credits",
+    "Your org is out of usage",
+    "monthly budget",
+    "now using Sonnet",
+    "{\"type\":\"rate_limit_event\",\"rate_limit_info\":{\"status\":\"rejected\"}}",
+];
+
 /// Pieces of Claude Code's screens: gutters, ANSI, banners and their parts, look-alike
 /// characters, tool output and replies.
 fn fragment() -> impl Strategy<Value = String> {
@@ -108,6 +153,10 @@ fn fragment() -> impl Strategy<Value = String> {
         "\n",
         "\n\n",
     ];
+    let pieces: Vec<&'static str> = pieces
+        .into_iter()
+        .chain(ERROR_SENTENCES.iter().copied())
+        .collect();
     prop::collection::vec(
         prop_oneof![
             8 => prop::sample::select(pieces).prop_map(str::to_owned),
@@ -220,6 +269,17 @@ fn horizon(spec: &ResetSpec) -> i64 {
             month_day: Some(_), ..
         } => 9 * 366 * 86_400,
         _ => 2 * 86_400 + 3_600,
+    }
+}
+
+proptest! {
+    #![proptest_config(config(2000))]
+
+    /// The gate in front of the patterns never changes what a line reads as.
+    #[test]
+    fn gate_never_drops_a_hit(line in fragment()) {
+        let head = super::text::split(&line).head;
+        prop_assert_eq!(super::line::read(&head), super::line::read_ungated(&head));
     }
 }
 

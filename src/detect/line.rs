@@ -29,12 +29,35 @@ fn re(pattern: &str) -> Regex {
 /// `Agent terminated early due to an API error: …`, and both in one (2.1.330's
 /// `Agent "<description>" failed: Agent terminated early due to an API error: …`). No
 /// colon, separator or stray quote may come before the report's own colon (`src/x.rs:12:
-/// …` is a grep hit); a name in double quotes is the only quoted text allowed.
+/// …` is a grep hit); a name in double quotes is the only quoted text allowed. The
+/// pattern's repetitions are unbounded (bounded ones nested inside each other built an
+/// automaton of megabytes at every run's first use: most of a check-quota's time);
+/// [`report_opener`] bounds the length instead.
 static FAILED: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r#"(?i)^(?:[a-z@](?:[^:·"`]|"[^":·`]{1,60}"){0,60}?\b(?:failed|(?:terminated|stopped|aborted)\b[^:·"`]{0,40}?)\s*:\s*){1,2}"#,
+        r#"(?i)^(?:[a-z@](?:[^:·"`]|"[^":·`]+")*?\b(?:failed|(?:terminated|stopped|aborted)\b[^:·"`]*?)\s*:\s*){1,2}"#,
     )
 });
+
+/// The longest report opener taken (`Agent "<a task description>" failed: Agent
+/// terminated early due to an API error: `): longer is prose, not a report.
+const MAX_OPENER: usize = 240;
+
+/// Where the report's own words begin in `head`, after a [`FAILED`] opener, if it has one.
+fn report_opener(head: &str) -> Option<usize> {
+    let lower = head.to_lowercase();
+    if !head.contains(':')
+        || !["failed", "terminated", "stopped", "aborted"]
+            .iter()
+            .any(|w| lower.contains(w))
+    {
+        return None;
+    }
+    FAILED
+        .find(head)
+        .map(|m| m.end())
+        .filter(|&end| end <= MAX_OPENER)
+}
 
 /// A first clause that reports a state change (`Lower-priority mode ended · `).
 static ENDED: LazyLock<Regex> = LazyLock::new(|| {
@@ -44,9 +67,7 @@ static ENDED: LazyLock<Regex> = LazyLock::new(|| {
 /// Whether a line is a sub-agent's or teammate's failure report (see [`FAILED`]): such a
 /// line under a tool call is the account speaking, not the tool's output.
 pub fn is_report(head: &str) -> bool {
-    FAILED
-        .find(head)
-        .is_some_and(|m| read(&head[m.end()..]).is_some())
+    report_opener(head).is_some_and(|end| read(&head[end..]).is_some())
 }
 
 /// After a limit, the clause that says work goes on elsewhere: an automatic fallback to
@@ -209,13 +230,97 @@ static THROTTLE: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 
+/// Words of which every shape below needs one (lowercased, whitespace runs as one space):
+/// a line with none of them says nothing, and is told so without running a pattern. Most
+/// lines of a pane are such lines, and the patterns are compiled on first use, so a
+/// check-quota of working panes compiles none. `gate_never_drops_a_hit` (`fuzz_tests`)
+/// holds this list to the patterns.
+const GATE_WORDS: &[&str] = &[
+    "limit",
+    "budget",
+    "out of",
+    "include",
+    "now using",
+    "rate_limit_event",
+    "error",
+    "timed out",
+    "connect",
+    "fetch failed",
+    "socket",
+    "overloaded",
+    "server",
+    "unavailable",
+    "gateway",
+    "internal",
+    "service",
+    "api key",
+    "oauth",
+    "login",
+    "logged in",
+    "expired",
+    "authenticat",
+    "auth token",
+    "anthropic_api_key",
+    "apikeyhelper",
+    "organization",
+    "repeated",
+    "high load",
+    "required",
+    "credit",
+    "rejected",
+    "rate limited",
+    "too many",
+    "no conversation",
+    "too long",
+];
+
+/// `429 {…`, `500 (…`: a status with its payload, the one error opener without a word.
+fn has_status_payload(text: &str) -> bool {
+    let b = text.as_bytes();
+    (0..b.len().saturating_sub(2)).any(|i| {
+        (b'1'..=b'5').contains(&b[i])
+            && b[i + 1].is_ascii_digit()
+            && b[i + 2].is_ascii_digit()
+            && (i == 0 || !b[i - 1].is_ascii_digit())
+            && b[i + 3..]
+                .iter()
+                .find(|c| !c.is_ascii_whitespace())
+                .is_some_and(|c| matches!(c, b'{' | b'('))
+    })
+}
+
+/// Whether `head` may say something: it holds a [`GATE_WORDS`] word or a status payload.
+pub(super) fn passes_gate(head: &str) -> bool {
+    let mut words = String::with_capacity(head.len());
+    for w in head.split_whitespace() {
+        if !words.is_empty() {
+            words.push(' ');
+        }
+        words.push_str(&w.to_lowercase());
+    }
+    GATE_WORDS.iter().any(|g| words.contains(g)) || has_status_payload(head)
+}
+
 /// Reads one line's head. `None` means the line says nothing about the account.
 pub fn read(head: &str) -> Option<Hit> {
-    let body = FAILED.find(head).map_or(head, |m| &head[m.end()..]);
+    if !passes_gate(head) {
+        return None;
+    }
+    read_ungated(head)
+}
+
+/// [`read`] without its gate (the fuzz tests compare the two).
+pub(super) fn read_ungated(head: &str) -> Option<Hit> {
+    let body = report_opener(head).map_or(head, |end| &head[end..]);
     // `<something> ended · you have reached your weekly usage limit`: a state change
     // whose reason is the limit.
-    let body = ENDED
-        .captures(body)
+    let ended = body.contains('·') && {
+        let l = body.to_lowercase();
+        ["ended", "stopped", "paused"].iter().any(|w| l.contains(w))
+    };
+    let body = ended
+        .then(|| ENDED.captures(body))
+        .flatten()
         .and_then(|c| c.name("rest"))
         .map_or(body, |m| &body[m.start()..]);
     let lower = body.to_lowercase();
@@ -394,6 +499,18 @@ mod tests {
             None
         );
         assert_eq!(verdict("12 +    You've hit your weekly limit"), None);
+    }
+
+    #[test]
+    fn a_report_opener_is_short_and_prose_that_runs_on_to_failed_is_not_one() {
+        let report = "Teammate @alice failed: You've hit your session limit · resets 3pm";
+        assert_eq!(verdict(report), Some(Verdict::Limit));
+        let prose = format!(
+            "The build {} failed: You've hit your session limit · resets 3pm",
+            "and then the retry and then the other step ".repeat(6)
+        );
+        assert!(prose.find("failed").unwrap() > MAX_OPENER);
+        assert_eq!(verdict(&prose), None);
     }
 
     #[test]

@@ -19,6 +19,12 @@ static ANSI: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Removes ANSI escape sequences and control characters (tabs and newlines stay).
 pub fn strip_ansi(line: &str) -> String {
+    // Most lines hold no control character at all: then there is nothing to strip, and
+    // the pattern is not even compiled (a check-quota of idle panes never needs it).
+    let control = |c: char| (c < ' ' && c != '\t' && c != '\n') || c == '\x7f' || c == '\u{9b}';
+    if !line.contains(control) {
+        return line.to_owned();
+    }
     ANSI.replace_all(line, "").into_owned()
 }
 

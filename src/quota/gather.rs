@@ -134,7 +134,7 @@ impl Gatherer<'_> {
                     scope: rate_limit_type.as_deref().map(scope_of_type),
                     resets_at,
                     matched: f.last_assistant_message.clone().or_else(|| f.error.clone()),
-                    stale: stop_failure_stale(f.agent_id.is_some(), origin.at, launched),
+                    stale: stop_failure_stale(origin.at, launched),
                 });
             }
             Record::Statusline(_) => {}

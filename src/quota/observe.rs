@@ -29,16 +29,10 @@ pub fn stop_failure_verdict(
     }
 }
 
-/// Why a `StopFailure` does not count by itself, if it does not: a sub-agent's failure,
-/// or one that happened before the session's last relaunch.
-pub fn stop_failure_stale(
-    sub_agent: bool,
-    at: Option<Timestamp>,
-    launched: Option<Timestamp>,
-) -> Option<String> {
-    if sub_agent {
-        return Some("a sub-agent's failure does not count by itself".into());
-    }
+/// Why a `StopFailure` does not count, if it does not: it happened before the session's
+/// last relaunch. A sub-agent's failure counts like the main agent's: it ran on the same
+/// account (a sub-agent stopped by the 5-hour limit is the account's limit).
+pub fn stop_failure_stale(at: Option<Timestamp>, launched: Option<Timestamp>) -> Option<String> {
     match (at, launched) {
         (Some(at), Some(l)) if at < l => {
             Some("it happened before the session's last relaunch".into())
@@ -139,26 +133,18 @@ mod tests {
     #[test]
     fn stale_failures_say_why() {
         let t = |s: &str| Some(s.parse::<Timestamp>().unwrap());
-        assert!(
-            stop_failure_stale(true, None, None)
-                .unwrap()
-                .contains("sub-agent")
-        );
-        let before =
-            stop_failure_stale(false, t("2026-01-01T00:00:00Z"), t("2026-01-01T00:01:00Z"));
+        assert_eq!(stop_failure_stale(None, None), None);
+        let before = stop_failure_stale(t("2026-01-01T00:00:00Z"), t("2026-01-01T00:01:00Z"));
         assert!(
             before
                 .unwrap()
                 .contains("before the session's last relaunch")
         );
         assert_eq!(
-            stop_failure_stale(false, t("2026-01-01T00:02:00Z"), t("2026-01-01T00:01:00Z")),
+            stop_failure_stale(t("2026-01-01T00:02:00Z"), t("2026-01-01T00:01:00Z")),
             None
         );
-        assert_eq!(
-            stop_failure_stale(false, None, t("2026-01-01T00:01:00Z")),
-            None
-        );
+        assert_eq!(stop_failure_stale(None, t("2026-01-01T00:01:00Z")), None);
     }
 
     #[test]

@@ -233,13 +233,7 @@ fn a_spooled_limit_on_another_account_is_consumed_once_and_marks_only_that_accou
         r#"{"session_id":"x","error":"rate_limit","last_assistant_message":"You've hit your limit"}"#,
         &[("CLAUDE_CONFIG_DIR", &home2)],
     );
-    hook(
-        &sb,
-        "stop-failure",
-        r#"{"session_id":"x","error":"rate_limit","agent_id":"sub-1"}"#,
-        &[],
-    );
-    // A limit without a reset time needs two polls; the sub-agent's event counts for nothing.
+    // A limit without a reset time needs two polls.
     sb.ccf(&["check-quota"]).run();
     assert!(spool_files(&sb).is_empty(), "the spool is consumed");
     assert!(sb.state()["accounts"]["compte2"]["exhausted_until"].is_null());
@@ -249,6 +243,24 @@ fn a_spooled_limit_on_another_account_is_consumed_once_and_marks_only_that_accou
         "a consumed event never counts twice"
     );
     assert_eq!(sb.state()["active_account"], "compte1");
+}
+
+#[test]
+fn a_sub_agents_limit_in_the_spool_is_the_accounts_limit() {
+    let sb = Sandbox::new();
+    ready(&sb);
+    hook(
+        &sb,
+        "stop-failure",
+        r#"{"session_id":"x","error":"rate_limit","agent_id":"sub-1","last_assistant_message":"Agent terminated early due to an API error: You've hit your 5-hour limit · resets 3pm (UTC)"}"#,
+        &[],
+    );
+    sb.ccf(&["check-quota", "--dry-run"])
+        .stdout_has("[spool] on compte1: limit")
+        .run();
+    sb.ccf(&["check-quota"])
+        .stdout_has("swapped compte1 -> compte2")
+        .run();
 }
 
 #[test]
