@@ -182,11 +182,13 @@ fn is_ui_notice(head: &str) -> bool {
         )
         .expect("invariant: the notice pattern is a valid regex")
     });
-    // Each alternative needs one of these; most bullets (replies) have none.
-    let lower = head.to_lowercase();
-    ["automatic", "interrupted", "/"]
-        .iter()
-        .any(|w| lower.contains(w))
+    // Each alternative needs one of these; most bullets (replies, which often name a
+    // path) have none: a command hint needs a separator and a slash.
+    let lower = head.to_ascii_lowercase();
+    (lower.starts_with("automatic")
+        || lower.starts_with("continuing")
+        || lower.starts_with("interrupted")
+        || (head.contains(['·', '∙']) && head.contains('/')))
         && NOTICE.is_match(head)
 }
 

@@ -1,5 +1,6 @@
 //! Terminal text made comparable: ANSI removed, look-alike characters folded, gutters split off.
 
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -18,28 +19,38 @@ static ANSI: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Removes ANSI escape sequences and control characters (tabs and newlines stay).
-pub fn strip_ansi(line: &str) -> String {
+pub fn strip_ansi(line: &str) -> Cow<'_, str> {
     // Most lines hold no control character at all: then there is nothing to strip, and
     // the pattern is not even compiled (a check-quota of idle panes never needs it).
-    let control = |c: char| (c < ' ' && c != '\t' && c != '\n') || c == '\x7f' || c == '\u{9b}';
-    if !line.contains(control) {
-        return line.to_owned();
+    // Bytes, not chars: every such character is ASCII but U+009B (C2 9B in UTF-8).
+    let b = line.as_bytes();
+    let control = |i: usize| match b[i] {
+        b'\t' | b'\n' => false,
+        c if c < b' ' || c == 0x7f => true,
+        0xc2 => b.get(i + 1) == Some(&0x9b),
+        _ => false,
+    };
+    if !(0..b.len()).any(control) {
+        return Cow::Borrowed(line);
     }
-    ANSI.replace_all(line, "").into_owned()
+    ANSI.replace_all(line, "")
 }
 
 /// Folds the characters Claude Code varies between versions onto one spelling: both
 /// separators (`∙` U+2219 in 2025, `·` U+00B7 later) become `·`, curly apostrophes become
 /// `'`, and non-breaking spaces become spaces.
-pub fn fold(line: &str) -> String {
-    line.chars()
-        .map(|c| match c {
-            '\u{2219}' | '\u{22c5}' | '\u{2022}' => '·',
-            '\u{2018}' | '\u{2019}' | '\u{02bc}' | '\u{2032}' => '\'',
-            '\u{00a0}' | '\u{2007}' | '\u{202f}' => ' ',
-            other => other,
-        })
-        .collect()
+pub fn fold(line: &str) -> Cow<'_, str> {
+    let folded = |c: char| match c {
+        '\u{2219}' | '\u{22c5}' | '\u{2022}' => Some('·'),
+        '\u{2018}' | '\u{2019}' | '\u{02bc}' | '\u{2032}' => Some('\''),
+        '\u{00a0}' | '\u{2007}' | '\u{202f}' => Some(' '),
+        _ => None,
+    };
+    // Most lines hold none of them: no copy.
+    if !line.contains(|c| folded(c).is_some()) {
+        return Cow::Borrowed(line);
+    }
+    line.chars().map(|c| folded(c).unwrap_or(c)).collect()
 }
 
 /// The glyph that opens a line of Claude Code's TUI, which tells what kind of line it is.
@@ -86,11 +97,12 @@ fn is_spinner(c: char) -> bool {
 
 /// Splits a raw capture line into its gutter and its head.
 pub fn split(raw: &str) -> Line {
-    let shown = strip_ansi(raw).trim().to_owned();
-    let folded = fold(&strip_ansi(raw));
+    let stripped = strip_ansi(raw);
+    let shown = stripped.trim().to_owned();
+    let folded = fold(&stripped);
     let indented = folded.starts_with([' ', '\t']);
     let mut gutter = None;
-    let mut rest = folded.as_str();
+    let mut rest = folded.as_ref();
     let mut saw_box = false;
     // Box edges and whitespace may come before the one glyph that matters (`│ > text`).
     loop {
@@ -157,6 +169,13 @@ mod tests {
     fn csi_and_osc_sequences_are_removed() {
         let raw = "\x1b[38;5;246m⎿\x1b[0m  \x1b]8;;https://x\x07link\x1b]8;;\x07 You've";
         assert_eq!(strip_ansi(raw), "⎿  link You've");
+    }
+
+    #[test]
+    fn a_c1_csi_is_removed_and_a_clean_line_is_borrowed() {
+        assert_eq!(strip_ansi("a\u{9b}1mb\u{e9}"), "ab\u{e9}");
+        assert!(matches!(strip_ansi("plain é ·"), Cow::Borrowed(_)));
+        assert!(matches!(fold("plain"), Cow::Borrowed(_)));
     }
 
     #[test]
