@@ -388,6 +388,34 @@ pub struct QuotaMemory {
     pub last_check: Option<Timestamp>,
 }
 
+/// `state_dir/last-check`, whose mtime is the time of the last check-quota pass that
+/// learnt nothing else (that pass does not rewrite `state.json`). Losing it to a crash
+/// only makes the last check look older.
+const CHECK_STAMP: &str = "last-check";
+
+/// Records a check-quota pass at `now` in the stamp's mtime: no fsync, no rename.
+pub fn stamp_check(state_dir: &Path, now: Timestamp) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let path = state_dir.join(CHECK_STAMP);
+    std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&path)
+        .and_then(|f| f.set_modified(now.into()))
+        .with_context(|| format!("failed to stamp {}", path.display()))
+}
+
+/// When check-quota last ran: the later of the state's `last_check` and the stamp.
+pub fn last_check(state: &State, state_dir: &Path) -> Option<Timestamp> {
+    let stamp = std::fs::metadata(state_dir.join(CHECK_STAMP))
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| Timestamp::try_from(t).ok());
+    state.quota.last_check.max(stamp)
+}
+
 impl State {
     pub fn new() -> State {
         State {

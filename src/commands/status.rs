@@ -180,7 +180,7 @@ pub fn gather(ctx: &Ctx, st: &State) -> Status {
         all_exhausted_since: st.all_exhausted_since,
         tasks,
         tmux_server,
-        last_check: st.quota.last_check,
+        last_check: crate::state::last_check(st, &ctx.config.state_dir),
         last_decision: st.quota.last_decision.clone(),
         queue: queue_view(ctx, st),
         units: installed

@@ -760,3 +760,40 @@ fn control_characters_in_a_hook_message_are_printed_escaped() {
     }
     assert!(dry.stdout.contains("\\u{1b}[2J\\nforged"), "{}", dry.stdout);
 }
+
+#[test]
+fn a_pass_that_learns_nothing_leaves_the_state_file_alone_and_status_shows_its_time() {
+    let sb = Sandbox::new();
+    ready(&sb);
+    start_claude(&sb, "ccl-1-proj", &sb.path("proj"), None);
+    sb.ccf(&["check-quota"])
+        .env("CCF_NOW", "2026-01-01T00:00:00Z")
+        .run();
+    let saved = std::fs::read(sb.state_file()).unwrap();
+    sb.ccf(&["check-quota"])
+        .env("CCF_NOW", "2026-01-01T00:01:00Z")
+        .run();
+    assert_eq!(
+        std::fs::read(sb.state_file()).unwrap(),
+        saved,
+        "nothing new: state.json is not rewritten"
+    );
+    let status = sb
+        .ccf(&["status", "--json"])
+        .env("CCF_NOW", "2026-01-01T00:01:10Z")
+        .run()
+        .json();
+    assert_eq!(status["last_check"], "2026-01-01T00:01:00Z");
+    sb.ccf(&["status", "--check"])
+        .env("CCF_NOW", "2026-01-01T00:01:10Z")
+        .run();
+    // Something learnt is saved as before.
+    sb.set_mode("compte1", "500");
+    sb.tmux.type_line("ccl-1-proj", "hello");
+    sb.tmux.wait_for_text("ccl-1-proj", "API Error: 500");
+    sb.ccf(&["check-quota"])
+        .env("CCF_NOW", "2026-01-01T00:02:00Z")
+        .run();
+    assert_ne!(std::fs::read(sb.state_file()).unwrap(), saved);
+    assert_eq!(sb.state()["quota"]["last_check"], "2026-01-01T00:02:00Z");
+}
