@@ -144,23 +144,30 @@ fn error_row(w: &RealWorld, prompt: &str) -> serde_json::Value {
         &format!("the transcript's API-error row after {prompt:?}"),
         Duration::from_secs(20),
         || {
-            let mut rows = Vec::new();
+            // Per transcript file: rows of two files strung together would let the row
+            // after this prompt be another file's older error while this one's is not
+            // written yet (seen under load).
             for dir in std::fs::read_dir(&projects).ok()?.filter_map(Result::ok) {
                 for f in std::fs::read_dir(dir.path()).ok()?.filter_map(Result::ok) {
                     let text = std::fs::read_to_string(f.path()).unwrap_or_default();
-                    rows.extend(
-                        text.lines()
-                            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok()),
-                    );
+                    let rows: Vec<serde_json::Value> = text
+                        .lines()
+                        .filter_map(|l| serde_json::from_str(l).ok())
+                        .collect();
+                    let Some(asked) = rows.iter().rposition(|r| {
+                        r["type"] == "user" && r["message"]["content"].to_string().contains(prompt)
+                    }) else {
+                        continue;
+                    };
+                    if let Some(row) = rows[asked..]
+                        .iter()
+                        .find(|r| r["isApiErrorMessage"] == true)
+                    {
+                        return Some(row.clone());
+                    }
                 }
             }
-            let asked = rows.iter().rposition(|r| {
-                r["type"] == "user" && r["message"]["content"].to_string().contains(prompt)
-            })?;
-            rows[asked..]
-                .iter()
-                .find(|r| r["isApiErrorMessage"] == true)
-                .cloned()
+            None
         },
     )
 }
