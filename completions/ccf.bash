@@ -16,6 +16,9 @@ _ccf() {
             ",$1")
                 cmd="ccf"
                 ;;
+            ccf,account)
+                cmd="ccf__subcmd__account"
+                ;;
             ccf,check-quota)
                 cmd="ccf__subcmd__check__subcmd__quota"
                 ;;
@@ -70,6 +73,33 @@ _ccf() {
             ccf,validate)
                 cmd="ccf__subcmd__validate"
                 ;;
+            ccf__subcmd__account,disable)
+                cmd="ccf__subcmd__account__subcmd__disable"
+                ;;
+            ccf__subcmd__account,enable)
+                cmd="ccf__subcmd__account__subcmd__enable"
+                ;;
+            ccf__subcmd__account,help)
+                cmd="ccf__subcmd__account__subcmd__help"
+                ;;
+            ccf__subcmd__account,list)
+                cmd="ccf__subcmd__account__subcmd__list"
+                ;;
+            ccf__subcmd__account__subcmd__help,disable)
+                cmd="ccf__subcmd__account__subcmd__help__subcmd__disable"
+                ;;
+            ccf__subcmd__account__subcmd__help,enable)
+                cmd="ccf__subcmd__account__subcmd__help__subcmd__enable"
+                ;;
+            ccf__subcmd__account__subcmd__help,help)
+                cmd="ccf__subcmd__account__subcmd__help__subcmd__help"
+                ;;
+            ccf__subcmd__account__subcmd__help,list)
+                cmd="ccf__subcmd__account__subcmd__help__subcmd__list"
+                ;;
+            ccf__subcmd__help,account)
+                cmd="ccf__subcmd__help__subcmd__account"
+                ;;
             ccf__subcmd__help,check-quota)
                 cmd="ccf__subcmd__help__subcmd__check__subcmd__quota"
                 ;;
@@ -123,6 +153,15 @@ _ccf() {
                 ;;
             ccf__subcmd__help,validate)
                 cmd="ccf__subcmd__help__subcmd__validate"
+                ;;
+            ccf__subcmd__help__subcmd__account,disable)
+                cmd="ccf__subcmd__help__subcmd__account__subcmd__disable"
+                ;;
+            ccf__subcmd__help__subcmd__account,enable)
+                cmd="ccf__subcmd__help__subcmd__account__subcmd__enable"
+                ;;
+            ccf__subcmd__help__subcmd__account,list)
+                cmd="ccf__subcmd__help__subcmd__account__subcmd__list"
                 ;;
             ccf__subcmd__help__subcmd__notify,test)
                 cmd="ccf__subcmd__help__subcmd__notify__subcmd__test"
@@ -179,8 +218,154 @@ _ccf() {
 
     case "${cmd}" in
         ccf)
-            opts="-v -q -h -V --config --verbose --quiet --help --version check-quota swap rollback ensure-symlinks validate dispatch janitor status detect hook install-hooks run-task notify systemd cron completions man help"
+            opts="-v -q -h -V --config --verbose --quiet --help --version check-quota swap rollback ensure-symlinks validate dispatch janitor status detect hook install-hooks run-task notify account systemd cron completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__account)
+            opts="-v -q -h -V --config --verbose --quiet --help --version list disable enable help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__account__subcmd__disable)
+            opts="-v -q -h -V --reason --config --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__account__subcmd__enable)
+            opts="-v -q -h -V --config --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__account__subcmd__help)
+            opts="list disable enable help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__account__subcmd__help__subcmd__disable)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__account__subcmd__help__subcmd__enable)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__account__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__account__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__account__subcmd__list)
+            opts="-v -q -h -V --json --config --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -317,8 +502,64 @@ _ccf() {
             return 0
             ;;
         ccf__subcmd__help)
-            opts="check-quota swap rollback ensure-symlinks validate dispatch janitor status detect hook install-hooks run-task notify systemd cron completions man help"
+            opts="check-quota swap rollback ensure-symlinks validate dispatch janitor status detect hook install-hooks run-task notify account systemd cron completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__help__subcmd__account)
+            opts="list disable enable"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__help__subcmd__account__subcmd__disable)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__help__subcmd__account__subcmd__enable)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__help__subcmd__account__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -62,6 +62,8 @@ pub enum Command {
     RunTask(RunTaskArgs),
     /// Send notifications: `notify test [CHANNEL]` checks the setup
     Notify(NotifyArgs),
+    /// List accounts; take one out of rotation or put it back
+    Account(AccountArgs),
     /// Install or remove ccf's systemd user units
     Systemd(SystemdArgs),
     /// Print crontab lines for hosts without a user systemd
@@ -168,6 +170,35 @@ pub struct InstallHooksArgs {
 pub struct RunTaskArgs {
     /// The task's file name in running/
     pub task: String,
+}
+
+#[derive(Debug, Args)]
+pub struct AccountArgs {
+    #[command(subcommand)]
+    pub action: AccountAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AccountAction {
+    /// Each configured account: active, disabled, exhausted, needs login
+    List {
+        /// One JSON array
+        #[arg(long)]
+        json: bool,
+    },
+    /// Never move sessions onto ACCOUNT (nor return to it) until it is enabled
+    Disable {
+        #[arg(value_name = "ACCOUNT")]
+        name: String,
+        /// Why, shown by `account list` and `status`
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+    /// Put ACCOUNT back in rotation
+    Enable {
+        #[arg(value_name = "ACCOUNT")]
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -105,7 +105,8 @@ pub fn due_return(ctx: &Ctx, state: &State, world: &World) -> Option<String> {
         state.pending_return.as_ref().map(|p| p.not_before),
         |a| match state.accounts.get(a) {
             None => None,
-            Some(s) if s.auth_failed => Some(None),
+            // Disabled is as unavailable as a failed login: never returned to.
+            Some(s) if s.auth_failed || s.disabled.is_some() => Some(None),
             Some(s) => s.exhausted_until.map(Some),
         },
         margin,

@@ -218,7 +218,7 @@ fn swap_away(
     };
     // The failover picks the same way, once this poll's marks are saved.
     let available = |a: &str| {
-        state.is_available(a, now)
+        state.is_target(a, now)
             && !d
                 .exhausted
                 .iter()

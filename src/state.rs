@@ -71,6 +71,17 @@ pub struct AccountState {
     pub last_signal: Option<Signal>,
     /// The latest rate-limit figures the status line reported for this account.
     pub usage: Option<Usage>,
+    /// Set by `ccf account disable`: never a target until `ccf account enable`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disabled: Option<Disabled>,
+}
+
+/// The operator's word that an account is out of rotation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Disabled {
+    pub since: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Where a piece of evidence came from, strongest first.
@@ -494,6 +505,15 @@ impl State {
         self.accounts.entry(name.to_string()).or_default()
     }
 
+    /// Whether sessions may be moved onto `account` at `now`: available and not disabled.
+    pub fn is_target(&self, account: &str, now: Timestamp) -> bool {
+        self.is_available(account, now)
+            && self
+                .accounts
+                .get(account)
+                .is_none_or(|a| a.disabled.is_none())
+    }
+
     /// Whether `account` can take work at `now`: not auth-failed and not exhausted.
     pub fn is_available(&self, account: &str, now: Timestamp) -> bool {
         self.accounts
@@ -505,6 +525,44 @@ impl State {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_disabled_account_is_available_but_no_target_and_its_mark_round_trips() {
+        let now: Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        let mut s = State::new();
+        s.account_mut("b").disabled = Some(Disabled {
+            since: now,
+            reason: Some("billing".into()),
+        });
+        assert!(s.is_available("b", now));
+        assert!(!s.is_target("b", now));
+        assert!(s.is_target("a", now));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        s.save(&path).unwrap();
+        assert_eq!(State::load(&path).unwrap(), s);
+        // An account never disabled writes no `disabled` key (older readers see nothing new).
+        assert!(
+            !std::fs::read_to_string(&path)
+                .unwrap()
+                .contains("\"disabled\": null")
+        );
+    }
+
+    #[test]
+    fn the_check_stamp_is_read_as_the_later_last_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = State::new();
+        let earlier: Timestamp = "2026-03-01T10:00:00Z".parse().unwrap();
+        let later: Timestamp = "2026-03-01T10:00:30Z".parse().unwrap();
+        assert_eq!(last_check(&s, dir.path()), None);
+        s.quota.last_check = Some(earlier);
+        assert_eq!(last_check(&s, dir.path()), Some(earlier));
+        stamp_check(dir.path(), later).unwrap();
+        assert_eq!(last_check(&s, dir.path()), Some(later));
+        s.quota.last_check = Some("2026-03-01T10:01:00Z".parse().unwrap());
+        assert_eq!(last_check(&s, dir.path()), s.quota.last_check);
+    }
 
     #[test]
     fn a_state_that_is_a_symlink_is_refused() {

@@ -1,5 +1,6 @@
 //! One module per subcommand: gather facts, make a plan, apply it (`--dry-run` prints it).
 
+pub mod account;
 pub mod check_quota;
 pub mod completions;
 pub mod cron;

@@ -113,6 +113,9 @@ pub struct AccountView {
     /// `active`, `available`, `exhausted` or `auth_failed`.
     pub state: &'static str,
     pub exhausted_until: Option<Timestamp>,
+    /// Taken out of rotation by `ccf account disable`: never a target.
+    pub disabled: bool,
+    pub disabled_reason: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -216,6 +219,10 @@ fn account_views(ctx: &Ctx, st: &State, active: &str) -> Vec<AccountView> {
                 home: a.home.clone(),
                 state,
                 exhausted_until: until,
+                disabled: s.is_some_and(|s| s.disabled.is_some()),
+                disabled_reason: s
+                    .and_then(|s| s.disabled.as_ref())
+                    .and_then(|d| d.reason.clone()),
             }
         })
         .collect()
@@ -430,9 +437,14 @@ fn render(s: &Status) -> String {
             .exhausted_until
             .map(|u| format!(" until {u}"))
             .unwrap_or_default();
+        let disabled = match (a.disabled, &a.disabled_reason) {
+            (false, _) => String::new(),
+            (true, None) => "  disabled".to_string(),
+            (true, Some(r)) => format!("  disabled: {r}"),
+        };
         let _ = writeln!(
             o,
-            "  {:<12} {:<11}{until}  {}",
+            "  {:<12} {:<11}{until}  {}{disabled}",
             a.name,
             a.state,
             a.home.display()

@@ -112,10 +112,22 @@ fn take_lock(ctx: &Ctx, args: &SwapArgs) -> Result<StateLock> {
     }
 }
 
-/// Why a swap to `--to` is refused: an account ccf holds as exhausted, unless forced.
+/// Why a swap to `--to` is refused: a disabled account, or one ccf holds as exhausted
+/// unless forced.
 fn refusal(ctx: &Ctx, state: &State, args: &SwapArgs) -> Option<String> {
     let to = args.to.as_deref()?;
     let a = state.accounts.get(to)?;
+    if let Some(d) = &a.disabled {
+        // Not even --force: the operator took it out of rotation by name.
+        return Some(format!(
+            "{to} is disabled since {}{}: `ccf account enable {to}` first",
+            d.since,
+            d.reason
+                .as_ref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ));
+    }
     let until = a.exhausted_until.filter(|u| *u > ctx.now)?;
     if args.force {
         return None;

@@ -133,12 +133,12 @@ fn target(ctx: &Ctx, state: &State, from: &str, req: &SwapRequest) -> Result<Pic
     }
     let order: Vec<String> = ctx.config.accounts.iter().map(|a| a.name.clone()).collect();
     let pick = plan::pick_target(&order, from, req.to.as_deref(), |a| {
-        state.is_available(a, ctx.now)
+        state.is_target(a, ctx.now)
     })
     .map_err(|e| anyhow!("{e} (in {})", ctx.config.path.display()))?;
     if pick == Pick::NoneAvailable && req.manual {
         bail!(
-            "no other account is available (every other one is exhausted or needs a login); see ccf status"
+            "no other account is available (every other one is exhausted, disabled or needs a login); see ccf account list"
         );
     }
     Ok(pick)

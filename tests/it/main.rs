@@ -6,6 +6,7 @@
 //! covers one capability against real programs: the built ccf, a private tmux server,
 //! the fake claude, real files and symlinks.
 
+mod accounts;
 mod carry;
 mod config_example;
 mod detection;
