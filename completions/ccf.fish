@@ -146,7 +146,7 @@ complete -c ccf -n "__fish_ccf_using_subcommand account; and not __fish_seen_sub
 complete -c ccf -n "__fish_ccf_using_subcommand account; and not __fish_seen_subcommand_from list disable enable help" -s h -l help -d 'Print help'
 complete -c ccf -n "__fish_ccf_using_subcommand account; and not __fish_seen_subcommand_from list disable enable help" -s V -l version -d 'Print version'
 complete -c ccf -n "__fish_ccf_using_subcommand account; and not __fish_seen_subcommand_from list disable enable help" -f -a "list" -d 'Each configured account: active, disabled, exhausted, needs login'
-complete -c ccf -n "__fish_ccf_using_subcommand account; and not __fish_seen_subcommand_from list disable enable help" -f -a "disable" -d 'Never move sessions onto ACCOUNT (nor return to it) until it is enabled'
+complete -c ccf -n "__fish_ccf_using_subcommand account; and not __fish_seen_subcommand_from list disable enable help" -f -a "disable" -d 'Never move sessions onto ACCOUNT (nor return to it) until it is enabled; the sessions already on it stay'
 complete -c ccf -n "__fish_ccf_using_subcommand account; and not __fish_seen_subcommand_from list disable enable help" -f -a "enable" -d 'Put ACCOUNT back in rotation'
 complete -c ccf -n "__fish_ccf_using_subcommand account; and not __fish_seen_subcommand_from list disable enable help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ccf -n "__fish_ccf_using_subcommand account; and __fish_seen_subcommand_from list" -l config -d 'Configuration file [default: $`CCF_CONFIG`, else $`XDG_CONFIG_HOME/ccf/config.yaml`, else /etc/ccf/config.yaml]' -r -F
@@ -167,7 +167,7 @@ complete -c ccf -n "__fish_ccf_using_subcommand account; and __fish_seen_subcomm
 complete -c ccf -n "__fish_ccf_using_subcommand account; and __fish_seen_subcommand_from enable" -s h -l help -d 'Print help'
 complete -c ccf -n "__fish_ccf_using_subcommand account; and __fish_seen_subcommand_from enable" -s V -l version -d 'Print version'
 complete -c ccf -n "__fish_ccf_using_subcommand account; and __fish_seen_subcommand_from help" -f -a "list" -d 'Each configured account: active, disabled, exhausted, needs login'
-complete -c ccf -n "__fish_ccf_using_subcommand account; and __fish_seen_subcommand_from help" -f -a "disable" -d 'Never move sessions onto ACCOUNT (nor return to it) until it is enabled'
+complete -c ccf -n "__fish_ccf_using_subcommand account; and __fish_seen_subcommand_from help" -f -a "disable" -d 'Never move sessions onto ACCOUNT (nor return to it) until it is enabled; the sessions already on it stay'
 complete -c ccf -n "__fish_ccf_using_subcommand account; and __fish_seen_subcommand_from help" -f -a "enable" -d 'Put ACCOUNT back in rotation'
 complete -c ccf -n "__fish_ccf_using_subcommand account; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ccf -n "__fish_ccf_using_subcommand systemd; and not __fish_seen_subcommand_from install uninstall check-sandbox help" -l config -d 'Configuration file [default: $`CCF_CONFIG`, else $`XDG_CONFIG_HOME/ccf/config.yaml`, else /etc/ccf/config.yaml]' -r -F
@@ -243,7 +243,7 @@ complete -c ccf -n "__fish_ccf_using_subcommand help; and not __fish_seen_subcom
 complete -c ccf -n "__fish_ccf_using_subcommand help; and not __fish_seen_subcommand_from check-quota swap rollback ensure-symlinks validate dispatch janitor status detect hook install-hooks run-task notify account systemd cron completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c ccf -n "__fish_ccf_using_subcommand help; and __fish_seen_subcommand_from notify" -f -a "test" -d 'Send a test message on every configured channel, or on one'
 complete -c ccf -n "__fish_ccf_using_subcommand help; and __fish_seen_subcommand_from account" -f -a "list" -d 'Each configured account: active, disabled, exhausted, needs login'
-complete -c ccf -n "__fish_ccf_using_subcommand help; and __fish_seen_subcommand_from account" -f -a "disable" -d 'Never move sessions onto ACCOUNT (nor return to it) until it is enabled'
+complete -c ccf -n "__fish_ccf_using_subcommand help; and __fish_seen_subcommand_from account" -f -a "disable" -d 'Never move sessions onto ACCOUNT (nor return to it) until it is enabled; the sessions already on it stay'
 complete -c ccf -n "__fish_ccf_using_subcommand help; and __fish_seen_subcommand_from account" -f -a "enable" -d 'Put ACCOUNT back in rotation'
 complete -c ccf -n "__fish_ccf_using_subcommand help; and __fish_seen_subcommand_from systemd" -f -a "install" -d 'Write the units (binary and config paths filled in), reload, enable and start them'
 complete -c ccf -n "__fish_ccf_using_subcommand help; and __fish_seen_subcommand_from systemd" -f -a "uninstall" -d 'Stop, disable and remove the units'

@@ -186,7 +186,8 @@ pub enum AccountAction {
         #[arg(long)]
         json: bool,
     },
-    /// Never move sessions onto ACCOUNT (nor return to it) until it is enabled
+    /// Never move sessions onto ACCOUNT (nor return to it) until it is enabled; the
+    /// sessions already on it stay
     Disable {
         #[arg(value_name = "ACCOUNT")]
         name: String,

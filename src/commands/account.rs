@@ -105,17 +105,12 @@ enum Switch {
 /// Disables or enables `name`, under the state lock.
 fn set(ctx: &Ctx, name: &str, switch: Switch) -> Result<ExitCode> {
     if ctx.config.account(name).is_none() {
-        let known: Vec<&str> = ctx
-            .config
-            .accounts
-            .iter()
-            .map(|a| a.name.as_str())
-            .collect();
-        bail!(
-            "no account {name:?} in {} (accounts: {})",
-            ctx.config.path.display(),
-            known.join(", ")
-        );
+        // The words `swap --to` uses for the same mistake.
+        let unknown = crate::failover::plan::UnknownAccount {
+            name: name.to_string(),
+            known: ctx.config.accounts.iter().map(|a| a.name.clone()).collect(),
+        };
+        bail!("{unknown} (in {})", ctx.config.path.display());
     }
     let mut m = crate::mutation::begin(ctx)?;
     let account = m.state.account_mut(name);

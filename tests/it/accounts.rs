@@ -73,8 +73,7 @@ fn an_unknown_account_is_named_with_the_configured_ones_and_nothing_is_written()
     let sb = ready();
     sb.ccf(&["account", "disable", "compte9"])
         .code(1)
-        .stderr_has("no account \"compte9\" in")
-        .stderr_has("(accounts: compte1, compte2)")
+        .stderr_has("no account named compte9; known: compte1, compte2 (in ")
         .run();
     assert!(
         !sb.state_file().exists()

@@ -446,6 +446,38 @@ fn an_automatic_failover_returns_to_the_primary_after_its_reset() {
 }
 
 #[test]
+fn a_disabled_primary_is_not_returned_to_until_it_is_enabled() {
+    let sb = world(&["compte1", "compte2"]);
+    start(
+        &sb,
+        "ccl-1-proj",
+        "proj",
+        Some("compte1"),
+        Some(DEDICATED_ID),
+    );
+    let out = limit_hit(&sb, "2029-12-31T22:00:00Z");
+    assert!(out.contains("swapped compte1 -> compte2"), "{out}");
+    sb.ccf(&[
+        "account",
+        "disable",
+        "compte1",
+        "--reason",
+        "kept for the demo",
+    ])
+    .run();
+    sb.set_env("CCF_NOW", "2030-01-01T00:06:00Z");
+    sb.ccf(&["check-quota"]).run();
+    let st = load(&sb);
+    assert_eq!(st.active_account.as_deref(), Some("compte2"), "no return");
+    assert_eq!(link(&sb), sb.account_home("compte2"));
+    sb.ccf(&["account", "enable", "compte1"]).run();
+    sb.ccf(&["check-quota"])
+        .stdout_has("swapped compte2 -> compte1")
+        .run();
+    assert_eq!(load(&sb).active_account.as_deref(), Some("compte1"));
+}
+
+#[test]
 fn a_divergent_link_on_the_target_cancels_the_swap_and_puts_the_link_back() {
     let sb = world(&["compte1", "compte2"]);
     start(
