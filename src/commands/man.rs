@@ -15,11 +15,135 @@ pub fn run() -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The man page; `man/ccf.1` in the repository holds the same bytes.
+/// The man page; `man/ccf.1` in the repository holds the same bytes. clap's sections,
+/// except that the commands are listed here (`clap_mangen` would name a `ccf-<command>(1)`
+/// page per command, which no one installs), then EXIT STATUS, ENVIRONMENT, FILES and
+/// EXAMPLES.
 pub fn render() -> Vec<u8> {
+    let cmd = Cli::command();
+    let man = clap_mangen::Man::new(cmd.clone());
     let mut out = Vec::new();
-    clap_mangen::Man::new(Cli::command())
-        .render(&mut out)
-        .expect("rendering into memory cannot fail");
+    let done = |r: std::io::Result<()>| r.expect("rendering into memory cannot fail");
+    done(man.render_title(&mut out));
+    done(man.render_name_section(&mut out));
+    done(man.render_synopsis_section(&mut out));
+    done(man.render_description_section(&mut out));
+    done(man.render_options_section(&mut out));
+    out.extend_from_slice(commands(&cmd).as_bytes());
+    out.extend_from_slice(EXTRA.as_bytes());
+    done(man.render_version_section(&mut out));
     out
 }
+
+/// `.SH COMMANDS`: every command (and each of its own subcommands) with what it does.
+fn commands(cmd: &clap::Command) -> String {
+    use std::fmt::Write as _;
+    let mut roff = String::from(".SH COMMANDS\n");
+    let mut item = |name: &str, about: Option<&clap::builder::StyledStr>| {
+        let _ = writeln!(roff, ".TP\n\\fB{}\\fR", escape(name));
+        if let Some(about) = about {
+            roff.push_str(&escape(&about.to_string()));
+            roff.push('\n');
+        }
+    };
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("ccf {}", sub.get_name());
+        if sub.has_subcommands() {
+            for inner in sub.get_subcommands().filter(|s| !s.is_hide_set()) {
+                item(&format!("{name} {}", inner.get_name()), inner.get_about());
+            }
+        } else {
+            item(&name, sub.get_about());
+        }
+    }
+    roff.push_str(".PP\nEach command's options: \\fBccf\\fR \\fICOMMAND\\fR \\fB\\-\\-help\\fR.\n");
+    roff
+}
+
+/// Text made safe for roff: backslashes and hyphens escaped, no line starting a request.
+fn escape(text: &str) -> String {
+    text.lines()
+        .map(|l| {
+            let l = l.replace('\\', "\\e").replace('-', "\\-");
+            if l.starts_with(['.', '\'']) {
+                format!("\\&{l}")
+            } else {
+                l
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The sections clap knows nothing of; README.md holds the same facts at more length.
+const EXTRA: &str = r#".SH "EXIT STATUS"
+.TP
+0
+ok
+.TP
+1
+failure (the message says what)
+.TP
+2
+usage error
+.TP
+3
+problems found: \fBvalidate\fR, \fBstatus \-\-check\fR (a failed ccf unit, no tmux server, every account exhausted or needing a login, sessions a swap could not relaunch, a stale last check, degraded, an unfinished swap), \fBsystemd install\fR when ccf\-setup.service failed
+.TP
+75
+another ccf run holds the state lock (EX_TEMPFAIL; the units treat it as success)
+.TP
+78
+bad configuration (EX_CONFIG): every problem is listed with its line and column
+.SH ENVIRONMENT
+.TP
+\fBCCF_CONFIG\fR
+the configuration file, when \fB\-\-config\fR is not given
+.TP
+\fBXDG_CONFIG_HOME\fR
+where the configuration (\fIccf/config.yaml\fR) and the systemd user units (\fIsystemd/user\fR) are looked for; default \fI~/.config\fR
+.TP
+\fBJOURNAL_STREAM\fR
+set by systemd when stderr is the journal: diagnostics then carry <N> priority prefixes
+.TP
+\fBTZDIR\fR
+where time zones are read from; default \fI/usr/share/zoneinfo\fR
+.SH FILES
+.TP
+\fI$XDG_CONFIG_HOME/ccf/config.yaml\fR, \fI/etc/ccf/config.yaml\fR
+the configuration, when neither \fB\-\-config\fR nor \fBCCF_CONFIG\fR names one (\fBconfig.example.yaml\fR in the source documents every key)
+.TP
+\fIstate_dir/state.json\fR
+what ccf knows: accounts, sessions, the swap journal, tasks (default \fIstate_dir\fR: \fI~/.local/state/ccf\fR)
+.TP
+\fIstate_dir/state.lock\fR
+held by every run that changes the state
+.TP
+\fIstate_dir/spool/\fR, \fIstate_dir/usage/\fR, \fIstate_dir/turns/\fR
+what Claude Code's hooks write, without the lock
+.TP
+\fIstate_dir/last\-check\fR
+its mtime is the time of the last check\-quota pass that changed nothing else
+.TP
+\fI~/.claude\fR
+the link ccf points at the active account's home (\fBclaude_link\fR)
+.SH EXAMPLES
+.TP
+\fBccf validate\fR
+check the configuration, the account homes, the shared links and tmux
+.TP
+\fBccf check\-quota \-\-dry\-run\fR
+say what each session shows and what a pass would do, changing nothing
+.TP
+\fBccf swap \-\-to compte2\fR
+move every managed session to compte2 now
+.TP
+\fBccf account disable compte2 \-\-reason "billing"\fR
+keep ccf off compte2 until \fBccf account enable compte2\fR
+.TP
+\fBccf status \-\-check\fR
+exit 3 when something needs the operator
+.TP
+\fBccf systemd install\fR
+install and start the user units
+"#;

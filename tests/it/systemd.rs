@@ -320,6 +320,41 @@ fn the_man_page_in_the_repo_is_fresh() {
 }
 
 #[test]
+fn the_man_page_has_the_sections_an_operator_looks_for_and_names_no_missing_page() {
+    let sb = Sandbox::new();
+    let page = sb.ccf(&["man"]).run().stdout;
+    for section in [
+        ".SH COMMANDS",
+        ".SH \"EXIT STATUS\"",
+        ".SH ENVIRONMENT",
+        ".SH FILES",
+        ".SH EXAMPLES",
+    ] {
+        assert!(page.contains(section), "no {section} in the man page");
+    }
+    // clap_mangen's default names a ccf-<command>(1) page per command: none is installed.
+    assert!(!page.contains("ccf\\-check\\-quota(1)"), "{page}");
+    assert!(
+        !page.contains("(1)\n"),
+        "a reference to another page: {page}"
+    );
+    for command in [
+        "check\\-quota",
+        "account disable",
+        "systemd install",
+        "notify test",
+    ] {
+        assert!(
+            page.contains(&format!("\\fBccf {command}\\fR")),
+            "ccf {command} is not listed"
+        );
+    }
+    for code in ["\n0\n", "\n3\n", "\n75\n", "\n78\n"] {
+        assert!(page.contains(code), "exit status {code:?} missing");
+    }
+}
+
+#[test]
 fn diagnostics_carry_journal_priorities_when_stderr_is_the_journal_stream() {
     use std::os::unix::fs::MetadataExt;
     let sb = Sandbox::new();
