@@ -152,9 +152,11 @@ fn list(v: &[String]) -> String {
     }
 }
 
-/// Whether `now` differs from `loaded` by the time of the last check alone.
-fn learnt_only_the_time(loaded: &State, now: &State) -> bool {
-    let mut probe = now.clone();
-    probe.quota.last_check = loaded.quota.last_check;
-    probe == *loaded
+/// Whether `now` differs from `loaded` by the time of the last check alone (compared in
+/// place: no second copy of the state per pass).
+fn learnt_only_the_time(loaded: &State, now: &mut State) -> bool {
+    let checked = std::mem::replace(&mut now.quota.last_check, loaded.quota.last_check);
+    let same = *now == *loaded;
+    now.quota.last_check = checked;
+    same
 }
