@@ -1070,12 +1070,16 @@ _ccf() {
             return 0
             ;;
         ccf__subcmd__status)
-            opts="-v -q -h -V --json --check --config --verbose --quiet --help --version"
+            opts="-v -q -h -V --json --check --tmux --prometheus --config --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --prometheus)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -94,9 +94,11 @@ complete -c ccf -n "__fish_ccf_using_subcommand janitor" -s v -l verbose -d 'Say
 complete -c ccf -n "__fish_ccf_using_subcommand janitor" -s q -l quiet -d 'Say only what went wrong'
 complete -c ccf -n "__fish_ccf_using_subcommand janitor" -s h -l help -d 'Print help'
 complete -c ccf -n "__fish_ccf_using_subcommand janitor" -s V -l version -d 'Print version'
+complete -c ccf -n "__fish_ccf_using_subcommand status" -l prometheus -d 'Metrics for `node_exporter`\'s textfile collector: to stdout, or replacing FILE atomically (a `*.prom` file in the collector\'s directory)' -r -F
 complete -c ccf -n "__fish_ccf_using_subcommand status" -l config -d 'Configuration file [default: $`CCF_CONFIG`, else $`XDG_CONFIG_HOME/ccf/config.yaml`, else /etc/ccf/config.yaml]' -r -F
 complete -c ccf -n "__fish_ccf_using_subcommand status" -l json -d 'Print the status as JSON (stable; documented in the README)'
 complete -c ccf -n "__fish_ccf_using_subcommand status" -l check -d 'Exit 3 when ccf is degraded or a swap is unfinished'
+complete -c ccf -n "__fish_ccf_using_subcommand status" -l tmux -d 'One short line for tmux\'s status-right (`#(ccf status --tmux)`): the active account, its usage, a countdown, `!` marks. Reads only the state and usage files'
 complete -c ccf -n "__fish_ccf_using_subcommand status" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c ccf -n "__fish_ccf_using_subcommand status" -s q -l quiet -d 'Say only what went wrong'
 complete -c ccf -n "__fish_ccf_using_subcommand status" -s h -l help -d 'Print help'

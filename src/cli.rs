@@ -119,6 +119,21 @@ pub struct StatusArgs {
     /// Exit 3 when ccf is degraded or a swap is unfinished
     #[arg(long)]
     pub check: bool,
+    /// One short line for tmux's status-right (`#(ccf status --tmux)`): the active
+    /// account, its usage, a countdown, `!` marks. Reads only the state and usage files
+    #[arg(long, conflicts_with_all = ["json", "check", "prometheus"])]
+    pub tmux: bool,
+    /// Metrics for `node_exporter`'s textfile collector: to stdout, or replacing FILE
+    /// atomically (a `*.prom` file in the collector's directory)
+    #[arg(
+        long,
+        value_name = "FILE",
+        num_args = 0..=1,
+        default_missing_value = "-",
+        require_equals = true,
+        conflicts_with = "json"
+    )]
+    pub prometheus: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

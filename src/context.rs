@@ -51,6 +51,16 @@ impl Ctx {
         state.save(&self.state_path())
     }
 
+    /// The zone for times without one and for times shown to people: the configured
+    /// one, else the system's.
+    pub fn zone(&self) -> jiff::tz::TimeZone {
+        self.config
+            .timezone
+            .as_deref()
+            .and_then(|z| crate::detect::lookup_zone(z).ok())
+            .unwrap_or_else(jiff::tz::TimeZone::system)
+    }
+
     /// Where `claude_link` points now, if it is a symlink.
     pub fn link_target(&self) -> Option<PathBuf> {
         let link = self.config.claude_link.as_ref()?;

@@ -27,6 +27,36 @@ pub fn duration(d: Duration) -> String {
     parts.join(" ")
 }
 
+/// An instant for people, in `zone`, as short as `now` allows: `16:05 CET` the same day,
+/// `Fri 09:00 CET` within the week ahead or behind, `2026-12-24 09:00 CET` beyond.
+pub fn instant(t: jiff::Timestamp, now: jiff::Timestamp, zone: &jiff::tz::TimeZone) -> String {
+    let at = t.to_zoned(zone.clone());
+    let today = now.to_zoned(zone.clone()).date();
+    let days = (at.date() - today).get_days().abs();
+    let format = match days {
+        0 => "%H:%M %Z",
+        1..=6 => "%a %H:%M %Z",
+        _ => "%Y-%m-%d %H:%M %Z",
+    };
+    at.strftime(format).to_string()
+}
+
+/// The time from `now` to `t` for people, whole minutes: `in 2h 13m`, `3m ago`,
+/// `now` under a minute either way.
+pub fn relative(t: jiff::Timestamp, now: jiff::Timestamp) -> String {
+    let secs = t.as_second() - now.as_second();
+    let minutes = secs.unsigned_abs() / 60;
+    if minutes == 0 {
+        return "now".to_string();
+    }
+    let span = duration(Duration::from_secs(minutes * 60));
+    if secs > 0 {
+        format!("in {span}")
+    } else {
+        format!("{span} ago")
+    }
+}
+
 /// `n` and the noun, plural unless `n` is 1: `1 problem`, `0 problems`, `4 problems`.
 /// Only for nouns whose plural adds an `s`.
 pub fn count(n: usize, noun: &str) -> String {
@@ -81,6 +111,26 @@ mod tests {
             let d = Duration::from_secs(secs);
             assert_eq!(humantime::parse_duration(&duration(d)).unwrap(), d);
         }
+    }
+
+    #[test]
+    fn an_instant_is_as_short_as_its_distance_from_now_allows() {
+        let zone = jiff::tz::TimeZone::UTC;
+        let now: jiff::Timestamp = "2026-12-02T14:00:00Z".parse().unwrap();
+        let at = |s: &str| instant(s.parse().unwrap(), now, &zone);
+        assert_eq!(at("2026-12-02T16:05:00Z"), "16:05 UTC");
+        assert_eq!(at("2026-12-04T09:00:00Z"), "Fri 09:00 UTC");
+        assert_eq!(at("2026-11-30T09:00:00Z"), "Mon 09:00 UTC");
+        assert_eq!(at("2026-12-24T09:00:00Z"), "2026-12-24 09:00 UTC");
+    }
+
+    #[test]
+    fn a_relative_time_says_in_or_ago_in_whole_minutes() {
+        let now: jiff::Timestamp = "2026-12-02T14:00:00Z".parse().unwrap();
+        let rel = |s: &str| relative(s.parse().unwrap(), now);
+        assert_eq!(rel("2026-12-02T16:13:30Z"), "in 2h 13m");
+        assert_eq!(rel("2026-12-02T13:57:00Z"), "3m ago");
+        assert_eq!(rel("2026-12-02T14:00:40Z"), "now");
     }
 
     #[test]

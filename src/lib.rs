@@ -31,6 +31,7 @@ pub mod tasks;
 pub mod tmux;
 pub mod turns;
 pub mod units;
+pub mod usage;
 pub mod user_manager;
 pub mod world;
 

@@ -31,6 +31,9 @@ pub struct State {
     /// The journal of an unfinished swap: present only while a swap runs or after a crash.
     pub swap: Option<SwapJournal>,
     pub last_swap: Option<SwapRecord>,
+    /// Swaps finished (the link moved) since the state was created: monitoring's
+    /// `ccf_swaps_total` counter.
+    pub swaps_total: u64,
     /// After an automatic failover: the account to go back to, and from when.
     pub pending_return: Option<PendingReturn>,
     /// Set when ccf could not restore a consistent state; cleared by `rollback`.
@@ -69,8 +72,6 @@ pub struct AccountState {
     pub auth_failures: u32,
     #[serde(deserialize_with = "lenient")]
     pub last_signal: Option<Signal>,
-    /// The latest rate-limit figures the status line reported for this account.
-    pub usage: Option<Usage>,
     /// Set by `ccf account disable`: never a target until `ccf account enable`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub disabled: Option<Disabled>,
@@ -157,16 +158,6 @@ pub struct Signal {
     pub verdict: Verdict,
     pub session: Option<String>,
     pub matched: Option<String>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct Usage {
-    pub at: Option<Timestamp>,
-    pub five_hour_used: Option<f64>,
-    pub five_hour_resets_at: Option<Timestamp>,
-    pub seven_day_used: Option<f64>,
-    pub seven_day_resets_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

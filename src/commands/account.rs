@@ -3,15 +3,13 @@
 //! switch that takes one out of rotation (never a target, never returned to) and puts
 //! it back. Sessions already on a disabled account stay there: disabling moves nothing.
 
+use std::fmt::Write as _;
 use std::process::ExitCode;
-
-use anyhow::{Result, bail};
-use jiff::Timestamp;
-use serde::Serialize;
 
 use crate::cli::{AccountAction, AccountArgs};
 use crate::context::Ctx;
-use crate::state::{Disabled, State};
+use crate::state::Disabled;
+use anyhow::{Result, bail};
 
 pub fn run(ctx: &Ctx, args: &AccountArgs) -> Result<ExitCode> {
     match &args.action {
@@ -21,50 +19,16 @@ pub fn run(ctx: &Ctx, args: &AccountArgs) -> Result<ExitCode> {
     }
 }
 
-/// One account as `account list --json` shows it (a view: the state's types stay free
-/// to change).
-#[derive(Debug, Serialize)]
-struct AccountView {
-    name: String,
-    home: String,
-    active: bool,
-    disabled: bool,
-    disabled_since: Option<Timestamp>,
-    disabled_reason: Option<String>,
-    exhausted_until: Option<Timestamp>,
-    auth_failed: bool,
-}
-
-fn views(ctx: &Ctx, state: &State) -> Vec<AccountView> {
-    let active = ctx.active_account(state).name.clone();
-    ctx.config
-        .accounts
-        .iter()
-        .map(|a| {
-            let s = state.accounts.get(&a.name);
-            let disabled = s.and_then(|s| s.disabled.as_ref());
-            AccountView {
-                name: a.name.clone(),
-                home: a.home.display().to_string(),
-                active: a.name == active,
-                disabled: disabled.is_some(),
-                disabled_since: disabled.map(|d| d.since),
-                disabled_reason: disabled.and_then(|d| d.reason.clone()),
-                exhausted_until: s.and_then(|s| s.exhausted_until).filter(|u| *u > ctx.now),
-                auth_failed: s.is_some_and(|s| s.auth_failed),
-            }
-        })
-        .collect()
-}
-
 fn list(ctx: &Ctx, json: bool) -> Result<ExitCode> {
-    // A read: no lock, like `status`.
+    // A read: no lock, like `status`, and the same view of each account.
     let state = ctx.read_state()?;
-    let views = views(ctx, &state);
+    let views = crate::commands::status::account_views(ctx, &state);
     if json {
         println!("{}", serde_json::to_string_pretty(&views)?);
         return Ok(ExitCode::SUCCESS);
     }
+    let zone = ctx.zone();
+    let mut out = String::new();
     for v in &views {
         let mut words = Vec::new();
         if v.active {
@@ -78,12 +42,8 @@ fn list(ctx: &Ctx, json: bool) -> Result<ExitCode> {
                 .unwrap_or_default();
             words.push(format!("disabled since {since}{why}"));
         }
-        if let Some(until) = v.exhausted_until {
-            let left = ctx.now.duration_until(until).unsigned_abs();
-            words.push(format!(
-                "exhausted until {until} (in {})",
-                crate::human::duration(left)
-            ));
+        if v.exhausted_until.is_some() {
+            words.push("exhausted".to_string());
         }
         if v.auth_failed {
             words.push("needs login".to_string());
@@ -91,8 +51,19 @@ fn list(ctx: &Ctx, json: bool) -> Result<ExitCode> {
         if words.is_empty() {
             words.push("available".to_string());
         }
-        println!("{}  {}  {}", v.name, v.home, words.join(", "));
+        if !v.sessions.is_empty() {
+            words.push(crate::human::count(v.sessions.len(), "session"));
+        }
+        let _ = writeln!(
+            out,
+            "{}  {}  {}",
+            v.name,
+            v.home.display(),
+            words.join(", ")
+        );
+        crate::commands::status::accounts::render_detail(&mut out, v, ctx.now, &zone);
     }
+    print!("{out}");
     Ok(ExitCode::SUCCESS)
 }
 

@@ -42,12 +42,7 @@ fn test(ctx: &Ctx, only: Option<&str>) -> Result<ExitCode> {
             ctx.config.path.display()
         );
     }
-    let message = Message::new(
-        &Event::Test,
-        ctx.now,
-        &outbox::host_name(),
-        &outbox::zone(ctx),
-    );
+    let message = Message::new(&Event::Test, ctx.now, &outbox::host_name(), &ctx.zone());
     let client = channel::client(n.timeout.0)
         .map_err(|e| anyhow::anyhow!("failed to set up HTTP: {}", e.without_url()))?;
     let env = |k: &str| std::env::var(k).ok();

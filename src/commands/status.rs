@@ -1,6 +1,9 @@
 //! `ccf status`: what ccf knows and what tmux shows, for people or as stable JSON.
 //! Takes no lock: it must answer while a swap runs.
 
+pub mod accounts;
+mod prometheus;
+mod segment;
 mod views;
 
 use std::collections::BTreeMap;
@@ -18,6 +21,7 @@ use crate::state::State;
 use crate::tasks::queue::{DONE, FAILED, INBOX, Queue, RUNNING};
 use crate::units::SandboxLevel;
 use crate::user_manager::{self, UnitInfo};
+pub use accounts::AccountView;
 use views::{LastSwapView, PendingReturnView, SwapView};
 
 /// How long check-quota may go without a pass before `--check` calls it stopped: three
@@ -27,6 +31,8 @@ const CHECK_STALE_SECS: i64 = 90;
 /// The `--json` document. Field names are a documented contract: add, never rename.
 #[derive(Debug, Serialize)]
 pub struct Status {
+    /// ccf's version (`0.9.0`): what wrote this document.
+    pub version: &'static str,
     pub active_account: String,
     pub link_target: Option<PathBuf>,
     pub accounts: Vec<AccountView>,
@@ -35,6 +41,8 @@ pub struct Status {
     pub degraded: bool,
     pub degraded_reason: Option<String>,
     pub last_swap: Option<LastSwapView>,
+    /// Swaps finished since the state was created.
+    pub swaps_total: u64,
     pub pending_return: Option<PendingReturnView>,
     pub all_exhausted_since: Option<Timestamp>,
     pub tasks: BTreeMap<String, usize>,
@@ -107,18 +115,6 @@ pub struct WaitingView {
 }
 
 #[derive(Debug, Serialize)]
-pub struct AccountView {
-    pub name: String,
-    pub home: PathBuf,
-    /// `active`, `available`, `exhausted` or `auth_failed`.
-    pub state: &'static str,
-    pub exhausted_until: Option<Timestamp>,
-    /// Taken out of rotation by `ccf account disable`: never a target.
-    pub disabled: bool,
-    pub disabled_reason: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
 pub struct SessionView {
     pub name: String,
     pub kind: crate::config::SessionKind,
@@ -139,11 +135,23 @@ pub struct SessionView {
 
 pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
     let state = ctx.read_state()?;
+    if args.tmux {
+        println!("{}", tmux_line(ctx, &state));
+        return Ok(ExitCode::SUCCESS);
+    }
     let status = gather(ctx, &state);
-    if args.json {
+    if let Some(file) = &args.prometheus {
+        let text = prometheus::render(&status, ctx.now);
+        if file.as_os_str() == "-" {
+            print!("{text}");
+        } else {
+            // World-readable: node_exporter runs as its own user.
+            crate::fsutil::write_atomic(file, text.as_bytes(), 0o644)?;
+        }
+    } else if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);
     } else {
-        print!("{}", render(&status));
+        print!("{}", render(&status, ctx.now, &ctx.zone()));
     }
     if args.check && !status.problems.is_empty() {
         return Err(Exit::Problems(status.problems.join("; ")).into());
@@ -151,10 +159,23 @@ pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The tmux segment, from the state and the usage files only (see [`segment`]).
+fn tmux_line(ctx: &Ctx, st: &State) -> String {
+    let link = ctx.link_account().map(|a| a.name.clone());
+    let active = ctx.active_account_with(st, link.as_deref());
+    let usage = crate::usage::read(&ctx.config, st, link.as_deref(), ctx.now);
+    segment::line(&segment::Facts {
+        state: st,
+        active: &active,
+        usage: &usage,
+        last_check: crate::state::last_check(st, &ctx.config.state_dir),
+        now: ctx.now,
+    })
+}
+
 pub fn gather(ctx: &Ctx, st: &State) -> Status {
     let now = ctx.now;
     let active = ctx.active_account(st).name.clone();
-    let accounts = account_views(ctx, st, &active);
     let (panes, tmux_server) = match ctx.tmux.list() {
         Ok(p) => (p, ctx.tmux.server_running().unwrap_or(false)),
         Err(e) => {
@@ -163,6 +184,9 @@ pub fn gather(ctx: &Ctx, st: &State) -> Status {
         }
     };
     let sessions = session_views(ctx, st, &panes);
+    let link_account = ctx.link_account().map(|a| a.name.clone());
+    let usage = crate::usage::read(&ctx.config, st, link_account.as_deref(), now);
+    let accounts = accounts::views(&ctx.config, st, &active, &usage, &sessions, now);
     let queue = Queue::new(&ctx.config.dispatcher.queue_dir);
     let tasks = [INBOX, RUNNING, DONE, FAILED]
         .into_iter()
@@ -171,6 +195,7 @@ pub fn gather(ctx: &Ctx, st: &State) -> Status {
     let installed = user_manager::installed_units(&crate::units::names());
     let sandbox = installed.as_ref().and_then(|u| sandbox_level(u));
     let mut status = Status {
+        version: env!("CARGO_PKG_VERSION"),
         active_account: active,
         link_target: ctx.link_target(),
         accounts,
@@ -179,6 +204,7 @@ pub fn gather(ctx: &Ctx, st: &State) -> Status {
         degraded: st.degraded.is_some(),
         degraded_reason: st.degraded.as_ref().map(|d| d.reason.clone()),
         last_swap: st.last_swap.as_ref().map(Into::into),
+        swaps_total: st.swaps_total,
         pending_return: st.pending_return.as_ref().map(Into::into),
         all_exhausted_since: st.all_exhausted_since,
         tasks,
@@ -196,36 +222,15 @@ pub fn gather(ctx: &Ctx, st: &State) -> Status {
     status
 }
 
-/// Each configured account and what it can do now.
-fn account_views(ctx: &Ctx, st: &State, active: &str) -> Vec<AccountView> {
-    let now = ctx.now;
-    ctx.config
-        .accounts
-        .iter()
-        .map(|a| {
-            let s = st.accounts.get(&a.name);
-            let until = s.and_then(|s| s.exhausted_until).filter(|u| *u > now);
-            let state = if s.is_some_and(|s| s.auth_failed) {
-                "auth_failed"
-            } else if until.is_some() {
-                "exhausted"
-            } else if a.name == active {
-                "active"
-            } else {
-                "available"
-            };
-            AccountView {
-                name: a.name.clone(),
-                home: a.home.clone(),
-                state,
-                exhausted_until: until,
-                disabled: s.is_some_and(|s| s.disabled.is_some()),
-                disabled_reason: s
-                    .and_then(|s| s.disabled.as_ref())
-                    .and_then(|d| d.reason.clone()),
-            }
-        })
-        .collect()
+/// The accounts' views with the sessions tmux shows now: `account list`'s, without the
+/// rest of the status.
+pub fn account_views(ctx: &Ctx, st: &State) -> Vec<AccountView> {
+    let panes = ctx.tmux.list().unwrap_or_default();
+    let sessions = session_views(ctx, st, &panes);
+    let link_account = ctx.link_account().map(|a| a.name.clone());
+    let usage = crate::usage::read(&ctx.config, st, link_account.as_deref(), ctx.now);
+    let active = ctx.active_account(st).name.clone();
+    accounts::views(&ctx.config, st, &active, &usage, &sessions, ctx.now)
 }
 
 /// Every session the state, tmux or the config knows of, with what its pane runs.
@@ -409,7 +414,7 @@ fn queue_view(ctx: &Ctx, st: &State) -> QueueView {
     }
 }
 
-fn render(s: &Status) -> String {
+fn render(s: &Status, now: Timestamp, zone: &jiff::tz::TimeZone) -> String {
     use std::fmt::Write as _;
     let mut o = String::new();
     let link = s
@@ -431,25 +436,7 @@ fn render(s: &Status) -> String {
             j.from, j.to, j.step
         );
     }
-    let _ = writeln!(o, "accounts:");
-    for a in &s.accounts {
-        let until = a
-            .exhausted_until
-            .map(|u| format!(" until {u}"))
-            .unwrap_or_default();
-        let disabled = match (a.disabled, &a.disabled_reason) {
-            (false, _) => String::new(),
-            (true, None) => "  disabled".to_string(),
-            (true, Some(r)) => format!("  disabled: {r}"),
-        };
-        let _ = writeln!(
-            o,
-            "  {:<12} {:<11}{until}  {}{disabled}",
-            a.name,
-            a.state,
-            a.home.display()
-        );
-    }
+    accounts::render(&mut o, &s.accounts, now, zone);
     let _ = writeln!(
         o,
         "sessions:{}",

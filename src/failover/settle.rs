@@ -115,6 +115,7 @@ pub fn settle(state: &mut State, j: &SwapJournal, s: &Settling<'_>) -> Settled {
         }
         state.active_account = Some(j.to.clone());
         returned = settle_return(state, j, s);
+        state.swaps_total += 1;
         state.last_swap = Some(SwapRecord {
             from: j.from.clone(),
             to: j.to.clone(),

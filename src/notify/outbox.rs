@@ -366,7 +366,7 @@ impl<'a> Delivery<'a> {
             &record.event,
             record.created_at,
             self.host.get_or_insert_with(host_name),
-            self.zone.get_or_insert_with(|| zone(self.ctx)),
+            self.zone.get_or_insert_with(|| self.ctx.zone()),
         );
         let mut changed = false;
         let mut failed = false;
@@ -461,15 +461,6 @@ pub fn host_name() -> String {
         .ok()
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "unknown host".into())
-}
-
-/// The zone messages show times in: the config's, else the system's.
-pub fn zone(ctx: &Ctx) -> TimeZone {
-    ctx.config
-        .timezone
-        .as_deref()
-        .and_then(|z| TimeZone::get(z).ok())
-        .unwrap_or_else(TimeZone::system)
 }
 
 #[cfg(test)]

@@ -179,14 +179,9 @@ impl Gatherer<'_> {
         (banner, f.rate_limit_type.clone(), false)
     }
 
-    /// The zone of banners without one: the configured, else the system's.
+    /// The zone of banners without one.
     fn zone(&self) -> jiff::tz::TimeZone {
-        self.ctx
-            .config
-            .timezone
-            .as_deref()
-            .and_then(|z| detect::lookup_zone(z).ok())
-            .unwrap_or_else(jiff::tz::TimeZone::system)
+        self.ctx.zone()
     }
 
     /// Status-line figures over the configured threshold count as a limit.

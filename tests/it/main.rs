@@ -22,3 +22,4 @@ mod systemd;
 mod tasks;
 mod tmux_boundary;
 mod user_manager;
+mod visibility;

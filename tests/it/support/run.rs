@@ -23,6 +23,7 @@ pub struct Run {
     stderr_unchecked: bool,
     stderr_empty: bool,
     stderr_is: Option<String>,
+    stdout_is: Option<String>,
 }
 
 #[derive(Debug)]
@@ -50,6 +51,7 @@ impl Run {
             stderr_unchecked: false,
             stderr_empty: false,
             stderr_is: None,
+            stdout_is: None,
         }
     }
 
@@ -97,6 +99,12 @@ impl Run {
 
     pub fn stdout_has(mut self, s: &str) -> Run {
         self.stdout_has.push(s.into());
+        self
+    }
+
+    /// stdout must be exactly `text`.
+    pub fn stdout_is(mut self, text: &str) -> Run {
+        self.stdout_is = Some(text.into());
         self
     }
 
@@ -169,6 +177,9 @@ impl Run {
                 "stdout lacks {s:?}: {}",
                 show()
             );
+        }
+        if let Some(want) = &self.stdout_is {
+            assert!(done.stdout == *want, "stdout is not {want:?}: {}", show());
         }
         for s in &self.stdout_lacks {
             assert!(
