@@ -40,6 +40,9 @@ _ccf() {
             ccf,help)
                 cmd="ccf__subcmd__help"
                 ;;
+            ccf,history)
+                cmd="ccf__subcmd__history"
+                ;;
             ccf,hook)
                 cmd="ccf__subcmd__hook"
                 ;;
@@ -120,6 +123,9 @@ _ccf() {
                 ;;
             ccf__subcmd__help,help)
                 cmd="ccf__subcmd__help__subcmd__help"
+                ;;
+            ccf__subcmd__help,history)
+                cmd="ccf__subcmd__help__subcmd__history"
                 ;;
             ccf__subcmd__help,hook)
                 cmd="ccf__subcmd__help__subcmd__hook"
@@ -218,7 +224,7 @@ _ccf() {
 
     case "${cmd}" in
         ccf)
-            opts="-v -q -h -V --config --verbose --quiet --help --version check-quota swap rollback ensure-symlinks validate dispatch janitor status detect hook install-hooks run-task notify account systemd cron completions man help"
+            opts="-v -q -h -V --config --verbose --quiet --help --version check-quota swap rollback ensure-symlinks validate dispatch janitor status history detect hook install-hooks run-task notify account systemd cron completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -502,7 +508,7 @@ _ccf() {
             return 0
             ;;
         ccf__subcmd__help)
-            opts="check-quota swap rollback ensure-symlinks validate dispatch janitor status detect hook install-hooks run-task notify account systemd cron completions man help"
+            opts="check-quota swap rollback ensure-symlinks validate dispatch janitor status history detect hook install-hooks run-task notify account systemd cron completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -656,6 +662,20 @@ _ccf() {
             return 0
             ;;
         ccf__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__help__subcmd__history)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -872,6 +892,36 @@ _ccf() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__history)
+            opts="-v -q -h -V --since --account --json --svg --config --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --svg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

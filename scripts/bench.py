@@ -475,6 +475,14 @@ def main():
                         batched_capture(w), w.env, runs)
         rows += [cq, base, batch]
         rows.append(measure("status --json", [ccf, "status", "--json"], w.env, runs))
+        usage_in = json.dumps({"session_id": str(uuid.uuid4()), "cwd": w.home,
+                               "rate_limits": {"five_hour": {"used_percentage": 42.0, "resets_at": 4102444800},
+                                               "seven_day": {"used_percentage": 61.0, "resets_at": 4102444800}}})
+        subprocess.run([ccf, "hook", "statusline"], env=w.env, input=usage_in.encode(), check=True,
+                       stdout=subprocess.DEVNULL)
+        rows.append(measure("status --tmux (the tmux segment: files only, no lock)", [ccf, "status", "--tmux"],
+                            w.env, runs * 3))
+        rows.append(measure("status --prometheus", [ccf, "status", "--prometheus"], w.env, runs))
         hook_in = json.dumps({"session_id": str(uuid.uuid4()), "cwd": w.home, "hook_event_name": "SessionStart",
                               "source": "startup"}).encode()
         hook = measure("hook session-start (Claude Code waits for it)", [ccf, "hook", "session-start"], w.env,

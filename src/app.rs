@@ -57,6 +57,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<ExitCode> {
         Command::EnsureSymlinks(args) => commands::ensure_symlinks::run(ctx, &args),
         Command::Validate => commands::validate::run(ctx),
         Command::Status(args) => commands::status::run(ctx, &args),
+        Command::History(args) => commands::history::run(ctx, &args),
         Command::CheckQuota(args) => commands::check_quota::run(ctx, &args),
         Command::Swap(args) => commands::swap::run(ctx, &args),
         Command::Rollback(args) => commands::rollback::run(ctx, &args),

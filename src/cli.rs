@@ -52,6 +52,8 @@ pub enum Command {
     Janitor(DryRun),
     /// Show accounts, link, sessions, tasks, the last swap and health
     Status(StatusArgs),
+    /// What happened, newest last, with a summary per account; `--svg` draws the timeline
+    History(HistoryArgs),
     /// Classify a pane capture and explain why check-quota would or would not swap
     Detect(DetectArgs),
     /// Claude Code hook entry points (JSON on stdin; always exit 0)
@@ -134,6 +136,23 @@ pub struct StatusArgs {
         conflicts_with = "json"
     )]
     pub prometheus: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// How far back to look
+    #[arg(long, value_name = "DURATION", default_value = "7d")]
+    pub since: humantime::Duration,
+    /// Only what concerns this account
+    #[arg(long, value_name = "ACCOUNT")]
+    pub account: Option<String>,
+    /// The events and the summary as one JSON document
+    #[arg(long)]
+    pub json: bool,
+    /// Draw the timeline into FILE (SVG): a row per account, active and exhausted, the
+    /// parked spans and the swaps
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -16,6 +16,7 @@ pub mod exit;
 pub mod failover;
 pub mod fault;
 pub mod fsutil;
+pub mod history;
 pub mod human;
 pub mod links;
 pub mod lock;

@@ -12,7 +12,7 @@ use anyhow::Result;
 use crate::cli::DryRun;
 use crate::context::Ctx;
 use crate::failover;
-use crate::notify::{self, Event};
+use crate::notify::Event;
 use crate::quota::{self, Action};
 use crate::spool;
 use crate::state::{self, State};
@@ -101,8 +101,19 @@ fn pass(ctx: &Ctx, state: &mut State, args: &DryRun) -> Result<()> {
             ));
         }
     }
+    for (account, until, scope) in remembered.limits {
+        crate::history::append(
+            &ctx.config.state_dir,
+            ctx.now,
+            crate::history::What::Kept(crate::history::Kept::LimitSeen {
+                account,
+                until,
+                scope,
+            }),
+        );
+    }
     for account in remembered.newly_failed {
-        notify::emit(ctx, &Event::NeedsLogin { account });
+        crate::history::emit(ctx, &Event::NeedsLogin { account });
     }
     let (Action::Swap(request) | Action::Return(request)) = decision.action else {
         if let Some(owed) = failover::make_owed_moves(ctx, state, &world, false)?

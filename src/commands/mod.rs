@@ -7,6 +7,7 @@ pub mod cron;
 pub mod detect;
 pub mod dispatch;
 pub mod ensure_symlinks;
+pub mod history;
 pub mod hook;
 pub mod install_hooks;
 pub mod janitor;

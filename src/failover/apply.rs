@@ -18,7 +18,7 @@ use super::settle::{finish, mark_left};
 use super::{SwapOutcome, SwapRequest, fault};
 use crate::config::SessionKind;
 use crate::context::Ctx;
-use crate::notify::{self, Event};
+use crate::notify::Event;
 use crate::state::{State, SwapJournal, SwapSession, SwapStep};
 use crate::world::World;
 use crate::{fsutil, links};
@@ -86,7 +86,7 @@ pub fn swap(
         }];
         if !opts.dry_run && state.all_exhausted_since.take().is_some() {
             ctx.save(state)?;
-            notify::emit(ctx, &Event::WorkResumed { account: to });
+            crate::history::emit(ctx, &Event::WorkResumed { account: to });
         }
         return Ok(SwapOutcome {
             plan: lines,
@@ -198,7 +198,7 @@ fn journal(
 
 /// Queues the announcement of a swap (after its journal was saved).
 fn announce(ctx: &Ctx, req: &SwapRequest, from: &str, to: &str, moves: &[(SessionFacts, Move)]) {
-    notify::emit(
+    crate::history::emit(
         ctx,
         &Event::SwapStarted {
             from: from.to_string(),
@@ -255,7 +255,7 @@ fn park(
             .filter(|a| !a.auth_failed)
             .filter_map(|a| a.exhausted_until)
             .min();
-        notify::emit(ctx, &Event::AllExhausted { until });
+        crate::history::emit(ctx, &Event::AllExhausted { until });
     }
     Ok(outcome)
 }

@@ -8,7 +8,7 @@ use super::apply::home_of;
 use super::relaunch::{Target, Timing, relaunch, runs_on, same_dir};
 use crate::context::Ctx;
 use crate::fsutil;
-use crate::notify::{self, Event};
+use crate::notify::Event;
 use crate::state::{Degraded, State, SwapJournal};
 
 /// Cancels the swap in the journal. Returns the error the swap ends with.
@@ -30,7 +30,7 @@ pub fn cancel(ctx: &Ctx, state: &mut State, why: &str) -> anyhow::Error {
         }
     }
     let saved = ctx.save(state);
-    notify::emit(
+    crate::history::emit(
         ctx,
         &Event::SwapFailed {
             from: j.from.clone(),
@@ -41,7 +41,7 @@ pub fn cancel(ctx: &Ctx, state: &mut State, why: &str) -> anyhow::Error {
     );
     let mut err = match degraded {
         Some(reason) => {
-            notify::emit(
+            crate::history::emit(
                 ctx,
                 &Event::Degraded {
                     reason: reason.clone(),

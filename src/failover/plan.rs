@@ -336,7 +336,10 @@ pub fn announcements(f: &Finished, moved: &[String], failed: &[String]) -> Vec<E
             failed: failed.to_vec(),
         });
     } else if cross && f.returned && !f.by_operator {
-        events.push(Event::Returned { to: f.to.into() });
+        events.push(Event::Returned {
+            to: f.to.into(),
+            from: Some(f.from.into()),
+        });
     } else if cross {
         events.push(Event::SwapDone {
             from: f.from.into(),

@@ -12,7 +12,6 @@ use super::{SwapOutcome, fault, plan};
 use crate::config::SessionKind;
 use crate::context::Ctx;
 use crate::detect::Scope;
-use crate::notify;
 use crate::state::{IdSource, MoveWhy, PendingMove, PendingReturn, State, SwapJournal, SwapRecord};
 
 /// What [`settle`] needs beyond the journal and the state.
@@ -224,7 +223,7 @@ pub fn finish(ctx: &Ctx, state: &mut State) -> Result<SwapOutcome> {
         resumed: settled.resumed,
     };
     for event in plan::announcements(&done, &settled.moved, &settled.failed) {
-        notify::emit(ctx, &event);
+        crate::history::emit(ctx, &event);
     }
     Ok(SwapOutcome {
         from: j.from,

@@ -55,6 +55,9 @@ pub enum Event {
     },
     Returned {
         to: String,
+        /// The account left (absent in events queued before it was recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from: Option<String>,
     },
     NeedsLogin {
         account: String,
@@ -197,7 +200,7 @@ fn words(event: &Event, zone: &TimeZone) -> (String, Vec<String>) {
             (subject, vec!["work waits for the first reset".into()])
         }
         Event::WorkResumed { account } => (format!("work resumed on {account}"), vec![]),
-        Event::Returned { to } => (format!("returned to {to}"), vec![]),
+        Event::Returned { to, .. } => (format!("returned to {to}"), vec![]),
         Event::NeedsLogin { account } => (
             format!("{account} needs a login"),
             vec![format!(
@@ -291,7 +294,10 @@ mod tests {
             Event::WorkResumed {
                 account: "a".into(),
             },
-            Event::Returned { to: "a".into() },
+            Event::Returned {
+                to: "a".into(),
+                from: Some("b".into()),
+            },
             Event::NeedsLogin {
                 account: "a".into(),
             },

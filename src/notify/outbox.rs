@@ -114,6 +114,7 @@ pub fn dir(ctx: &Ctx) -> PathBuf {
 }
 
 /// Queues `event` for delivery. Never fails: a notification must not break a run.
+/// Runs call the history's `emit`, which records the event and then calls this.
 pub fn emit(ctx: &Ctx, event: &Event) {
     let dir = dir(ctx);
     let record = Record {

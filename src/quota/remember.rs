@@ -42,6 +42,9 @@ pub fn absorb(state: &mut State, facts: &Facts) -> Vec<String> {
 pub struct Remembered {
     /// Accounts that newly failed authentication (to notify).
     pub newly_failed: Vec<String>,
+    /// Accounts newly marked out, or out until later than they were (for the history):
+    /// the account, its reset and the limit's scope.
+    pub limits: Vec<(String, Timestamp, Option<crate::detect::Scope>)>,
     /// The log lines of the pass with their priority: a standing verdict is logged at
     /// debug after the first time, so the journal keeps what changed.
     pub log: Vec<(Level, String)>,
@@ -80,6 +83,7 @@ pub fn remember(state: &mut State, facts: &Facts, d: &Decision, now: Timestamp) 
         if a.exhausted_until.is_none_or(|u| u < *until) {
             a.exhausted_until = Some(*until);
             a.exhausted_scope = *scope;
+            out.limits.push((account.clone(), *until, *scope));
         }
     }
     for account in &d.auth_failed {

@@ -140,6 +140,14 @@ impl<'a> Applier<'a> {
                 task: task.to_string(),
                 reason: r.to_string(),
             });
+        } else {
+            crate::history::append(
+                &self.ctx.config.state_dir,
+                self.ctx.now,
+                crate::history::What::Kept(crate::history::Kept::TaskDone {
+                    task: task.to_string(),
+                }),
+            );
         }
         Ok(())
     }
@@ -364,7 +372,7 @@ impl<'a> Applier<'a> {
     /// Queues this run's notifications; call after the state is saved.
     pub fn emit(&self) {
         for e in &self.events {
-            crate::notify::emit(self.ctx, e);
+            crate::history::emit(self.ctx, e);
         }
     }
 }

@@ -14,6 +14,7 @@ mod failover;
 mod faults;
 mod foundation;
 mod fuzz;
+mod history;
 mod hostile;
 mod notify;
 mod real;
