@@ -249,6 +249,48 @@ mod tests {
         assert_eq!(t.prompt, "hi");
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 500,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x00cc_f018),
+            failure_persistence: None,
+            ..proptest::test_runner::Config::default()
+        })]
+
+        /// Whatever file dispatch accepts, options give a file dispatch accepts, with the
+        /// options set, every other key as it was and the prompt byte for byte.
+        #[test]
+        fn options_keep_every_runnable_file_runnable_and_its_prompt_verbatim(
+            keys in proptest::sample::subsequence(
+                vec!["project: ~/a", "priority: 2", "timeout: 5m", "model: opus", "account: x", "retries: 1", "# note"],
+                0..=7,
+            ),
+            fenced in proptest::bool::ANY,
+            prompt in "(---\r?\n|[ -~\n\r\t\u{e9}\u{2014}]){0,60}",
+            priority in proptest::option::of(proptest::num::i64::ANY),
+            project in proptest::option::of("[~/][ -~]{0,20}"),
+        ) {
+            let text = if fenced {
+                format!("---\n{}\n---\n{prompt}", keys.join("\n"))
+            } else {
+                prompt.clone()
+            };
+            let Ok(before) = parse(text.as_bytes()) else { return Ok(()) };
+            let options = Options { project: project.clone(), priority, timeout: None };
+            let after = parse(&with_options(text.as_bytes(), &options).unwrap()).unwrap();
+            proptest::prop_assert_eq!(&after.prompt, &before.prompt);
+            proptest::prop_assert_eq!(after.meta.priority, priority.or(before.meta.priority));
+            proptest::prop_assert_eq!(
+                after.meta.project,
+                project.map(PathBuf::from).or(before.meta.project)
+            );
+            proptest::prop_assert_eq!(after.meta.timeout, before.meta.timeout);
+            proptest::prop_assert_eq!(after.meta.model, before.meta.model);
+            proptest::prop_assert_eq!(after.meta.account, before.meta.account);
+            proptest::prop_assert_eq!(after.meta.retries, before.meta.retries);
+        }
+    }
+
     #[test]
     fn options_never_rescue_a_file_that_cannot_run() {
         let options = Options {
