@@ -494,11 +494,15 @@ fn a_running_task_cancelled_is_stopped_ends_in_failed_as_cancelled_and_its_sessi
     );
     assert!(PathBuf::from(format!("/proc/{pid}")).exists());
 
+    // A copy dropped by hand waits behind the busy name: the running one is cancelled
+    // first.
+    std::fs::write(q(&sb, "inbox/slow.md"), "a second copy").unwrap();
     sb.ccf(&["task", "cancel", "slow.md"])
         .stdout_has("cancel slow.md in ccl-auto-11: stop its claude")
         .stdout_has("slow.md: in failed/ as cancelled; `ccf task retry slow` queues it again")
         .run();
     assert_eq!(names(&q(&sb, "failed")), ["slow.md", "slow.reason"]);
+    assert!(q(&sb, "inbox/slow.md").exists());
     let reason = std::fs::read_to_string(q(&sb, "failed/slow.reason")).unwrap();
     assert!(
         reason.starts_with("cancelled by the operator after ")
@@ -512,6 +516,13 @@ fn a_running_task_cancelled_is_stopped_ends_in_failed_as_cancelled_and_its_sessi
         (sb.tmux.pane_command("ccl-auto-11") == "bash").then_some(())
     });
     assert!(sb.state()["sessions"].get("ccl-auto-11").is_none());
+    sb.ccf(&["task", "cancel", "slow"])
+        .stdout_has("cancel slow.md in the inbox")
+        .run();
+    assert_eq!(
+        names(&q(&sb, "failed")),
+        ["slow.md", "slow.reason", "slow~2.md", "slow~2.reason"]
+    );
     // Nothing for janitor to settle, and nothing left in running/ once it swept.
     sb.ccf(&["janitor"]).stdout_lacks("slow.md").run();
     assert!(

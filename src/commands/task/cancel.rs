@@ -21,7 +21,15 @@ pub fn run(ctx: &Ctx, name: &str, dry_run: bool) -> Result<ExitCode> {
     let mut m = crate::mutation::begin(ctx)?;
     let mut ap = Applier::new(ctx, dry_run);
     let stem = queue::stem(name);
-    let (action, facts) = match ap.queue.locate(name) {
+    // A name in both running/ and the inbox (a copy dropped by hand waits behind a busy
+    // name): the one that runs is the one to stop; a second cancel takes the other.
+    let here = |d: &str| std::fs::symlink_metadata(ap.queue.task_path(d, name)).is_ok();
+    let found = if here(RUNNING) {
+        Some(RUNNING)
+    } else {
+        ap.queue.locate(name)
+    };
+    let (action, facts) = match found {
         // Nothing runs it: no need to ask tmux.
         Some(INBOX) => (
             Action::Cancel {
