@@ -73,6 +73,9 @@ _ccf() {
             ccf,systemd)
                 cmd="ccf__subcmd__systemd"
                 ;;
+            ccf,task)
+                cmd="ccf__subcmd__task"
+                ;;
             ccf,validate)
                 cmd="ccf__subcmd__validate"
                 ;;
@@ -157,6 +160,9 @@ _ccf() {
             ccf__subcmd__help,systemd)
                 cmd="ccf__subcmd__help__subcmd__systemd"
                 ;;
+            ccf__subcmd__help,task)
+                cmd="ccf__subcmd__help__subcmd__task"
+                ;;
             ccf__subcmd__help,validate)
                 cmd="ccf__subcmd__help__subcmd__validate"
                 ;;
@@ -180,6 +186,18 @@ _ccf() {
                 ;;
             ccf__subcmd__help__subcmd__systemd,uninstall)
                 cmd="ccf__subcmd__help__subcmd__systemd__subcmd__uninstall"
+                ;;
+            ccf__subcmd__help__subcmd__task,add)
+                cmd="ccf__subcmd__help__subcmd__task__subcmd__add"
+                ;;
+            ccf__subcmd__help__subcmd__task,cancel)
+                cmd="ccf__subcmd__help__subcmd__task__subcmd__cancel"
+                ;;
+            ccf__subcmd__help__subcmd__task,list)
+                cmd="ccf__subcmd__help__subcmd__task__subcmd__list"
+                ;;
+            ccf__subcmd__help__subcmd__task,retry)
+                cmd="ccf__subcmd__help__subcmd__task__subcmd__retry"
                 ;;
             ccf__subcmd__notify,help)
                 cmd="ccf__subcmd__notify__subcmd__help"
@@ -217,6 +235,36 @@ _ccf() {
             ccf__subcmd__systemd__subcmd__help,uninstall)
                 cmd="ccf__subcmd__systemd__subcmd__help__subcmd__uninstall"
                 ;;
+            ccf__subcmd__task,add)
+                cmd="ccf__subcmd__task__subcmd__add"
+                ;;
+            ccf__subcmd__task,cancel)
+                cmd="ccf__subcmd__task__subcmd__cancel"
+                ;;
+            ccf__subcmd__task,help)
+                cmd="ccf__subcmd__task__subcmd__help"
+                ;;
+            ccf__subcmd__task,list)
+                cmd="ccf__subcmd__task__subcmd__list"
+                ;;
+            ccf__subcmd__task,retry)
+                cmd="ccf__subcmd__task__subcmd__retry"
+                ;;
+            ccf__subcmd__task__subcmd__help,add)
+                cmd="ccf__subcmd__task__subcmd__help__subcmd__add"
+                ;;
+            ccf__subcmd__task__subcmd__help,cancel)
+                cmd="ccf__subcmd__task__subcmd__help__subcmd__cancel"
+                ;;
+            ccf__subcmd__task__subcmd__help,help)
+                cmd="ccf__subcmd__task__subcmd__help__subcmd__help"
+                ;;
+            ccf__subcmd__task__subcmd__help,list)
+                cmd="ccf__subcmd__task__subcmd__help__subcmd__list"
+                ;;
+            ccf__subcmd__task__subcmd__help,retry)
+                cmd="ccf__subcmd__task__subcmd__help__subcmd__retry"
+                ;;
             *)
                 ;;
         esac
@@ -224,7 +272,7 @@ _ccf() {
 
     case "${cmd}" in
         ccf)
-            opts="-v -q -h -V --config --verbose --quiet --help --version check-quota swap rollback ensure-symlinks validate dispatch janitor status history detect hook install-hooks run-task notify account systemd cron completions man help"
+            opts="-v -q -h -V --config --verbose --quiet --help --version check-quota swap rollback ensure-symlinks validate dispatch janitor status history detect hook install-hooks run-task notify account task systemd cron completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -508,7 +556,7 @@ _ccf() {
             return 0
             ;;
         ccf__subcmd__help)
-            opts="check-quota swap rollback ensure-symlinks validate dispatch janitor status history detect hook install-hooks run-task notify account systemd cron completions man help"
+            opts="check-quota swap rollback ensure-symlinks validate dispatch janitor status history detect hook install-hooks run-task notify account task systemd cron completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -872,6 +920,76 @@ _ccf() {
             return 0
             ;;
         ccf__subcmd__help__subcmd__systemd__subcmd__uninstall)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__help__subcmd__task)
+            opts="add list cancel retry"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__help__subcmd__task__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__help__subcmd__task__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__help__subcmd__task__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__help__subcmd__task__subcmd__retry)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -1314,6 +1432,196 @@ _ccf() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__task)
+            opts="-v -q -h -V --config --verbose --quiet --help --version add list cancel retry help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__task__subcmd__add)
+            opts="-v -q -h -V --project --priority --timeout --name --dry-run --config --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --priority)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__task__subcmd__cancel)
+            opts="-v -q -h -V --dry-run --config --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__task__subcmd__help)
+            opts="add list cancel retry help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__task__subcmd__help__subcmd__add)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__task__subcmd__help__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__task__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__task__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__task__subcmd__help__subcmd__retry)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__task__subcmd__list)
+            opts="-v -q -h -V --json --config --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__task__subcmd__retry)
+            opts="-v -q -h -V --dry-run --config --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -67,6 +67,7 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<ExitCode> {
         Command::RunTask(args) => commands::run_task::run(ctx, &args),
         Command::Notify(args) => commands::notify::run(ctx, &args),
         Command::Account(args) => commands::account::run(ctx, &args),
+        Command::Task(args) => commands::task::run(ctx, &args),
         Command::Systemd(args) => commands::systemd::run(ctx, &args),
         Command::Cron => commands::cron::run(ctx),
         Command::Completions(_) | Command::Man | Command::Hook(_) | Command::Detect(_) => {

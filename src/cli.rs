@@ -66,6 +66,8 @@ pub enum Command {
     Notify(NotifyArgs),
     /// List accounts; take one out of rotation or put it back
     Account(AccountArgs),
+    /// Queue a task, list the queue, cancel a task or retry a failed one
+    Task(TaskArgs),
     /// Install or remove ccf's systemd user units
     Systemd(SystemdArgs),
     /// Print crontab lines for hosts without a user systemd
@@ -234,6 +236,83 @@ pub enum AccountAction {
         #[arg(value_name = "ACCOUNT")]
         name: String,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct TaskArgs {
+    #[command(subcommand)]
+    pub action: TaskAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TaskAction {
+    /// Queue FILE (or stdin) in inbox/ in one step
+    ///
+    /// The options given are written into its front matter. A task dispatch would reject
+    /// is refused, and nothing is written.
+    Add(TaskAddArgs),
+    /// The tasks in inbox/, running/ (session and age), done/ and failed/ (the result's
+    /// first line)
+    List {
+        /// One JSON array (stable; documented in the README)
+        #[arg(long)]
+        json: bool,
+    },
+    /// Stop a task and put it in failed/ as cancelled
+    ///
+    /// A running task's claude is stopped and its pool session goes back to a shell, as
+    /// after a timeout; a task in the inbox just moves.
+    Cancel {
+        /// The task's name, with or without `.md`
+        name: String,
+        /// Print what would be done and change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Put a task from failed/ back into the inbox
+    Retry {
+        /// The task's name, with or without `.md`
+        name: String,
+        /// Print what would be done and change nothing
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct TaskAddArgs {
+    /// The task file: optional front matter, then the prompt [default: stdin, also `-`]
+    #[arg(value_name = "FILE|-")]
+    pub file: Option<PathBuf>,
+    /// claude's working directory (a relative one is taken from here)
+    /// [default: the file's `project`, else `pool.autonomous.workdir`]
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Higher starts first [default: the file's `priority`, else 0]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub priority: Option<i64>,
+    /// Stop the task after this long (30m, 2h) [default: the file's `timeout`, else
+    /// `dispatcher.task_timeout`]
+    #[arg(long, value_name = "DURATION", value_parser = task_timeout)]
+    pub timeout: Option<std::time::Duration>,
+    /// The task's file name in the queue (`.md` is added) [default: FILE's name; from
+    /// stdin, the prompt's first words]
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Print what would be queued and write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `--timeout`: a duration the front matter accepts, and more than zero.
+fn task_timeout(text: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if d.is_zero() => Err("a task needs more than 0s to run".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!(
+            "invalid duration {text:?} ({e}); write e.g. 30s, 5m, 2h or 7d"
+        )),
+    }
 }
 
 #[derive(Debug, Args)]

@@ -127,6 +127,9 @@ its mtime is the time of the last check\-quota pass that changed nothing else
 .TP
 \fI~/.claude\fR
 the link ccf points at the active account's home (\fBclaude_link\fR)
+.TP
+\fIqueue_dir/inbox/\fR, \fIrunning/\fR, \fIdone/\fR, \fIfailed/\fR
+the task queue (\fBdispatcher.queue_dir\fR, default \fI~/agent\-queue\fR)
 .SH EXAMPLES
 .TP
 \fBccf validate\fR
@@ -140,6 +143,9 @@ move every managed session to compte2 now
 .TP
 \fBccf account disable compte2 \-\-reason "billing"\fR
 keep ccf off compte2 until \fBccf account enable compte2\fR
+.TP
+\fBccf task add \-\-project ~/src/app \-\-priority 5 fix\-login.md\fR
+queue a task; \fBccf task list\fR shows it, \fBccf task cancel fix\-login\fR stops it
 .TP
 \fBccf status \-\-check\fR
 exit 3 when something needs the operator

@@ -18,4 +18,5 @@ pub mod run_task;
 pub mod status;
 pub mod swap;
 pub mod systemd;
+pub mod task;
 pub mod validate;

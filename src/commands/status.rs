@@ -368,7 +368,29 @@ pub fn problems(s: &Status, units: &[UnitInfo], now: Timestamp) -> Vec<String> {
 fn queue_view(ctx: &Ctx, st: &State) -> QueueView {
     let queue = Queue::new(&ctx.config.dispatcher.queue_dir);
     let age = |t: Timestamp| ctx.now.as_second() - t.as_second();
-    let running = queue
+    let running = running_views(&queue, ctx.now);
+    let oldest_waiting = queue
+        .inbox()
+        .unwrap_or_default()
+        .into_iter()
+        .min_by_key(|w| (w.queued_at, w.name.clone()))
+        .map(|w| WaitingView {
+            age_secs: age(w.queued_at),
+            task: w.name,
+            since: w.queued_at,
+        });
+    QueueView {
+        running,
+        oldest_waiting,
+        problem: st.pool_problem.as_ref().map(|p| p.detail.clone()),
+        problem_since: st.pool_problem.as_ref().map(|p| p.since),
+    }
+}
+
+/// Each task in `running/` as `status` and `ccf task list` show it.
+pub fn running_views(queue: &Queue, now: Timestamp) -> Vec<TaskView> {
+    let age = |t: Timestamp| now.as_second() - t.as_second();
+    queue
         .claimed()
         .unwrap_or_default()
         .into_iter()
@@ -395,23 +417,7 @@ fn queue_view(ctx: &Ctx, st: &State) -> QueueView {
                 wait_until: r.as_ref().and_then(|r| r.wait.as_ref()?.until),
             }
         })
-        .collect();
-    let oldest_waiting = queue
-        .inbox()
-        .unwrap_or_default()
-        .into_iter()
-        .min_by_key(|w| (w.queued_at, w.name.clone()))
-        .map(|w| WaitingView {
-            age_secs: age(w.queued_at),
-            task: w.name,
-            since: w.queued_at,
-        });
-    QueueView {
-        running,
-        oldest_waiting,
-        problem: st.pool_problem.as_ref().map(|p| p.detail.clone()),
-        problem_since: st.pool_problem.as_ref().map(|p| p.since),
-    }
+        .collect()
 }
 
 fn render(s: &Status, now: Timestamp, zone: &jiff::tz::TimeZone) -> String {
@@ -575,6 +581,34 @@ fn render_failover(o: &mut String, s: &Status) {
     }
 }
 
+/// Where a task in `running/` is, for people: `in ccl-auto-11 on compte1 for 4m`,
+/// `ended in …, janitor settles it`, or why it waits.
+pub fn running_words(task: &TaskView) -> String {
+    let place = match (&task.session, task.state) {
+        (Some(s), "running") => format!("in {s}"),
+        (Some(s), _) => format!("ended in {s}, janitor settles it"),
+        (None, _) => match (&task.wait_reason, task.wait_until) {
+            (Some(r), Some(u)) => format!("waits ({r}) until {u} or another account"),
+            (Some(r), None) => format!("waits to start again ({r})"),
+            _ => "waits".to_string(),
+        },
+    };
+    format!(
+        "{place}{}{}",
+        task.account
+            .as_ref()
+            .map(|a| format!(" on {a}"))
+            .unwrap_or_default(),
+        task.age_secs
+            .filter(|_| task.state == "running")
+            .map(|a| format!(
+                " for {}",
+                crate::human::duration(std::time::Duration::from_secs(a.max(0).unsigned_abs()))
+            ))
+            .unwrap_or_default(),
+    )
+}
+
 /// The queue's lines under the task counts: a stuck pool first, then each claimed task,
 /// then the oldest waiting one.
 fn render_queue(out: &mut String, queue: &QueueView) {
@@ -587,31 +621,7 @@ fn render_queue(out: &mut String, queue: &QueueView) {
         let _ = writeln!(out, "  QUEUE STUCK: {p}{since}");
     }
     for task in &queue.running {
-        let place = match (&task.session, task.state) {
-            (Some(s), "running") => format!("in {s}"),
-            (Some(s), _) => format!("ended in {s}, janitor settles it"),
-            (None, _) => match (&task.wait_reason, task.wait_until) {
-                (Some(r), Some(u)) => format!("waits ({r}) until {u} or another account"),
-                (Some(r), None) => format!("waits to start again ({r})"),
-                _ => "waits".to_string(),
-            },
-        };
-        let _ = writeln!(
-            out,
-            "  {:<24} {place}{}{}",
-            task.task,
-            task.account
-                .as_ref()
-                .map(|a| format!(" on {a}"))
-                .unwrap_or_default(),
-            task.age_secs
-                .filter(|_| task.state == "running")
-                .map(|a| format!(
-                    " for {}",
-                    crate::human::duration(std::time::Duration::from_secs(a.max(0).unsigned_abs()))
-                ))
-                .unwrap_or_default(),
-        );
+        let _ = writeln!(out, "  {:<24} {}", task.task, running_words(task));
     }
     if let Some(w) = &queue.oldest_waiting {
         let _ = writeln!(

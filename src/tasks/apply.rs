@@ -84,6 +84,12 @@ impl<'a> Applier<'a> {
                 retry,
                 after,
             } => self.kill(state, task, session, *retry, *after),
+            Action::Cancel {
+                task,
+                session,
+                stop,
+                claimed,
+            } => self.cancel(state, task, session.as_deref(), *stop, *claimed),
             Action::Requeue { task, session, .. } => self.requeue(state, task, session.as_deref()),
             Action::Launch {
                 task,
@@ -178,19 +184,7 @@ impl<'a> Applier<'a> {
         retry: bool,
         after: Duration,
     ) -> Result<()> {
-        let ctx = self.ctx;
-        let shell = std::env::var("SHELL")
-            .ok()
-            .filter(|s| !s.is_empty())
-            .unwrap_or_else(|| "/bin/sh".into());
-        ctx.tmux.respawn(
-            session,
-            &Launch {
-                argv: vec![shell],
-                cwd: ctx.config.pool.workdir.clone(),
-                env: vec![],
-            },
-        )?;
+        self.to_shell(session)?;
         bookkeeping::forget(state, Some(session), task);
         let mut r = self.queue.read_record(task)?;
         if retry {
@@ -205,6 +199,51 @@ impl<'a> Applier<'a> {
                 task: task.to_string(),
             });
         }
+        Ok(())
+    }
+
+    /// Respawns `session`'s pane to a shell in the pool's workdir: the wrapper and its
+    /// claude are killed, and the session is free for the next task.
+    fn to_shell(&self, session: &str) -> Result<()> {
+        let ctx = self.ctx;
+        let shell = std::env::var("SHELL")
+            .ok()
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "/bin/sh".into());
+        ctx.tmux.respawn(
+            session,
+            &Launch {
+                argv: vec![shell],
+                cwd: ctx.config.pool.workdir.clone(),
+                env: vec![],
+            },
+        )
+    }
+
+    /// A task the operator cancelled: a running one is stopped as a timed-out one is
+    /// (its pane back to a shell), then it goes to `failed/` as cancelled. The pane is
+    /// stopped first: when that fails, the task stays where it was.
+    fn cancel(
+        &mut self,
+        state: &mut State,
+        task: &str,
+        session: Option<&str>,
+        stop: bool,
+        claimed: bool,
+    ) -> Result<()> {
+        let now = self.ctx.now;
+        if !claimed {
+            self.queue
+                .reject(task, &bookkeeping::cancel_reason(None, now), now)?;
+            return Ok(());
+        }
+        let record = self.queue.read_record(task).ok();
+        if stop && let Some(s) = session {
+            self.to_shell(s)?;
+        }
+        bookkeeping::forget(state, session, task);
+        let reason = bookkeeping::cancel_reason(record.as_ref().filter(|_| stop), now);
+        self.queue.finish(task, FAILED, Some(&reason), now)?;
         Ok(())
     }
 

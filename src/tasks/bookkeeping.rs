@@ -91,6 +91,22 @@ pub fn timeout_reason(r: &TaskRecord, after: Duration) -> String {
     )
 }
 
+/// How the reason of a cancelled task begins (`ccf task list` tells them by it).
+pub const CANCELLED: &str = "cancelled by the operator";
+
+/// Why a task the operator cancelled failed: how long its run had gone and where, when
+/// it was running.
+pub fn cancel_reason(r: Option<&TaskRecord>, now: Timestamp) -> String {
+    let ran = r.and_then(|r| Some((r.session.as_deref()?, r.launched_at?, r.attempt)));
+    match ran {
+        Some((session, at, attempt)) => format!(
+            "{CANCELLED} after {} in {session} (attempt {attempt})",
+            crate::human::duration(now.duration_since(at).unsigned_abs())
+        ),
+        None => CANCELLED.to_string(),
+    }
+}
+
 /// The state's record of a pool session running `task` as `r` says, from `now`.
 pub fn launched_session(task: &str, r: &TaskRecord, now: Timestamp) -> SessionRecord {
     SessionRecord {

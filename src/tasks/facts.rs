@@ -79,9 +79,9 @@ impl Facts {
     }
 }
 
-/// Reads and checks one inbox file: the front matter, then what needs the config and
-/// the file system (the project exists, the account is configured).
-fn vet(ctx: &Ctx, path: &Path) -> Result<Vetted, String> {
+/// Reads and checks one queued file: its kind, the front matter, then what needs the
+/// config and the file system (the project exists, the account is configured).
+pub fn vet(ctx: &Ctx, path: &Path) -> Result<Vetted, String> {
     let meta = std::fs::symlink_metadata(path).map_err(|e| format!("cannot stat it: {e}"))?;
     if meta.file_type().is_symlink() {
         return Err(
@@ -92,8 +92,13 @@ fn vet(ctx: &Ctx, path: &Path) -> Result<Vetted, String> {
     if !meta.is_file() {
         return Err("it is not a regular file (a FIFO, a device or a socket)".into());
     }
-    let bytes = read_limited(path)?;
-    let task = frontmatter::parse(&bytes)?;
+    vet_bytes(ctx, &read_limited(path)?)
+}
+
+/// Checks a task file's bytes as dispatch does (`ccf task add` refuses what dispatch
+/// would reject).
+pub fn vet_bytes(ctx: &Ctx, bytes: &[u8]) -> Result<Vetted, String> {
+    let task = frontmatter::parse(bytes)?;
     let cfg = &ctx.config;
     let cwd = match &task.meta.project {
         None => cfg.pool.workdir.clone(),

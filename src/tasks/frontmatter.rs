@@ -71,19 +71,75 @@ pub fn parse(bytes: &[u8]) -> Result<Task, String> {
 /// Splits off the front matter: it opens with a first line that is exactly `---` and
 /// ends at the next such line.
 fn split(text: &str) -> Result<(Meta, &str), String> {
+    match sections(text)? {
+        (None, prompt) => Ok((Meta::default(), prompt)),
+        (Some(yaml), prompt) => Ok((meta(yaml)?, prompt)),
+    }
+}
+
+/// The front matter's YAML text (`None`: the file has none) and the prompt after it.
+fn sections(text: &str) -> Result<(Option<&str>, &str), String> {
     let Some(body) = strip_fence(text) else {
-        return Ok((Meta::default(), text));
+        return Ok((None, text));
     };
     let mut offset = 0;
     for line in body.split_inclusive('\n') {
         if line.trim_end_matches(['\n', '\r']).trim_end() == "---" {
-            let yaml = &body[..offset];
-            let prompt = &body[offset + line.len()..];
-            return Ok((meta(yaml)?, prompt));
+            return Ok((Some(&body[..offset]), &body[offset + line.len()..]));
         }
         offset += line.len();
     }
     Err("the front matter opened by --- on line 1 is never closed by a --- line".into())
+}
+
+/// Options set from outside the file (`ccf task add --project/--priority/--timeout`),
+/// each as the front matter writes it.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Options {
+    pub project: Option<String>,
+    pub priority: Option<i64>,
+    pub timeout: Option<String>,
+}
+
+impl Options {
+    pub fn is_empty(&self) -> bool {
+        *self == Options::default()
+    }
+}
+
+/// The task file `bytes` with `options` set in its front matter (added, or replacing the
+/// file's own value of that key; the other keys keep their order and values, comments
+/// go), the prompt untouched. The result is parsed again, so what comes out is a task
+/// [`parse`] accepts.
+pub fn with_options(bytes: &[u8], options: &Options) -> Result<Vec<u8>, String> {
+    use serde_yaml::{Mapping, Value};
+    parse(bytes)?;
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    let text = std::str::from_utf8(bytes).map_err(|e| e.to_string())?;
+    let (yaml, prompt) = sections(text)?;
+    let mut map = match yaml.map(serde_yaml::from_str::<Value>).transpose() {
+        Ok(None | Some(Value::Null)) => Mapping::new(),
+        Ok(Some(Value::Mapping(m))) => m,
+        Ok(Some(_)) => return Err("front matter: it is not a mapping of keys".into()),
+        Err(e) => return Err(format!("front matter: {}", shift(&e))),
+    };
+    let mut set = |key: &str, value: Value| {
+        map.insert(Value::String(key.into()), value);
+    };
+    if let Some(p) = &options.project {
+        set("project", Value::String(p.clone()));
+    }
+    if let Some(n) = options.priority {
+        set("priority", Value::Number(n.into()));
+    }
+    if let Some(t) = &options.timeout {
+        set("timeout", Value::String(t.clone()));
+    }
+    let yaml = serde_yaml::to_string(&Value::Mapping(map))
+        .map_err(|e| format!("front matter: cannot be written: {e}"))?;
+    let out = format!("---\n{yaml}---\n{prompt}").into_bytes();
+    parse(&out)?;
+    Ok(out)
 }
 
 fn strip_fence(text: &str) -> Option<&str> {
@@ -156,6 +212,109 @@ mod tests {
         assert_eq!(
             parse(b"---\n# nothing\n---\nhi").unwrap().meta,
             Meta::default()
+        );
+    }
+
+    #[test]
+    fn options_are_added_to_the_front_matter_or_replace_its_own_and_the_prompt_stays_verbatim() {
+        let options = Options {
+            project: Some("/srv/app".into()),
+            priority: Some(-3),
+            timeout: Some("1h 30m".into()),
+        };
+        let out = with_options(b"fix it\n---\nnot front matter\n", &options).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "---\nproject: /srv/app\npriority: -3\ntimeout: 1h 30m\n---\nfix it\n---\nnot front matter\n"
+        );
+        let out = with_options(
+            b"---\nmodel: opus # mine\npriority: 1\n---\n  do it\r\n",
+            &Options {
+                priority: Some(7),
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out.clone()).unwrap(),
+            "---\nmodel: opus\npriority: 7\n---\n  do it\r\n"
+        );
+        assert_eq!(parse(&out).unwrap().meta.priority, Some(7));
+        let odd = Options {
+            project: Some("~/a: b # c".into()),
+            ..Options::default()
+        };
+        let t = parse(&with_options(b"---\n---\nhi", &odd).unwrap()).unwrap();
+        assert_eq!(t.meta.project, Some(PathBuf::from("~/a: b # c")));
+        assert_eq!(t.prompt, "hi");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config {
+            cases: 500,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(0x00cc_f018),
+            failure_persistence: None,
+            ..proptest::test_runner::Config::default()
+        })]
+
+        /// Whatever file dispatch accepts, options give a file dispatch accepts, with the
+        /// options set, every other key as it was and the prompt byte for byte.
+        #[test]
+        fn options_keep_every_runnable_file_runnable_and_its_prompt_verbatim(
+            keys in proptest::sample::subsequence(
+                vec!["project: ~/a", "priority: 2", "timeout: 5m", "model: opus", "account: x", "retries: 1", "# note"],
+                0..=7,
+            ),
+            fenced in proptest::bool::ANY,
+            prompt in "(---\r?\n|[ -~\n\r\t\u{e9}\u{2014}]){0,60}",
+            priority in proptest::option::of(proptest::num::i64::ANY),
+            project in proptest::option::of("[~/][ -~]{0,20}"),
+        ) {
+            let text = if fenced {
+                format!("---\n{}\n---\n{prompt}", keys.join("\n"))
+            } else {
+                prompt.clone()
+            };
+            let Ok(before) = parse(text.as_bytes()) else { return Ok(()) };
+            let options = Options { project: project.clone(), priority, timeout: None };
+            let after = parse(&with_options(text.as_bytes(), &options).unwrap()).unwrap();
+            proptest::prop_assert_eq!(&after.prompt, &before.prompt);
+            proptest::prop_assert_eq!(after.meta.priority, priority.or(before.meta.priority));
+            proptest::prop_assert_eq!(
+                after.meta.project,
+                project.map(PathBuf::from).or(before.meta.project)
+            );
+            proptest::prop_assert_eq!(after.meta.timeout, before.meta.timeout);
+            proptest::prop_assert_eq!(after.meta.model, before.meta.model);
+            proptest::prop_assert_eq!(after.meta.account, before.meta.account);
+            proptest::prop_assert_eq!(after.meta.retries, before.meta.retries);
+        }
+    }
+
+    #[test]
+    fn options_never_rescue_a_file_that_cannot_run() {
+        let options = Options {
+            priority: Some(1),
+            ..Options::default()
+        };
+        assert!(
+            with_options(b"---\nprojet: /x\n---\nhi", &options)
+                .unwrap_err()
+                .contains("unknown field `projet`")
+        );
+        assert!(
+            with_options(b"---\n---\n", &options)
+                .unwrap_err()
+                .contains("prompt is empty")
+        );
+        let bad_timeout = Options {
+            timeout: Some("soon".into()),
+            ..Options::default()
+        };
+        assert!(
+            with_options(b"hi", &bad_timeout)
+                .unwrap_err()
+                .contains("invalid duration")
         );
     }
 

@@ -46,6 +46,15 @@ pub enum Action {
         retry: bool,
         after: Duration,
     },
+    /// The operator cancelled a task (`ccf task cancel`): one that runs (`stop`) has its
+    /// pane put back to a shell, as after a timeout; the task goes to `failed/` as
+    /// cancelled, from `running/` (`claimed`) or from the inbox.
+    Cancel {
+        task: String,
+        session: Option<String>,
+        stop: bool,
+        claimed: bool,
+    },
     /// The wrapper is gone without a result: the task goes back to the inbox.
     Requeue {
         task: String,
@@ -119,6 +128,19 @@ impl fmt::Display for Action {
                 crate::human::duration(*after),
                 if *retry { "retry it" } else { "fail it" }
             ),
+            Action::Cancel {
+                task,
+                session,
+                stop,
+                claimed,
+            } => match (session, stop, claimed) {
+                (_, _, false) => write!(f, "cancel {task} in the inbox: fail it as cancelled"),
+                (Some(s), true, true) => write!(
+                    f,
+                    "cancel {task} in {s}: stop its claude, put the pane back to a shell, fail it as cancelled"
+                ),
+                _ => write!(f, "cancel {task}{}: fail it as cancelled", on(session)),
+            },
             Action::Requeue { task, session, why } => {
                 write!(f, "requeue {task}{}: {why}", on(session))
             }

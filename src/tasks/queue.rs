@@ -43,6 +43,17 @@ pub struct Claimed {
     pub pid: Option<u32>,
 }
 
+/// A task in `done/` or `failed/`.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    pub name: String,
+    /// When it was settled (its file's mtime, set then).
+    pub finished_at: Timestamp,
+    /// The first line of `<stem>.reason` (a failed task).
+    pub reason: Option<String>,
+    pub result: Option<Result<TaskResult, String>>,
+}
+
 /// Whether `name` can be a task file name: `<something>.md`, not a dot-file, no `/`.
 #[expect(
     clippy::case_sensitive_file_extension_comparisons,
@@ -200,6 +211,98 @@ impl Queue {
     pub fn reject(&self, name: &str, reason: &str, now: Timestamp) -> Result<PathBuf> {
         let from = self.task_path(INBOX, name);
         self.settle(&from, name, FAILED, Some(reason), false, now)
+    }
+
+    /// The directory holding a task file of that name, if one does (a link or a FIFO
+    /// counts: it is not followed).
+    pub fn locate(&self, name: &str) -> Option<&'static str> {
+        [INBOX, RUNNING, DONE, FAILED]
+            .into_iter()
+            .find(|d| fs::symlink_metadata(self.task_path(d, name)).is_ok())
+    }
+
+    /// Writes a new task into `inbox/` in one step: a dot-file beside the inbox (in the
+    /// queue's root, so the inbox's path unit sees no half-written file and no second
+    /// event; in the inbox itself when the root is another file system) is written,
+    /// synced, then renamed to `inbox/<name>` without replacing anything there.
+    pub fn add(&self, name: &str, bytes: &[u8]) -> Result<PathBuf> {
+        use std::io::Write as _;
+        use std::os::unix::fs::MetadataExt as _;
+        let inbox = self.dir(INBOX);
+        let same_fs = |a: &Path, b: &Path| matches!((fs::metadata(a), fs::metadata(b)), (Ok(x), Ok(y)) if x.dev() == y.dev());
+        let tmp_dir = if same_fs(&self.root, &inbox) {
+            self.root.clone()
+        } else {
+            inbox.clone()
+        };
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!(".{}.", stem(name)))
+            .suffix(".tmp")
+            .tempfile_in(&tmp_dir)
+            .with_context(|| format!("failed to create a temp file in {}", tmp_dir.display()))?;
+        tmp.write_all(bytes)
+            .and_then(|()| tmp.as_file().sync_all())
+            .with_context(|| format!("failed to write {}", tmp.path().display()))?;
+        let to = inbox.join(name);
+        // Closed before it moves: closing it in the inbox would be a second event.
+        let tmp = tmp.into_temp_path();
+        tmp.persist_noclobber(&to).map_err(|e| {
+            let why = if e.error.kind() == std::io::ErrorKind::AlreadyExists {
+                anyhow::anyhow!("a task named {name} appeared in inbox/ meanwhile")
+            } else {
+                anyhow::Error::new(e.error)
+            };
+            why.context(format!("failed to move the new task to {}", to.display()))
+        })?;
+        crate::fsutil::sync_dir(&inbox)?;
+        Ok(to)
+    }
+
+    /// Puts a task from `failed/` back into `inbox/` (one rename: one event for the
+    /// path unit), queued as of `now`, and removes its reason and result. `false` when
+    /// the inbox or `running/` holds a task of that name (nothing moves).
+    pub fn retry(&self, name: &str, now: Timestamp) -> Result<bool> {
+        if [INBOX, RUNNING]
+            .iter()
+            .any(|d| fs::symlink_metadata(self.task_path(d, name)).is_ok())
+        {
+            return Ok(false);
+        }
+        let from = self.task_path(FAILED, name);
+        let to = self.task_path(INBOX, name);
+        crate::fsutil::ensure_private_dir(&self.dir(INBOX))?;
+        // Touched before it moves: in the inbox, that would be a second event.
+        touch(&from, now);
+        fs::rename(&from, &to)
+            .with_context(|| format!("failed to move {} to {}", from.display(), to.display()))?;
+        crate::fsutil::sync_dir(&self.dir(INBOX))?;
+        let failed = self.dir(FAILED);
+        remove_if_present(&failed.join(format!("{}.reason", stem(name))))?;
+        remove_if_present(&failed.join(format!("{}.result.json", stem(name))))?;
+        Ok(true)
+    }
+
+    /// The tasks in `done/` or `failed/`, oldest end first, each with its reason's first
+    /// line and its result.
+    pub fn finished(&self, which: &str) -> Result<Vec<Finished>> {
+        let dir = self.dir(which);
+        let mut out: Vec<Finished> = task_files(&dir)?
+            .into_iter()
+            .map(|(name, mtime)| {
+                let s = stem(&name).to_string();
+                let reason = crate::fsutil::read_bounded(&dir.join(format!("{s}.reason")), 4096)
+                    .ok()
+                    .map(|b| super::record::first_line(&String::from_utf8_lossy(&b)).to_string());
+                Finished {
+                    result: read_json(&dir.join(format!("{s}.result.json"))),
+                    finished_at: to_timestamp(mtime),
+                    reason,
+                    name,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| (a.finished_at, &a.name).cmp(&(b.finished_at, &b.name)));
+        Ok(out)
     }
 
     /// Settles a task into `which`, crash-safe: the reason and a hard link of the result
@@ -494,6 +597,31 @@ mod tests {
             "old"
         );
         assert_eq!(q.requeue("t.md").unwrap(), "t~2.md");
+    }
+
+    #[test]
+    fn an_added_task_never_replaces_one_in_the_inbox_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let q = Queue::new(dir.path());
+        q.ensure().unwrap();
+        assert_eq!(q.add("t.md", b"first").unwrap(), q.task_path(INBOX, "t.md"));
+        let err = format!("{:#}", q.add("t.md", b"second").unwrap_err());
+        assert!(
+            err.contains("a task named t.md appeared in inbox/ meanwhile"),
+            "{err}"
+        );
+        assert_eq!(
+            fs::read_to_string(q.task_path(INBOX, "t.md")).unwrap(),
+            "first"
+        );
+        let mut left: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, [DONE, FAILED, INBOX, RUNNING]);
+        assert_eq!(q.locate("t.md"), Some(INBOX));
+        assert_eq!(q.locate("u.md"), None);
     }
 
     #[test]

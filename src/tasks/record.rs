@@ -183,7 +183,8 @@ impl TaskResult {
     }
 }
 
-fn first_line(text: &str) -> &str {
+/// The first non-blank line of `text`, at most 200 characters.
+pub fn first_line(text: &str) -> &str {
     let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     match line.char_indices().nth(200) {
         Some((i, _)) => &line[..i],

@@ -93,6 +93,45 @@ pub fn verdicts(
         .collect()
 }
 
+/// What cancelling claimed `task` does (`ccf task cancel`), from the verdict janitor
+/// would give it: a run still going, or past its timeout, is stopped in its session; a
+/// task that waits, is held after a limit, or whose wrapper is gone only moves; a run
+/// that ended on its own is janitor's to settle, and the error says so.
+pub fn cancel(
+    facts: &Facts,
+    task: &str,
+    now: Timestamp,
+    default_exhaustion: Duration,
+) -> Result<Action, String> {
+    let standing = verdicts(facts, now, default_exhaustion)
+        .into_iter()
+        .find_map(|(t, v)| (t == task).then_some(v))
+        .ok_or_else(|| format!("{task} is not in running/"))?;
+    let session = facts.record(task).and_then(|r| r.session.clone());
+    let stop = match standing {
+        Standing::Running | Standing::Act(Action::Kill { .. }) => session.is_some(),
+        Standing::Act(Action::Finish { reason: None, .. }) => {
+            return Err(format!(
+                "{task} has already ended: it succeeded, and `ccf janitor` moves it to done/"
+            ));
+        }
+        Standing::Act(Action::Finish {
+            reason: Some(r), ..
+        }) => {
+            return Err(format!(
+                "{task} has already ended: it failed ({r}), and `ccf janitor` moves it to failed/"
+            ));
+        }
+        _ => false,
+    };
+    Ok(Action::Cancel {
+        task: task.to_string(),
+        session,
+        stop,
+        claimed: true,
+    })
+}
+
 /// Pool sessions that stay busy with a task once `leaving` tasks are settled.
 pub fn tasked_sessions(facts: &Facts, leaving: &BTreeSet<String>) -> BTreeSet<String> {
     facts

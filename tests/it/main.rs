@@ -20,6 +20,7 @@ mod notify;
 mod real;
 mod support;
 mod systemd;
+mod task_cli;
 mod tasks;
 mod tmux_boundary;
 mod user_manager;

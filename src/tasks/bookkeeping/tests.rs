@@ -230,3 +230,19 @@ fn a_pool_problem_is_alerted_once_keeps_its_start_and_ends_with_its_alert() {
         "a new occurrence is alerted again"
     );
 }
+
+#[test]
+fn a_cancelled_task_says_so_and_how_long_it_had_run_and_where() {
+    assert_eq!(cancel_reason(None, t(NOW)), "cancelled by the operator");
+    let mut r = first();
+    assert_eq!(
+        cancel_reason(Some(&r), t(NOW)),
+        "cancelled by the operator",
+        "never placed: it did not run"
+    );
+    place(&mut r, "p-11", "b", None, t("2026-03-01T11:48:00Z"));
+    assert_eq!(
+        cancel_reason(Some(&r), t(NOW)),
+        "cancelled by the operator after 12m in p-11 (attempt 1)"
+    );
+}

@@ -267,3 +267,50 @@ fn inbox_files_are_rejected_kept_waiting_behind_a_busy_name_or_offered_with_thei
         }]
     );
 }
+
+#[test]
+fn a_cancel_stops_only_a_run_that_goes_on_and_leaves_an_ended_one_to_janitor() {
+    let f = facts();
+    let cancel = |task: &str| super::cancel(&f, task, t(NOW), DAY);
+    let stopped = |task: &str, session: Option<&str>, stop: bool| Action::Cancel {
+        task: task.into(),
+        session: session.map(String::from),
+        stop,
+        claimed: true,
+    };
+    assert_eq!(
+        cancel("running.md"),
+        Ok(stopped("running.md", Some("p-14"), true))
+    );
+    assert_eq!(
+        cancel("late.md"),
+        Ok(stopped("late.md", Some("p-13"), true)),
+        "past its timeout, not yet killed: stopped like a timed-out one"
+    );
+    assert_eq!(
+        cancel("limited.md"),
+        Ok(stopped("limited.md", Some("p-12"), false)),
+        "held after a limit: its claude has exited"
+    );
+    assert_eq!(cancel("waiting.md"), Ok(stopped("waiting.md", None, false)));
+    assert_eq!(cancel("lost.md"), Ok(stopped("lost.md", None, false)));
+    assert!(
+        cancel("done.md")
+            .unwrap_err()
+            .contains("has already ended: it succeeded, and `ccf janitor` moves it to done/")
+    );
+    assert_eq!(cancel("nope.md"), Err("nope.md is not in running/".into()));
+}
+
+#[test]
+fn a_cancel_never_stops_a_pane_that_no_longer_runs_the_task() {
+    let mut f = facts();
+    // p-14 was respawned under the task by someone else (another pid, past the grace).
+    f.panes
+        .iter_mut()
+        .find(|p| p.session == "p-14")
+        .unwrap()
+        .pid = 99;
+    let a = super::cancel(&f, "running.md", t(NOW), DAY).unwrap();
+    assert!(matches!(a, Action::Cancel { stop: false, .. }), "{a:?}");
+}

@@ -55,6 +55,12 @@ impl Run {
         }
     }
 
+    /// Runs ccf from `dir` (its relative paths are taken from there).
+    pub fn current_dir(mut self, dir: &std::path::Path) -> Run {
+        self.cmd.current_dir(dir);
+        self
+    }
+
     pub fn env(mut self, k: &str, v: &str) -> Run {
         self.cmd.env(k, v);
         self
