@@ -6,6 +6,29 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap_complete::ArgValueCandidates;
+
+/// Completes an account name from the config, found as a run finds it (`$CCF_CONFIG`,
+/// XDG, /etc); none, or a broken one, offers nothing rather than an error in the middle
+/// of a command line.
+fn accounts() -> ArgValueCandidates {
+    ArgValueCandidates::new(|| {
+        let Some(home) = std::env::var_os("HOME").map(PathBuf::from) else {
+            return Vec::new();
+        };
+        let env = |k: &str| std::env::var(k).ok();
+        crate::config::locate(None, &env)
+            .ok()
+            .and_then(|path| crate::config::load(&path, &home).ok())
+            .map(|c| {
+                c.accounts
+                    .iter()
+                    .map(|a| clap_complete::CompletionCandidate::new(&a.name))
+                    .collect()
+            })
+            .unwrap_or_default()
+    })
+}
 
 /// Keep Claude Code sessions in tmux working across Claude accounts.
 ///
@@ -50,7 +73,7 @@ pub enum Command {
     Dispatch(DryRun),
     /// Finish or time out tasks, keep the pool at `min`, prune old finished tasks
     Janitor(DryRun),
-    /// Show accounts, link, sessions, tasks, the last swap and health
+    /// Show accounts and their usage, link, sessions, tasks, the last swap and health
     Status(StatusArgs),
     /// What happened, newest last, with a summary per account; `--svg` draws the timeline
     History(HistoryArgs),
@@ -88,7 +111,7 @@ pub struct DryRun {
 #[derive(Debug, Args)]
 pub struct SwapArgs {
     /// Account to move to [default: the highest-priority available account]
-    #[arg(long, value_name = "ACCOUNT")]
+    #[arg(long, value_name = "ACCOUNT", add = accounts())]
     pub to: Option<String>,
     /// Print the plan and change nothing
     #[arg(long)]
@@ -108,7 +131,7 @@ pub struct SwapArgs {
 #[derive(Debug, Args)]
 pub struct EnsureSymlinksArgs {
     /// Only this account's home
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = accounts())]
     pub account: Option<String>,
     /// Print what would be created and change nothing
     #[arg(long)]
@@ -146,7 +169,7 @@ pub struct HistoryArgs {
     #[arg(long, value_name = "DURATION", default_value = "7d")]
     pub since: humantime::Duration,
     /// Only what concerns this account
-    #[arg(long, value_name = "ACCOUNT")]
+    #[arg(long, value_name = "ACCOUNT", add = accounts())]
     pub account: Option<String>,
     /// The events and the summary as one JSON document
     #[arg(long)]
@@ -195,7 +218,7 @@ pub enum HookEvent {
 #[derive(Debug, Args)]
 pub struct InstallHooksArgs {
     /// Only this account's settings.json
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", add = accounts())]
     pub account: Option<String>,
     /// Print the changes and write nothing
     #[arg(long)]
@@ -225,7 +248,7 @@ pub enum AccountAction {
     /// Never move sessions onto ACCOUNT (nor return to it) until it is enabled; the
     /// sessions already on it stay
     Disable {
-        #[arg(value_name = "ACCOUNT")]
+        #[arg(value_name = "ACCOUNT", add = accounts())]
         name: String,
         /// Why, shown by `account list` and `status`
         #[arg(long, value_name = "TEXT")]
@@ -233,7 +256,7 @@ pub enum AccountAction {
     },
     /// Put ACCOUNT back in rotation
     Enable {
-        #[arg(value_name = "ACCOUNT")]
+        #[arg(value_name = "ACCOUNT", add = accounts())]
         name: String,
     },
 }

@@ -11,6 +11,10 @@ use ccf::cli::Cli;
 use ccf::{app, exit, log};
 
 fn main() -> ExitCode {
+    // A completion request from the shell script of `ccf completions`: answers and exits.
+    clap_complete::CompleteEnv::with_factory(<Cli as clap::CommandFactory>::command)
+        .var(ccf::commands::completions::VAR)
+        .complete();
     let cli = Cli::parse();
     log::set_verbosity(if cli.quiet { 0 } else { 1 + cli.verbose });
     match app::run(cli) {

@@ -35,29 +35,80 @@ pub fn render() -> Vec<u8> {
     out
 }
 
-/// `.SH COMMANDS`: every command (and each of its own subcommands) with what it does.
+/// `.SH COMMANDS`: every command (and each of its own subcommands) with what it does,
+/// then its arguments and options, each with its help.
 fn commands(cmd: &clap::Command) -> String {
     use std::fmt::Write as _;
     let mut roff = String::from(".SH COMMANDS\n");
-    let mut item = |name: &str, about: Option<&clap::builder::StyledStr>| {
+    let mut item = |name: &str, sub: &clap::Command| {
         let _ = writeln!(roff, ".TP\n\\fB{}\\fR", escape(name));
-        if let Some(about) = about {
+        if let Some(about) = sub.get_long_about().or(sub.get_about()) {
             roff.push_str(&escape(&about.to_string()));
             roff.push('\n');
+        }
+        let args: Vec<&clap::Arg> = sub
+            .get_arguments()
+            .filter(|a| !a.is_hide_set() && !a.is_global_set())
+            .filter(|a| !matches!(a.get_id().as_str(), "help" | "version"))
+            .collect();
+        if !args.is_empty() {
+            roff.push_str(".RS\n");
+            for a in args {
+                let _ = writeln!(roff, ".TP\n{}", arg_synopsis(a));
+                if let Some(help) = a.get_long_help().or(a.get_help()) {
+                    roff.push_str(&escape(&help.to_string()));
+                    roff.push('\n');
+                }
+            }
+            roff.push_str(".RE\n");
         }
     };
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("ccf {}", sub.get_name());
         if sub.has_subcommands() {
             for inner in sub.get_subcommands().filter(|s| !s.is_hide_set()) {
-                item(&format!("{name} {}", inner.get_name()), inner.get_about());
+                item(&format!("{name} {}", inner.get_name()), inner);
             }
         } else {
-            item(&name, sub.get_about());
+            item(&name, sub);
         }
     }
-    roff.push_str(".PP\nEach command's options: \\fBccf\\fR \\fICOMMAND\\fR \\fB\\-\\-help\\fR.\n");
     roff
+}
+
+/// `\fB--to\fR \fIACCOUNT\fR`, `\fB-q\fR, \fB--quiet\fR`, `\fIFILE\fR`: how an
+/// argument is written.
+fn arg_synopsis(a: &clap::Arg) -> String {
+    let value = a
+        .get_value_names()
+        .map(|v| {
+            v.iter()
+                .map(|n| format!("\\fI{}\\fR", escape(n)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .filter(|_| a.get_action().takes_values());
+    if a.is_positional() {
+        return value.unwrap_or_else(|| format!("\\fI{}\\fR", escape(a.get_id().as_str())));
+    }
+    let mut names = Vec::new();
+    if let Some(s) = a.get_short() {
+        names.push(format!("\\fB\\-{s}\\fR"));
+    }
+    if let Some(l) = a.get_long() {
+        names.push(format!("\\fB\\-\\-{}\\fR", escape(l)));
+    }
+    let mut out = names.join(", ");
+    if let Some(v) = value {
+        let optional = a.get_num_args().is_some_and(|n| n.min_values() == 0);
+        let eq = if a.is_require_equals_set() { "=" } else { " " };
+        if optional {
+            let _ = std::fmt::Write::write_fmt(&mut out, format_args!("[{eq}{v}]"));
+        } else {
+            let _ = std::fmt::Write::write_fmt(&mut out, format_args!("{eq}{v}"));
+        }
+    }
+    out
 }
 
 /// Text made safe for roff: backslashes and hyphens escaped, no line starting a request.

@@ -42,6 +42,71 @@ fn a_bad_flag_is_a_usage_error() {
         .run();
 }
 
+/// What bash offers at `words` + <TAB> with the script of `ccf completions bash`
+/// sourced, ccf on PATH and the sandbox's config.
+fn bash_completes(sb: &Sandbox, words: &[&str]) -> Vec<String> {
+    let bin = Path::new(env!("CARGO_BIN_EXE_ccf")).parent().unwrap();
+    let mut env = sb.env();
+    for (k, v) in &mut env {
+        if k == "PATH" {
+            *v = format!("{}:{v}", bin.display());
+        }
+    }
+    let quoted: Vec<String> = words.iter().map(|w| format!("'{w}'")).collect();
+    let script = format!(
+        "source <(ccf completions bash)\nCOMP_WORDS=({})\nCOMP_CWORD={}\nCOMP_TYPE=9\n_clap_complete_ccf ccf '{}' '{}'\nprintf '%s\\n' \"${{COMPREPLY[@]}}\"\n",
+        quoted.join(" "),
+        words.len() - 1,
+        words[words.len() - 1],
+        words[words.len() - 2],
+    );
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(script)
+        .env_clear()
+        .envs(env)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn an_account_argument_completes_the_configured_accounts() {
+    let sb = Sandbox::with_accounts(&["work", "perso", "spare"]);
+    assert_eq!(
+        bash_completes(&sb, &["ccf", "swap", "--to", ""]),
+        ["work", "perso", "spare"]
+    );
+    assert_eq!(
+        bash_completes(&sb, &["ccf", "account", "disable", "pe"]),
+        ["perso"]
+    );
+    assert_eq!(
+        bash_completes(&sb, &["ccf", "history", "--account", "s"]),
+        ["spare"]
+    );
+    // Subcommands complete as before.
+    assert!(bash_completes(&sb, &["ccf", "sw"]).contains(&"swap".to_string()));
+    // A broken config offers nothing, and says nothing in the middle of a command line.
+    sb.write_config("accounts: [");
+    assert!(bash_completes(&sb, &["ccf", "swap", "--to", ""]).is_empty());
+}
+
 #[test]
 fn completions_in_the_repo_are_fresh() {
     let sb = Sandbox::new();

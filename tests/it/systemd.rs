@@ -352,6 +352,17 @@ fn the_man_page_has_the_sections_an_operator_looks_for_and_names_no_missing_page
     for code in ["\n0\n", "\n3\n", "\n75\n", "\n78\n"] {
         assert!(page.contains(code), "exit status {code:?} missing");
     }
+    // Each command's options, under it, with their help.
+    let swap = &page[page.find("\\fBccf swap\\fR").unwrap()..];
+    let swap = &swap[..swap.find(".RE\n").unwrap()];
+    for option in [
+        ".TP\n\\fB\\-\\-to\\fR \\fIACCOUNT\\fR\nAccount to move to",
+        ".TP\n\\fB\\-\\-wait\\fR[=\\fIDURATION\\fR]\n",
+        ".TP\n\\fB\\-\\-dry\\-run\\fR\n",
+    ] {
+        assert!(swap.contains(option), "swap's {option:?} missing:\n{swap}");
+    }
+    assert!(page.contains(".TP\n\\fB\\-\\-prometheus\\fR[=\\fIFILE\\fR]\n"));
 }
 
 #[test]
