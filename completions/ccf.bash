@@ -880,12 +880,16 @@ _ccf() {
             return 0
             ;;
         ccf__subcmd__hook)
-            opts="-v -q -h -V --config --verbose --quiet --help --version session-start stop-failure prompt-submit stop statusline"
+            opts="-v -q -h -V --then --config --verbose --quiet --help --version session-start stop-failure prompt-submit stop statusline"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --then)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -898,7 +902,7 @@ _ccf() {
             return 0
             ;;
         ccf__subcmd__install__subcmd__hooks)
-            opts="-v -q -h -V --account --dry-run --config --verbose --quiet --help --version"
+            opts="-v -q -h -V --account --dry-run --uninstall --config --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -39,7 +39,7 @@ complete -c ccf -n "__fish_ccf_needs_command" -f -a "janitor" -d 'Finish or time
 complete -c ccf -n "__fish_ccf_needs_command" -f -a "status" -d 'Show accounts, link, sessions, tasks, the last swap and health'
 complete -c ccf -n "__fish_ccf_needs_command" -f -a "detect" -d 'Classify a pane capture and explain why check-quota would or would not swap'
 complete -c ccf -n "__fish_ccf_needs_command" -f -a "hook" -d 'Claude Code hook entry points (JSON on stdin; always exit 0)'
-complete -c ccf -n "__fish_ccf_needs_command" -f -a "install-hooks" -d 'Install ccf\'s hooks into each account\'s settings.json (merging, idempotent)'
+complete -c ccf -n "__fish_ccf_needs_command" -f -a "install-hooks" -d 'Install ccf\'s hooks into each account\'s settings.json (merging, idempotent); --uninstall removes them'
 complete -c ccf -n "__fish_ccf_needs_command" -f -a "run-task" -d 'Run one claimed task in this pane and record its result (started by dispatch)'
 complete -c ccf -n "__fish_ccf_needs_command" -f -a "notify" -d 'Send notifications: `notify test [CHANNEL]` checks the setup'
 complete -c ccf -n "__fish_ccf_needs_command" -f -a "account" -d 'List accounts; take one out of rotation or put it back'
@@ -109,6 +109,7 @@ complete -c ccf -n "__fish_ccf_using_subcommand detect" -s v -l verbose -d 'Say 
 complete -c ccf -n "__fish_ccf_using_subcommand detect" -s q -l quiet -d 'Say only what went wrong'
 complete -c ccf -n "__fish_ccf_using_subcommand detect" -s h -l help -d 'Print help'
 complete -c ccf -n "__fish_ccf_using_subcommand detect" -s V -l version -d 'Print version'
+complete -c ccf -n "__fish_ccf_using_subcommand hook" -l then -d 'statusline: after recording, run this command (the operator\'s own status line) with the same input and print its output; ccf\'s line if it fails or hangs' -r
 complete -c ccf -n "__fish_ccf_using_subcommand hook" -l config -d 'Configuration file [default: $`CCF_CONFIG`, else $`XDG_CONFIG_HOME/ccf/config.yaml`, else /etc/ccf/config.yaml]' -r -F
 complete -c ccf -n "__fish_ccf_using_subcommand hook" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c ccf -n "__fish_ccf_using_subcommand hook" -s q -l quiet -d 'Say only what went wrong'
@@ -117,6 +118,7 @@ complete -c ccf -n "__fish_ccf_using_subcommand hook" -s V -l version -d 'Print 
 complete -c ccf -n "__fish_ccf_using_subcommand install-hooks" -l account -d 'Only this account\'s settings.json' -r
 complete -c ccf -n "__fish_ccf_using_subcommand install-hooks" -l config -d 'Configuration file [default: $`CCF_CONFIG`, else $`XDG_CONFIG_HOME/ccf/config.yaml`, else /etc/ccf/config.yaml]' -r -F
 complete -c ccf -n "__fish_ccf_using_subcommand install-hooks" -l dry-run -d 'Print the changes and write nothing'
+complete -c ccf -n "__fish_ccf_using_subcommand install-hooks" -l uninstall -d 'Remove ccf\'s hooks and give the operator\'s own status line back'
 complete -c ccf -n "__fish_ccf_using_subcommand install-hooks" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c ccf -n "__fish_ccf_using_subcommand install-hooks" -s q -l quiet -d 'Say only what went wrong'
 complete -c ccf -n "__fish_ccf_using_subcommand install-hooks" -s h -l help -d 'Print help'
@@ -232,7 +234,7 @@ complete -c ccf -n "__fish_ccf_using_subcommand help; and not __fish_seen_subcom
 complete -c ccf -n "__fish_ccf_using_subcommand help; and not __fish_seen_subcommand_from check-quota swap rollback ensure-symlinks validate dispatch janitor status detect hook install-hooks run-task notify account systemd cron completions man help" -f -a "status" -d 'Show accounts, link, sessions, tasks, the last swap and health'
 complete -c ccf -n "__fish_ccf_using_subcommand help; and not __fish_seen_subcommand_from check-quota swap rollback ensure-symlinks validate dispatch janitor status detect hook install-hooks run-task notify account systemd cron completions man help" -f -a "detect" -d 'Classify a pane capture and explain why check-quota would or would not swap'
 complete -c ccf -n "__fish_ccf_using_subcommand help; and not __fish_seen_subcommand_from check-quota swap rollback ensure-symlinks validate dispatch janitor status detect hook install-hooks run-task notify account systemd cron completions man help" -f -a "hook" -d 'Claude Code hook entry points (JSON on stdin; always exit 0)'
-complete -c ccf -n "__fish_ccf_using_subcommand help; and not __fish_seen_subcommand_from check-quota swap rollback ensure-symlinks validate dispatch janitor status detect hook install-hooks run-task notify account systemd cron completions man help" -f -a "install-hooks" -d 'Install ccf\'s hooks into each account\'s settings.json (merging, idempotent)'
+complete -c ccf -n "__fish_ccf_using_subcommand help; and not __fish_seen_subcommand_from check-quota swap rollback ensure-symlinks validate dispatch janitor status detect hook install-hooks run-task notify account systemd cron completions man help" -f -a "install-hooks" -d 'Install ccf\'s hooks into each account\'s settings.json (merging, idempotent); --uninstall removes them'
 complete -c ccf -n "__fish_ccf_using_subcommand help; and not __fish_seen_subcommand_from check-quota swap rollback ensure-symlinks validate dispatch janitor status detect hook install-hooks run-task notify account systemd cron completions man help" -f -a "run-task" -d 'Run one claimed task in this pane and record its result (started by dispatch)'
 complete -c ccf -n "__fish_ccf_using_subcommand help; and not __fish_seen_subcommand_from check-quota swap rollback ensure-symlinks validate dispatch janitor status detect hook install-hooks run-task notify account systemd cron completions man help" -f -a "notify" -d 'Send notifications: `notify test [CHANNEL]` checks the setup'
 complete -c ccf -n "__fish_ccf_using_subcommand help; and not __fish_seen_subcommand_from check-quota swap rollback ensure-symlinks validate dispatch janitor status detect hook install-hooks run-task notify account systemd cron completions man help" -f -a "account" -d 'List accounts; take one out of rotation or put it back'

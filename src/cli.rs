@@ -56,7 +56,7 @@ pub enum Command {
     Detect(DetectArgs),
     /// Claude Code hook entry points (JSON on stdin; always exit 0)
     Hook(HookArgs),
-    /// Install ccf's hooks into each account's settings.json (merging, idempotent)
+    /// Install ccf's hooks into each account's settings.json (merging, idempotent); --uninstall removes them
     InstallHooks(InstallHooksArgs),
     /// Run one claimed task in this pane and record its result (started by dispatch)
     RunTask(RunTaskArgs),
@@ -140,6 +140,10 @@ pub struct DetectArgs {
 pub struct HookArgs {
     #[arg(value_enum)]
     pub event: HookEvent,
+    /// statusline: after recording, run this command (the operator's own status line)
+    /// with the same input and print its output; ccf's line if it fails or hangs
+    #[arg(long, value_name = "COMMAND", allow_hyphen_values = true)]
+    pub then: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -164,6 +168,9 @@ pub struct InstallHooksArgs {
     /// Print the changes and write nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Remove ccf's hooks and give the operator's own status line back
+    #[arg(long)]
+    pub uninstall: bool,
 }
 
 #[derive(Debug, Args)]

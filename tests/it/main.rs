@@ -17,6 +17,7 @@ mod fuzz;
 mod hostile;
 mod notify;
 mod real;
+mod statusline;
 mod support;
 mod systemd;
 mod tasks;
