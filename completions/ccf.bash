@@ -25,6 +25,9 @@ _ccf() {
             ccf,completions)
                 cmd="ccf__subcmd__completions"
                 ;;
+            ccf,config)
+                cmd="ccf__subcmd__config"
+                ;;
             ccf,cron)
                 cmd="ccf__subcmd__cron"
                 ;;
@@ -42,6 +45,9 @@ _ccf() {
                 ;;
             ccf,hook)
                 cmd="ccf__subcmd__hook"
+                ;;
+            ccf,init)
+                cmd="ccf__subcmd__init"
                 ;;
             ccf,install-hooks)
                 cmd="ccf__subcmd__install__subcmd__hooks"
@@ -97,6 +103,18 @@ _ccf() {
             ccf__subcmd__account__subcmd__help,list)
                 cmd="ccf__subcmd__account__subcmd__help__subcmd__list"
                 ;;
+            ccf__subcmd__config,example)
+                cmd="ccf__subcmd__config__subcmd__example"
+                ;;
+            ccf__subcmd__config,help)
+                cmd="ccf__subcmd__config__subcmd__help"
+                ;;
+            ccf__subcmd__config__subcmd__help,example)
+                cmd="ccf__subcmd__config__subcmd__help__subcmd__example"
+                ;;
+            ccf__subcmd__config__subcmd__help,help)
+                cmd="ccf__subcmd__config__subcmd__help__subcmd__help"
+                ;;
             ccf__subcmd__help,account)
                 cmd="ccf__subcmd__help__subcmd__account"
                 ;;
@@ -105,6 +123,9 @@ _ccf() {
                 ;;
             ccf__subcmd__help,completions)
                 cmd="ccf__subcmd__help__subcmd__completions"
+                ;;
+            ccf__subcmd__help,config)
+                cmd="ccf__subcmd__help__subcmd__config"
                 ;;
             ccf__subcmd__help,cron)
                 cmd="ccf__subcmd__help__subcmd__cron"
@@ -123,6 +144,9 @@ _ccf() {
                 ;;
             ccf__subcmd__help,hook)
                 cmd="ccf__subcmd__help__subcmd__hook"
+                ;;
+            ccf__subcmd__help,init)
+                cmd="ccf__subcmd__help__subcmd__init"
                 ;;
             ccf__subcmd__help,install-hooks)
                 cmd="ccf__subcmd__help__subcmd__install__subcmd__hooks"
@@ -162,6 +186,9 @@ _ccf() {
                 ;;
             ccf__subcmd__help__subcmd__account,list)
                 cmd="ccf__subcmd__help__subcmd__account__subcmd__list"
+                ;;
+            ccf__subcmd__help__subcmd__config,example)
+                cmd="ccf__subcmd__help__subcmd__config__subcmd__example"
                 ;;
             ccf__subcmd__help__subcmd__notify,test)
                 cmd="ccf__subcmd__help__subcmd__notify__subcmd__test"
@@ -218,7 +245,7 @@ _ccf() {
 
     case "${cmd}" in
         ccf)
-            opts="-v -q -h -V --config --verbose --quiet --help --version check-quota swap rollback ensure-symlinks validate dispatch janitor status detect hook install-hooks run-task notify account systemd cron completions man help"
+            opts="-v -q -h -V --config --verbose --quiet --help --version check-quota swap rollback ensure-symlinks validate dispatch janitor status detect hook install-hooks run-task notify account systemd cron completions man init config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -417,6 +444,84 @@ _ccf() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ccf__subcmd__config)
+            opts="-v -q -h -V --config --verbose --quiet --help --version example help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__config__subcmd__example)
+            opts="-v -q -h -V --config --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__config__subcmd__help)
+            opts="example help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__config__subcmd__help__subcmd__example)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__config__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ccf__subcmd__cron)
             opts="-v -q -h -V --config --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -502,7 +607,7 @@ _ccf() {
             return 0
             ;;
         ccf__subcmd__help)
-            opts="check-quota swap rollback ensure-symlinks validate dispatch janitor status detect hook install-hooks run-task notify account systemd cron completions man help"
+            opts="check-quota swap rollback ensure-symlinks validate dispatch janitor status detect hook install-hooks run-task notify account systemd cron completions man init config help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -599,6 +704,34 @@ _ccf() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        ccf__subcmd__help__subcmd__config)
+            opts="example"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__help__subcmd__config__subcmd__example)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         ccf__subcmd__help__subcmd__cron)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -670,6 +803,20 @@ _ccf() {
             return 0
             ;;
         ccf__subcmd__help__subcmd__hook)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__help__subcmd__init)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -890,6 +1037,24 @@ _ccf() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        ccf__subcmd__init)
+            opts="-v -q -h -V --stdout --config --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

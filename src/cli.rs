@@ -72,6 +72,29 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff)
     Man,
+    /// Write a starting config from the account homes, tmux server and sessions found here
+    Init(InitArgs),
+    /// The configuration file: `config example` prints the documented example
+    Config(ConfigArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Print the config instead of writing it
+    #[arg(long)]
+    pub stdout: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print config.example.yaml: every key with its default and what it does
+    Example,
 }
 
 #[derive(Debug, Args)]

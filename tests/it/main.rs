@@ -15,6 +15,7 @@ mod faults;
 mod foundation;
 mod fuzz;
 mod hostile;
+mod init;
 mod notify;
 mod real;
 mod statusline;
