@@ -4,15 +4,26 @@
 # ccf never starts one), and the dedicated session of config.example.yaml running a
 # stand-in for Claude Code (tests/support/fake_claude.py) that hits its usage limit.
 # Nothing outside the sandbox is touched. Usage: scripts/demo.sh [path/to/ccf]
+# Without a path it runs the ccf `cargo install` put in cargo's bin directory
+# ($CARGO_INSTALL_ROOT, else $CARGO_HOME, else ~/.cargo), else the one on PATH, else
+# target/release/ccf.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
-ccf=${1:-$(command -v ccf || echo "$repo/target/release/ccf")}
+find_ccf() {
+  local root
+  for root in "${CARGO_INSTALL_ROOT:-}" "${CARGO_HOME:-$HOME/.cargo}"; do
+    if [[ -n $root && -x $root/bin/ccf ]]; then echo "$root/bin/ccf"; return; fi
+  done
+  command -v ccf || echo "$repo/target/release/ccf"
+}
+ccf=${1:-$(find_ccf)}
+if [[ ! -x $ccf ]]; then echo "demo: no ccf at $ccf; pass its path: scripts/demo.sh path/to/ccf" >&2; exit 1; fi
 sandbox=$(mktemp -d /tmp/ccf-demo.XXXXXX)
 socket=$sandbox/tmux.sock
 cleanup() { tmux -S "$socket" kill-server 2>/dev/null || true; rm -rf "$sandbox"; }
 trap cleanup EXIT
 
-export HOME=$sandbox/home XDG_CONFIG_HOME=$sandbox/home/.config
+export HOME=$sandbox/home XDG_CONFIG_HOME=$sandbox/home/.config XDG_STATE_HOME=$sandbox/home/.local/state
 project=$HOME/src/conformvault
 mkdir -p "$HOME/work" "$project" "$HOME/bin"
 # The stand-in answers as `claude` (tmux shows its argv[0]).
@@ -46,8 +57,16 @@ echo "limit $(( $(date +%s) + 7200 ))" > "$HOME/.claude-compte1/fake-mode"   # c
 tmux -S "$socket" send-keys -t =ccl-1-conformvault: -l 'and the tests'
 tmux -S "$socket" send-keys -t =ccl-1-conformvault: Enter
 wait_for 'hit your 5-hour limit'
-echo "--- the session's pane:"; tmux -S "$socket" capture-pane -p -t =ccl-1-conformvault: | grep -v '^$'; echo
+# The conversation's id: its transcript's name, in the projects directory every account
+# shares.
+session_id() { for f in "$HOME"/.claude-shared/projects/*/*.jsonl; do basename "$f" .jsonl; done; }
+pane() {
+  echo "--- the session's pane $1 (conversation $(session_id), ~/.claude -> $(basename "$(readlink "$HOME/.claude")")):"
+  tmux -S "$socket" capture-pane -p -t =ccl-1-conformvault: | grep -v '^$'; echo
+}
+pane "before the swap"
 run check-quota --dry-run
 run check-quota
 wait_for 'reply to: continue'
+pane "after the swap"
 run status

@@ -15,6 +15,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     match &cli.command {
         Command::Completions(args) => return commands::completions::run(args.shell),
         Command::Man => return commands::man::run(),
+        // init writes the config, so it cannot need one.
+        Command::Init(args) => return commands::init::run(cli.config.as_deref(), args),
+        Command::Config(args) => return commands::config::run(args),
         // A hook must never fail Claude Code, so it handles a missing config itself.
         Command::Hook(args) => return Ok(commands::hook::run(cli.config.as_deref(), args)),
         // detect works without a config: it only borrows its time zone.
@@ -70,7 +73,12 @@ fn dispatch(ctx: &Ctx, command: Command) -> Result<ExitCode> {
         Command::Task(args) => commands::task::run(ctx, &args),
         Command::Systemd(args) => commands::systemd::run(ctx, &args),
         Command::Cron => commands::cron::run(ctx),
-        Command::Completions(_) | Command::Man | Command::Hook(_) | Command::Detect(_) => {
+        Command::Completions(_)
+        | Command::Man
+        | Command::Hook(_)
+        | Command::Detect(_)
+        | Command::Init(_)
+        | Command::Config(_) => {
             unreachable!("handled above")
         }
     }

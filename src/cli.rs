@@ -81,7 +81,7 @@ pub enum Command {
     Detect(DetectArgs),
     /// Claude Code hook entry points (JSON on stdin; always exit 0)
     Hook(HookArgs),
-    /// Install ccf's hooks into each account's settings.json (merging, idempotent)
+    /// Install ccf's hooks into each account's settings.json (merging, idempotent); --uninstall removes them
     InstallHooks(InstallHooksArgs),
     /// Run one claimed task in this pane and record its result (started by dispatch)
     RunTask(RunTaskArgs),
@@ -99,6 +99,29 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff)
     Man,
+    /// Write a starting config from the account homes, tmux server and sessions found here
+    Init(InitArgs),
+    /// The configuration file: `config example` prints the documented example
+    Config(ConfigArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Print the config instead of writing it
+    #[arg(long)]
+    pub stdout: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    #[command(subcommand)]
+    pub action: ConfigAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Print config.example.yaml: every key with its default and what it does
+    Example,
 }
 
 #[derive(Debug, Args)]
@@ -199,6 +222,10 @@ pub struct DetectArgs {
 pub struct HookArgs {
     #[arg(value_enum)]
     pub event: HookEvent,
+    /// statusline: after recording, run this command (the operator's own status line)
+    /// with the same input and print its output; ccf's line if it fails or hangs
+    #[arg(long, value_name = "COMMAND", allow_hyphen_values = true)]
+    pub then: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -223,6 +250,9 @@ pub struct InstallHooksArgs {
     /// Print the changes and write nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Remove ccf's hooks and give the operator's own status line back
+    #[arg(long)]
+    pub uninstall: bool,
 }
 
 #[derive(Debug, Args)]

@@ -19,6 +19,10 @@ use crate::exit::Exit;
 pub use reparse::for_people;
 pub use schema::{Dedicated, Notifications, Resend, Telegram, Webhook};
 
+/// `config.example.yaml`: every key with its default (`ccf config example`, and what
+/// `ccf init` starts from).
+pub const EXAMPLE: &str = include_str!("../config.example.yaml");
+
 /// The largest configuration file ccf reads (a real one is a few KiB).
 const MAX_CONFIG: u64 = 1 << 20;
 
@@ -247,12 +251,7 @@ pub fn locate(
         return Ok(PathBuf::from(p));
     }
     let mut tried = Vec::new();
-    let xdg = env("XDG_CONFIG_HOME")
-        .filter(|p| !p.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| env("HOME").map(|h| Path::new(&h).join(".config")));
-    if let Some(dir) = xdg {
-        let p = dir.join("ccf/config.yaml");
+    if let Some(p) = xdg_path(env) {
         if p.exists() {
             return Ok(p);
         }
@@ -265,12 +264,37 @@ pub fn locate(
     tried.push(etc);
     let list: Vec<String> = tried.iter().map(|p| p.display().to_string()).collect();
     Err(Exit::Config(format!(
-        "no configuration found (looked at --config, $CCF_CONFIG, {}); copy config.example.yaml to one of them",
+        "no configuration found (looked at --config, $CCF_CONFIG, {}); run `ccf init` to write one from the account homes and tmux sessions found here (`ccf config example` prints the documented example)",
         list.join(", ")
     )))
 }
 
-/// Reads, parses and checks the file at `path`; `home` expands `~`.
+/// Where the XDG base directory spec puts the configuration: `$XDG_CONFIG_HOME/ccf/config.yaml`,
+/// `~/.config/ccf/config.yaml` without it (where `ccf init` writes).
+pub fn xdg_path(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    env("XDG_CONFIG_HOME")
+        .filter(|p| Path::new(p).is_absolute())
+        .map(PathBuf::from)
+        .or_else(|| env("HOME").map(|h| Path::new(&h).join(".config")))
+        .map(|dir| dir.join("ccf/config.yaml"))
+}
+
+/// `$XDG_STATE_HOME` when it is an absolute path (the spec says to ignore a relative one).
+pub fn state_home(env: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    env("XDG_STATE_HOME")
+        .filter(|p| Path::new(p).is_absolute())
+        .map(PathBuf::from)
+}
+
+/// `state_dir` when the file has none: `$XDG_STATE_HOME/ccf`, else `~/.local/state/ccf`.
+pub fn default_state_dir(home: &Path, state_home: Option<&Path>) -> PathBuf {
+    state_home
+        .map_or_else(|| home.join(".local/state"), Path::to_path_buf)
+        .join("ccf")
+}
+
+/// Reads, parses and checks the file at `path`; `home` expands `~`; `state_dir` defaults
+/// from this process's `$XDG_STATE_HOME`.
 pub fn load(path: &Path, home: &Path) -> Result<Config, Exit> {
     let bytes = crate::fsutil::read_bounded(path, MAX_CONFIG)
         .map_err(|e| Exit::Config(format!("cannot read configuration {}: {e}", path.display())))?;
@@ -281,11 +305,23 @@ pub fn load(path: &Path, home: &Path) -> Result<Config, Exit> {
             e.utf8_error().valid_up_to()
         ))
     })?;
-    parse(path, &text, home)
+    let env = |k: &str| std::env::var(k).ok();
+    parse_with(path, &text, home, state_home(&env).as_deref())
 }
 
-/// Parses and checks configuration text; `path` is only used in messages and kept.
+/// Parses and checks configuration text as if `$XDG_STATE_HOME` were unset; `path` is
+/// only used in messages and kept.
 pub fn parse(path: &Path, text: &str, home: &Path) -> Result<Config, Exit> {
+    parse_with(path, text, home, None)
+}
+
+/// [`parse`] with `$XDG_STATE_HOME`'s value.
+pub fn parse_with(
+    path: &Path,
+    text: &str,
+    home: &Path,
+    state_home: Option<&Path>,
+) -> Result<Config, Exit> {
     let report = |problems: Vec<String>| {
         let mut msg = format!(
             "{}: {} in the configuration:",
@@ -306,7 +342,7 @@ pub fn parse(path: &Path, text: &str, home: &Path) -> Result<Config, Exit> {
         ]));
     }
     let file = reparse::parse_typed(text).map_err(report)?;
-    let (config, problems) = check::check(path, text, home, file);
+    let (config, problems) = check::check(path, text, home, state_home, file);
     if problems.is_empty() {
         Ok(config)
     } else {

@@ -28,6 +28,7 @@ pub mod quota;
 pub mod secret;
 pub mod spool;
 pub mod state;
+pub mod statusline_chain;
 pub mod tasks;
 pub mod tmux;
 pub mod turns;

@@ -7,7 +7,7 @@
 //! `SessionStart`'s stdout would be added to Claude's context, so nothing is printed there.
 
 use std::fmt::Write as _;
-use std::io::Read as _;
+use std::io::{Read as _, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -21,13 +21,23 @@ use crate::spool::{self, Origin, Record, SessionStart, StopFailure};
 const MAX_INPUT: u64 = 1 << 20;
 
 pub fn run(config: Option<&Path>, args: &HookArgs) -> ExitCode {
-    if let Err(e) = handle(config, args.event) {
+    let raw = match read_input() {
+        Ok(raw) => raw,
+        Err(e) => {
+            crate::log::warn(&format!("ccf hook: {e:#}"));
+            return ExitCode::SUCCESS;
+        }
+    };
+    if args.event == HookEvent::Statusline {
+        statusline(config, &raw, args.then.as_deref());
+    } else if let Err(e) = handle(config, args.event, &raw) {
         crate::log::warn(&format!("ccf hook: {e:#}"));
     }
     ExitCode::SUCCESS
 }
 
-fn handle(config: Option<&Path>, event: HookEvent) -> Result<()> {
+/// The hook's input, bounded.
+fn read_input() -> Result<Vec<u8>> {
     let mut raw = Vec::new();
     std::io::stdin()
         .take(MAX_INPUT + 1)
@@ -36,7 +46,14 @@ fn handle(config: Option<&Path>, event: HookEvent) -> Result<()> {
     if raw.len() as u64 > MAX_INPUT {
         bail!("hook input is over {MAX_INPUT} bytes; ignored");
     }
-    let input: Value = serde_json::from_slice(&raw).context("hook input is not JSON")?;
+    Ok(raw)
+}
+
+/// What every record is written with: the config, the clock, who the hook ran for.
+fn context(
+    config: Option<&Path>,
+    input: &Value,
+) -> Result<(crate::config::Config, Origin, jiff::Timestamp)> {
     let home = PathBuf::from(std::env::var_os("HOME").context("$HOME is not set")?);
     let env = |k: &str| std::env::var(k).ok();
     let path = crate::config::locate(config, &env)?;
@@ -48,13 +65,19 @@ fn handle(config: Option<&Path>, event: HookEvent) -> Result<()> {
     let account = spool::account_now(&config, claude_config_dir.as_deref());
     let origin = Origin {
         at: Some(now),
-        session_id: str_field(&input, "session_id"),
-        transcript_path: str_field(&input, "transcript_path").map(PathBuf::from),
-        cwd: str_field(&input, "cwd").map(PathBuf::from),
+        session_id: str_field(input, "session_id"),
+        transcript_path: str_field(input, "transcript_path").map(PathBuf::from),
+        cwd: str_field(input, "cwd").map(PathBuf::from),
         tmux_pane: env("TMUX_PANE").filter(|p| !p.is_empty()),
         claude_config_dir,
         account,
     };
+    Ok((config, origin, now))
+}
+
+fn handle(config: Option<&Path>, event: HookEvent, raw: &[u8]) -> Result<()> {
+    let input: Value = serde_json::from_slice(raw).context("hook input is not JSON")?;
+    let (config, origin, now) = context(config, &input)?;
     match event {
         HookEvent::SessionStart => {
             let record = Record::SessionStart(SessionStart {
@@ -91,7 +114,8 @@ fn handle(config: Option<&Path>, event: HookEvent) -> Result<()> {
                 crate::log::info(&format!("ccf hook: {e:#}"));
             }
         }
-        HookEvent::Statusline => statusline(&config, &input, origin)?,
+        // Drawn by `statusline`, which needs no config to print a line.
+        HookEvent::Statusline => {}
     }
     Ok(())
 }
@@ -112,10 +136,58 @@ fn str_field(v: &Value, key: &str) -> Option<String> {
     v.get(key).and_then(Value::as_str).map(str::to_string)
 }
 
-/// Records the status line's rate-limit figures for this config dir (overwritten, not
-/// spooled: the status line is redrawn often and must not wake check-quota each time),
-/// and prints a short status line.
-fn statusline(config: &crate::config::Config, input: &Value, origin: Origin) -> Result<()> {
+/// Draws the status line: records the rate-limit figures for this config dir
+/// (overwritten, not spooled: the status line is redrawn often and must not wake
+/// check-quota each time), then prints the operator's own line (`--then`, run with the
+/// same input) or, without one or when it fails, ccf's short line. Nothing ccf or the
+/// operator's command does wrong leaves Claude Code without a line.
+fn statusline(config: Option<&Path>, raw: &[u8], then: Option<&str>) {
+    let input = match serde_json::from_slice::<Value>(raw) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            crate::log::warn(&format!("ccf hook: hook input is not JSON: {e}"));
+            None
+        }
+    };
+    let figures = input.as_ref().map(figures).unwrap_or_default();
+    if let Some(input) = &input
+        && (figures.five_hour_used.is_some() || figures.seven_day_used.is_some())
+        && let Err(e) = record_usage(config, input, figures.clone())
+    {
+        crate::log::warn(&format!("ccf hook: {e:#}"));
+    }
+    let mine = || {
+        let mut line = String::from("ccf");
+        if let Some(u) = figures.five_hour_used {
+            let _ = write!(line, " · 5h {u:.0}%");
+        }
+        if let Some(u) = figures.seven_day_used {
+            let _ = write!(line, " · 7d {u:.0}%");
+        }
+        line.push('\n');
+        line.into_bytes()
+    };
+    let out = match then {
+        None if input.is_none() => return,
+        None => mine(),
+        Some(command) => {
+            match crate::statusline_chain::run(command, raw, crate::statusline_chain::TIMEOUT) {
+                Ok(out) => out,
+                Err(e) => {
+                    crate::log::warn(&format!(
+                        "ccf hook: the status line command {e}; ccf's line is shown instead"
+                    ));
+                    mine()
+                }
+            }
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(&out).and_then(|()| stdout.flush());
+}
+
+/// The status line input's rate-limit figures (no origin yet).
+fn figures(input: &Value) -> spool::Statusline {
     let limits = input.get("rate_limits");
     let pick = |window: &str, field: &str| {
         limits
@@ -130,24 +202,19 @@ fn statusline(config: &crate::config::Config, input: &Value, origin: Origin) -> 
                 .or_else(|| v.as_f64().and_then(|f| format!("{f:.0}").parse().ok()))
         })
     };
-    let record = spool::Statusline {
+    spool::Statusline {
         five_hour_used: used("five_hour"),
         five_hour_resets_at: resets("five_hour"),
         seven_day_used: used("seven_day"),
         seven_day_resets_at: resets("seven_day"),
-        origin,
-    };
-    let mut line = String::from("ccf");
-    if let Some(u) = record.five_hour_used {
-        let _ = write!(line, " · 5h {u:.0}%");
+        origin: Origin::default(),
     }
-    if let Some(u) = record.seven_day_used {
-        let _ = write!(line, " · 7d {u:.0}%");
-    }
-    println!("{line}");
-    if record.five_hour_used.is_none() && record.seven_day_used.is_none() {
-        return Ok(());
-    }
+}
+
+/// Writes `state_dir/usage/<config dir>.json`.
+fn record_usage(config: Option<&Path>, input: &Value, mut record: spool::Statusline) -> Result<()> {
+    let (config, origin, _) = context(config, input)?;
+    record.origin = origin;
     let dir = config.state_dir.join("usage");
     crate::fsutil::ensure_private_dir(&dir)?;
     let key = record.origin.claude_config_dir.as_ref().map_or_else(

@@ -154,6 +154,9 @@ the configuration file, when \fB\-\-config\fR is not given
 \fBXDG_CONFIG_HOME\fR
 where the configuration (\fIccf/config.yaml\fR) and the systemd user units (\fIsystemd/user\fR) are looked for; default \fI~/.config\fR
 .TP
+\fBXDG_STATE_HOME\fR
+the default \fIstate_dir\fR is \fI$XDG_STATE_HOME/ccf\fR; default \fI~/.local/state\fR
+.TP
 \fBJOURNAL_STREAM\fR
 set by systemd when stderr is the journal: diagnostics then carry <N> priority prefixes
 .TP
@@ -162,10 +165,10 @@ where time zones are read from; default \fI/usr/share/zoneinfo\fR
 .SH FILES
 .TP
 \fI$XDG_CONFIG_HOME/ccf/config.yaml\fR, \fI/etc/ccf/config.yaml\fR
-the configuration, when neither \fB\-\-config\fR nor \fBCCF_CONFIG\fR names one (\fBconfig.example.yaml\fR in the source documents every key)
+the configuration, when neither \fB\-\-config\fR nor \fBCCF_CONFIG\fR names one; \fBccf init\fR writes the first, \fBccf config example\fR prints every key
 .TP
 \fIstate_dir/state.json\fR
-what ccf knows: accounts, sessions, the swap journal, tasks (default \fIstate_dir\fR: \fI~/.local/state/ccf\fR)
+what ccf knows: accounts, sessions, the swap journal, tasks (default \fIstate_dir\fR: \fI$XDG_STATE_HOME/ccf\fR, \fI~/.local/state/ccf\fR)
 .TP
 \fIstate_dir/state.lock\fR
 held by every run that changes the state
@@ -182,6 +185,9 @@ the link ccf points at the active account's home (\fBclaude_link\fR)
 \fIqueue_dir/inbox/\fR, \fIrunning/\fR, \fIdone/\fR, \fIfailed/\fR
 the task queue (\fBdispatcher.queue_dir\fR, default \fI~/agent\-queue\fR)
 .SH EXAMPLES
+.TP
+\fBccf init\fR
+write a first configuration from the account homes, tmux server and sessions found here
 .TP
 \fBccf validate\fR
 check the configuration, the account homes, the shared links and tmux

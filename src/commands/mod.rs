@@ -3,12 +3,14 @@
 pub mod account;
 pub mod check_quota;
 pub mod completions;
+pub mod config;
 pub mod cron;
 pub mod detect;
 pub mod dispatch;
 pub mod ensure_symlinks;
 pub mod history;
 pub mod hook;
+pub mod init;
 pub mod install_hooks;
 pub mod janitor;
 pub mod man;

@@ -14,10 +14,17 @@ use super::{
 const MAX_POOL: u32 = 1000;
 
 /// Checks `f` (read from `text` at `path`); returns the config and its problems.
-pub fn check(path: &Path, text: &str, home: &Path, f: schema::File) -> (Config, Vec<String>) {
+pub fn check(
+    path: &Path,
+    text: &str,
+    home: &Path,
+    state_home: Option<&Path>,
+    f: schema::File,
+) -> (Config, Vec<String>) {
     let mut checker = Checker {
         text,
         home,
+        state_home,
         problems: Vec::new(),
     };
     let config = checker.check(path, f);
@@ -27,6 +34,8 @@ pub fn check(path: &Path, text: &str, home: &Path, f: schema::File) -> (Config, 
 struct Checker<'a> {
     text: &'a str,
     home: &'a Path,
+    /// `$XDG_STATE_HOME`, when set to an absolute path: the default `state_dir`'s parent.
+    state_home: Option<&'a Path>,
     problems: Vec<String>,
 }
 
@@ -65,7 +74,10 @@ impl Checker<'_> {
         let accounts = self.check_accounts(&f.accounts);
         let claude_link = self.check_link(f.claude_link.as_deref(), &accounts);
         let shared = self.check_shared(&f.shared, &accounts);
-        let state_dir = self.expand("state_dir", &f.state_dir);
+        let state_dir = match &f.state_dir {
+            Some(dir) => self.expand("state_dir", dir),
+            None => super::default_state_dir(self.home, self.state_home),
+        };
         self.check_timezone(f.timezone.as_deref());
         let tmux = self.check_tmux(&f.tmux);
         if f.claude.command.trim().is_empty() {

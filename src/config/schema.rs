@@ -76,8 +76,9 @@ pub struct File {
     pub claude_link: Option<PathBuf>,
     #[serde(default)]
     pub shared: Shared,
-    #[serde(default = "default_state_dir")]
-    pub state_dir: PathBuf,
+    /// null = `$XDG_STATE_HOME/ccf`, `~/.local/state/ccf` without it.
+    #[serde(default)]
+    pub state_dir: Option<PathBuf>,
     /// Zone for banner times printed without one; null = the system's.
     #[serde(default)]
     pub timezone: Option<String>,
@@ -103,10 +104,6 @@ pub struct File {
 )]
 fn default_claude_link() -> Option<PathBuf> {
     Some(PathBuf::from("~/.claude"))
-}
-
-fn default_state_dir() -> PathBuf {
-    PathBuf::from("~/.local/state/ccf")
 }
 
 #[derive(Debug, Deserialize)]

@@ -180,3 +180,58 @@ fn wait_quota_row(transcript: &str, reset: i64) {
         },
     );
 }
+
+/// An operator's own status line, chained by `install-hooks`, in the real client: the
+/// pane shows the operator's line, drawn from the input the client gave, and ccf has
+/// the client's usage figures (the stand-in's 12 % of the five-hour window).
+#[test]
+fn the_real_client_draws_the_operators_chained_status_line_and_ccf_records_its_figures() {
+    let Some(w) = RealWorld::new() else { return };
+    w.sb.write_config(&w.config().replace(
+        "dispatcher:",
+        "quota: {statusline_threshold: 90}\ndispatcher:",
+    ));
+    let settings = w.sb.account_home("compte1").join("settings.json");
+    let mut doc: Value = std::fs::read(&settings)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or_else(|| serde_json::json!({}));
+    let theirs = r#"printf 'operator line: %s' "$(grep -o '"session_id":"[^"]*"' | head -n1)""#;
+    doc["statusLine"] = serde_json::json!({"type": "command", "command": theirs});
+    std::fs::write(&settings, doc.to_string()).unwrap();
+    w.sb.ccf(&["install-hooks", "--account", "compte1"])
+        .stdout_has("did chain the status line")
+        .run();
+
+    w.start_by_hand(SESSION, &w.sb.path("proj"));
+    w.prompt(SESSION, "ping alpha");
+    w.wait_screen(SESSION, "the reply", |s| {
+        s.contains("Stand-in reply: PING ALPHA.")
+    });
+    let id = w.last_session_id(&RealWorld::token("compte1"));
+    w.wait_screen(SESSION, "the operator's status line", |s| {
+        s.contains(&format!("operator line: \"session_id\":\"{id}\""))
+    });
+    let usage = wait_for(
+        "the status line's usage record",
+        Duration::from_secs(30),
+        || {
+            let dir = std::fs::read_dir(w.sb.path("state/usage")).ok()?;
+            dir.filter_map(Result::ok)
+                .find_map(|e| serde_json::from_slice::<Value>(&std::fs::read(e.path()).ok()?).ok())
+        },
+    );
+    assert_eq!(usage["account"], "compte1", "{usage}");
+    assert_eq!(usage["session_id"], id.as_str(), "{usage}");
+    assert!(
+        usage["five_hour_used"]
+            .as_f64()
+            .is_some_and(|u| (u - 12.0).abs() < 0.5),
+        "{usage}"
+    );
+    w.sb.ccf(&["install-hooks", "--uninstall", "--account", "compte1"])
+        .stdout_has("did restore the status line")
+        .run();
+    let back: Value = serde_json::from_slice(&std::fs::read(&settings).unwrap()).unwrap();
+    assert_eq!(back["statusLine"]["command"], theirs);
+}
