@@ -1,5 +1,5 @@
 //! `ccf completions SHELL`: the shell's completion script. It asks ccf itself at each
-//! <TAB> (`CCF_COMPLETE=<shell> ccf -- <words>`), so completions follow the installed
+//! `<TAB>` (`CCF_COMPLETE=<shell> ccf -- <words>`), so completions follow the installed
 //! binary and can list what only the config knows: `swap --to <TAB>` offers the
 //! configured accounts.
 
