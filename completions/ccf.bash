@@ -1070,7 +1070,7 @@ _ccf() {
             return 0
             ;;
         ccf__subcmd__status)
-            opts="-v -q -h -V --json --check --config --verbose --quiet --help --version"
+            opts="-v -q -h -V --json --check --fleet --config --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

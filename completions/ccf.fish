@@ -97,6 +97,7 @@ complete -c ccf -n "__fish_ccf_using_subcommand janitor" -s V -l version -d 'Pri
 complete -c ccf -n "__fish_ccf_using_subcommand status" -l config -d 'Configuration file [default: $`CCF_CONFIG`, else $`XDG_CONFIG_HOME/ccf/config.yaml`, else /etc/ccf/config.yaml]' -r -F
 complete -c ccf -n "__fish_ccf_using_subcommand status" -l json -d 'Print the status as JSON (stable; documented in the README)'
 complete -c ccf -n "__fish_ccf_using_subcommand status" -l check -d 'Exit 3 when ccf is degraded or a swap is unfinished'
+complete -c ccf -n "__fish_ccf_using_subcommand status" -l fleet -d 'Read etcd and show every host of the fleet and the accounts\' shared state'
 complete -c ccf -n "__fish_ccf_using_subcommand status" -s v -l verbose -d 'Say more on stderr (repeat for more)'
 complete -c ccf -n "__fish_ccf_using_subcommand status" -s q -l quiet -d 'Say only what went wrong'
 complete -c ccf -n "__fish_ccf_using_subcommand status" -s h -l help -d 'Print help'

@@ -119,6 +119,9 @@ pub struct StatusArgs {
     /// Exit 3 when ccf is degraded or a swap is unfinished
     #[arg(long)]
     pub check: bool,
+    /// Read etcd and show every host of the fleet and the accounts' shared state
+    #[arg(long, conflicts_with = "check")]
+    pub fleet: bool,
 }
 
 #[derive(Debug, Args)]

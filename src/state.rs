@@ -48,6 +48,25 @@ pub struct State {
     /// What dispatch last found wrong with the pool (tasks wait and no pool session exists
     /// or can be made), for `status`; `None` when all is well.
     pub pool_problem: Option<PoolProblem>,
+    /// What check-quota last found wrong with the fleet (`fleet:`), so it is logged when
+    /// it changes, not every run; absent on a single host.
+    #[serde(skip_serializing_if = "FleetMemory::is_empty")]
+    pub fleet: FleetMemory,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FleetMemory {
+    /// Since when the fleet has been out of reach, and why; `None` while it answers.
+    pub problem: Option<PoolProblem>,
+    /// The lines of the values the last read ignored (each names its key).
+    pub ignored: Vec<String>,
+}
+
+impl FleetMemory {
+    pub fn is_empty(&self) -> bool {
+        self.problem.is_none() && self.ignored.is_empty()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -94,6 +113,8 @@ pub enum Source {
     Pane,
     /// The status line's rate-limit figures.
     Statusline,
+    /// Another host, through the fleet's shared store (`fleet:`).
+    Fleet,
 }
 
 impl std::fmt::Display for Source {
@@ -102,6 +123,7 @@ impl std::fmt::Display for Source {
             Source::Spool => "spool",
             Source::Pane => "pane",
             Source::Statusline => "statusline",
+            Source::Fleet => "fleet",
         })
     }
 }

@@ -28,7 +28,9 @@ pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
     for dir in [ctx.config.spool_dir(), ctx.config.state_dir.join("usage")] {
         crate::fsutil::tighten(&dir)?;
     }
-    pass(ctx, &mut m.state, args)?;
+    // One read of the fleet per run, whatever the number of passes.
+    let mut fleet = crate::fleet::Link::open(ctx.config.fleet.as_ref(), ctx.now);
+    pass(ctx, &mut m.state, args, fleet.as_mut())?;
     if args.dry_run {
         return Ok(ExitCode::SUCCESS);
     }
@@ -41,16 +43,34 @@ pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
         }
         let later = ctx.later()?;
         crate::log::info("hook events arrived during the pass; taking another");
-        pass(&later, &mut m.state, args)?;
+        pass(&later, &mut m.state, args, fleet.as_mut())?;
+    }
+    if let Some(link) = fleet.as_mut() {
+        let active = ctx.active_account(&m.state).name.clone();
+        let names: Vec<String> = ctx.config.accounts.iter().map(|a| a.name.clone()).collect();
+        if let Err(e) = link.heartbeat(&m.state, &names, &active, ctx.now) {
+            crate::log::info(&format!(
+                "fleet: failed to write this host's heartbeat: {e}"
+            ));
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// One detection pass under the lock: gather, decide, remember, save, act.
-fn pass(ctx: &Ctx, state: &mut State, args: &DryRun) -> Result<()> {
+fn pass(
+    ctx: &Ctx,
+    state: &mut State,
+    args: &DryRun,
+    fleet: Option<&mut crate::fleet::Link>,
+) -> Result<()> {
     let loaded = state.clone();
     let world = World::gather(ctx, state)?;
-    let facts = quota::gather(ctx, state, &world);
+    let mut facts = quota::gather(ctx, state, &world);
+    let order: Vec<String> = ctx.config.accounts.iter().map(|a| a.name.clone()).collect();
+    if let Some(link) = fleet.as_deref() {
+        take_in_fleet(ctx, state, link, &order, &mut facts, args.dry_run);
+    }
     // A dry run changes the state only in memory: it returns before the save.
     for account in quota::remember::absorb(state, &facts) {
         crate::log::notice(&format!(
@@ -58,7 +78,6 @@ fn pass(ctx: &Ctx, state: &mut State, args: &DryRun) -> Result<()> {
         ));
     }
     let due = failover::due_return(ctx, state, &world);
-    let order: Vec<String> = ctx.config.accounts.iter().map(|a| a.name.clone()).collect();
     let decision = quota::decide(
         &facts.observations,
         state,
@@ -104,6 +123,12 @@ fn pass(ctx: &Ctx, state: &mut State, args: &DryRun) -> Result<()> {
     for account in remembered.newly_failed {
         notify::emit(ctx, &Event::NeedsLogin { account });
     }
+    // The other hosts learn of this host's limit before its swap (seconds) begins.
+    if let Some(link) = fleet {
+        for line in link.publish(&decision, ctx.config.quota.return_margin, ctx.now) {
+            crate::log::notice(&line);
+        }
+    }
     let (Action::Swap(request) | Action::Return(request)) = decision.action else {
         if let Some(owed) = failover::make_owed_moves(ctx, state, &world, false)?
             && (!owed.moved.is_empty() || !owed.failed.is_empty())
@@ -133,6 +158,42 @@ fn pass(ctx: &Ctx, state: &mut State, args: &DryRun) -> Result<()> {
         ),
     }
     Ok(())
+}
+
+/// Adds the fleet's limits to this pass's observations and remembers (in the state, to
+/// log only changes) whether the fleet could be read. A dry run prints instead.
+fn take_in_fleet(
+    ctx: &Ctx,
+    state: &mut State,
+    link: &crate::fleet::Link,
+    order: &[String],
+    facts: &mut quota::Facts,
+    dry_run: bool,
+) {
+    let ignored = link.view.as_ref().map_or(&[][..], |v| &v.ignored[..]);
+    if dry_run {
+        match link.problem() {
+            Some(p) => println!("fleet: {p}; deciding as a single host"),
+            None => ignored.iter().for_each(|l| println!("{l}")),
+        }
+    } else {
+        for (level, line) in
+            crate::fleet::remember(&mut state.fleet, link.problem(), ignored, ctx.now)
+        {
+            crate::log::emit(level, &line);
+        }
+    }
+    if let Some(view) = &link.view {
+        let extra = crate::fleet::merge::observations(
+            view,
+            state,
+            &facts.observations,
+            order,
+            &link.cfg.host,
+            ctx.now,
+        );
+        facts.observations.extend(extra);
+    }
 }
 
 /// `, deferred ccl-2 (busy: moved once idle)`, or nothing.

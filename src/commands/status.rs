@@ -1,6 +1,7 @@
 //! `ccf status`: what ccf knows and what tmux shows, for people or as stable JSON.
 //! Takes no lock: it must answer while a swap runs.
 
+mod fleet;
 mod views;
 
 use std::collections::BTreeMap;
@@ -49,6 +50,8 @@ pub struct Status {
     pub sandbox: Option<String>,
     /// What `--check` counts as a problem, one line each (empty: all is well).
     pub problems: Vec<String>,
+    /// The fleet as the last check found it; `null` without `fleet:`.
+    pub fleet: Option<fleet::FleetSummary>,
 }
 
 /// One unit of ccf's, as the user manager reports it.
@@ -138,6 +141,10 @@ pub struct SessionView {
 }
 
 pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
+    if args.fleet {
+        fleet::run(ctx, args.json)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let state = ctx.read_state()?;
     let status = gather(ctx, &state);
     if args.json {
@@ -191,6 +198,7 @@ pub fn gather(ctx: &Ctx, st: &State) -> Status {
             .map(|u| u.iter().map(unit_view).collect()),
         sandbox: sandbox.map(|l| l.name().to_string()),
         problems: Vec::new(),
+        fleet: fleet::summary(ctx, st),
     };
     status.problems = problems(&status, installed.as_deref().unwrap_or(&[]), now);
     status
@@ -586,6 +594,8 @@ fn render_failover(o: &mut String, s: &Status) {
     if let Some(p) = &s.pending_return {
         let _ = writeln!(o, "return to {} due after {}", p.to, p.not_before);
     }
+    // What the other hosts contribute to these decisions.
+    fleet::render_line(o, s.fleet.as_ref());
 }
 
 /// The queue's lines under the task counts: a stuck pool first, then each claimed task,

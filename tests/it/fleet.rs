@@ -1,6 +1,68 @@
-//! Several hosts sharing accounts through a real 3-member etcd cluster on loopback.
+//! Several hosts sharing accounts through a real 3-member etcd cluster on loopback: each
+//! "host" is its own sandbox (HOME, private tmux server, state dir) with the same account
+//! names, and check-quota runs with a pinned clock (`CCF_NOW`) so resets pass at once.
+
+use std::time::{Duration, Instant};
+
+use ccf::state::State;
 
 use crate::support::etcd::Etcd;
+use crate::support::{Sandbox, wait_for};
+
+/// The reset the fake claude's limit banner names: 1893456000.
+const RESET: &str = "2030-01-01T00:00:00Z";
+const BEFORE: &str = "2029-12-31T22:00:00Z";
+const AFTER: &str = "2030-01-01T00:06:00Z";
+const ID: &str = "11111111-2222-4333-8444-555555555555";
+
+/// A host of the fleet: every account logged in, the layout built (link -> compte1),
+/// `fleet:` pointing at `etcd` under `prefix` as `host`, with `extra` fleet keys.
+fn host(etcd: &Etcd, prefix: &str, name: &str, extra: &str) -> Sandbox {
+    let sb = Sandbox::new();
+    sb.hold_notifications();
+    sb.login_all();
+    let config = std::fs::read_to_string(&sb.config).unwrap();
+    sb.write_config(&format!("{config}{}{extra}", etcd.config(prefix, name)));
+    sb.ccf(&["ensure-symlinks"]).run();
+    sb
+}
+
+/// Starts claude in the dedicated session: pinned to `account`, or on `~/.claude`.
+fn start(sb: &Sandbox, account: Option<&str>) {
+    let mut argv: Vec<String> = vec!["env".into()];
+    if let Some(a) = account {
+        argv.push(format!(
+            "CLAUDE_CONFIG_DIR={}",
+            sb.account_home(a).display()
+        ));
+    }
+    argv.extend(["claude".into(), "--session-id".into(), ID.into()]);
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    sb.tmux.new_session("ccl-1-proj", &sb.path("proj"), &argv);
+    sb.tmux
+        .wait_for_text("ccl-1-proj", "Welcome to fake Claude Code");
+}
+
+/// Makes the dedicated session (pinned to compte1) show the 5-hour limit banner.
+fn show_limit(sb: &Sandbox) {
+    sb.set_mode("compte1", "limit 1893456000");
+    sb.tmux.type_line("ccl-1-proj", "hi");
+    sb.tmux
+        .wait_for_text("ccl-1-proj", "You've hit your 5-hour limit");
+    sb.set_mode("compte1", "normal");
+}
+
+fn check(sb: &Sandbox, now: &str) -> crate::support::Run {
+    sb.ccf(&["check-quota"]).env("CCF_NOW", now)
+}
+
+fn load(sb: &Sandbox) -> State {
+    State::load(&sb.state_file()).unwrap()
+}
+
+fn ts(s: &str) -> jiff::Timestamp {
+    s.parse().unwrap()
+}
 
 #[test]
 fn the_harness_starts_a_healthy_three_member_cluster_and_reads_back_a_put() {
@@ -15,4 +77,251 @@ fn the_harness_starts_a_healthy_three_member_cluster_and_reads_back_a_put() {
     etcd.kill(0);
     etcd.put("/t/b", "2");
     assert_eq!(etcd.range("/t/").len(), 2);
+}
+
+/// Host 1 hits the limit on compte1 and publishes it; host 2, whose pane shows nothing,
+/// moves off compte1 on its next check; both return at the shared reset.
+fn a_limit_on_one_host_moves_the_other(etcd: &Etcd) {
+    let h1 = host(etcd, "/f", "h1", "");
+    let h2 = host(etcd, "/f", "h2", "");
+    start(&h1, Some("compte1"));
+    start(&h2, None);
+    let h2_pid = h2.tmux.pane_pid("ccl-1-proj");
+    check(&h2, BEFORE).stdout_lacks("swapped").run();
+
+    show_limit(&h1);
+    check(&h1, BEFORE)
+        .stdout_has("swapped compte1 -> compte2")
+        .run();
+    let shared = etcd.range("/f/v1/limit/");
+    assert_eq!(shared.len(), 1, "{shared:?}");
+    assert!(
+        shared[0].1.contains(RESET) && shared[0].1.contains("\"h1\""),
+        "{shared:?}"
+    );
+
+    check(&h2, "2029-12-31T22:00:30Z")
+        .stdout_has("swapped compte1 -> compte2 (usage limit on compte1)")
+        .run();
+    assert_eq!(
+        h2.tmux.pane_pid("ccl-1-proj"),
+        h2_pid,
+        "carried by the link"
+    );
+    assert!(
+        !h2.tmux.capture("ccl-1-proj").contains("limit"),
+        "host 2 never hit the wall"
+    );
+    let st = load(&h2);
+    assert_eq!(st.accounts["compte1"].exhausted_until, Some(ts(RESET)));
+    assert_eq!(
+        st.pending_return.as_ref().map(|p| p.not_before),
+        Some(ts("2030-01-01T00:05:00Z")),
+        "the return uses the shared reset"
+    );
+    // A standing fleet limit is no news: the next check stays and writes no state.
+    check(&h2, "2029-12-31T22:01:00Z")
+        .stdout_lacks("swapped")
+        .run();
+
+    for h in [&h1, &h2] {
+        check(h, AFTER)
+            .stdout_has("swapped compte2 -> compte1")
+            .run();
+        assert_eq!(load(h).active_account.as_deref(), Some("compte1"));
+    }
+}
+
+#[test]
+fn a_limit_seen_on_one_host_moves_the_other_hosts_sessions_and_both_return_after_the_shared_reset()
+{
+    let Some(etcd) = Etcd::start() else { return };
+    a_limit_on_one_host_moves_the_other(&etcd);
+}
+
+#[test]
+fn with_one_etcd_member_killed_the_fleet_still_shares_limits() {
+    let Some(mut etcd) = Etcd::start() else {
+        return;
+    };
+    // The first endpoint each host tries is the dead one (maybe the leader: the put
+    // waits for the next).
+    etcd.kill(0);
+    etcd.put("/f/elected", "1");
+    a_limit_on_one_host_moves_the_other(&etcd);
+}
+
+#[test]
+fn with_etcd_gone_each_host_swaps_on_its_own_limits_within_the_timeout_and_says_so_once() {
+    let Some(mut etcd) = Etcd::start() else {
+        return;
+    };
+    let h1 = host(&etcd, "/g", "h1", "  timeout: 500ms\n");
+    let h2 = host(&etcd, "/g", "h2", "  timeout: 500ms\n");
+    start(&h1, Some("compte1"));
+    start(&h2, None);
+    check(&h1, BEFORE).run();
+    etcd.kill_all();
+
+    let t = Instant::now();
+    let first = h2
+        .ccf(&["check-quota"])
+        .env("CCF_NOW", BEFORE)
+        .stderr_has("fleet: etcd unreachable")
+        .stderr_has("working as a single host")
+        .stdout_lacks("swapped")
+        .run();
+    let alone = t.elapsed();
+    assert!(
+        alone < Duration::from_secs(5),
+        "{alone:?}: {}",
+        first.stderr
+    );
+    // Said once: the next run is quiet about it.
+    let second = check(&h2, BEFORE).run();
+    assert!(!second.stderr.contains("fleet"), "{}", second.stderr);
+
+    show_limit(&h1);
+    let t = Instant::now();
+    h1.ccf(&["check-quota"])
+        .env("CCF_NOW", BEFORE)
+        .stderr_has("fleet: etcd unreachable")
+        .stdout_has("swapped compte1 -> compte2")
+        .run();
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    // Host 2 learns nothing without etcd: it stays until its own panes say otherwise.
+    check(&h2, "2029-12-31T22:00:30Z")
+        .stdout_lacks("swapped")
+        .run();
+    h2.ccf(&["status"])
+        .env("CCF_NOW", BEFORE)
+        .stdout_has("fleet: unreachable since 2029-12-31T22:00:00Z")
+        .run();
+    let status = h2.ccf(&["status", "--json"]).run().json();
+    assert!(
+        status["fleet"]["problem"]
+            .as_str()
+            .unwrap()
+            .starts_with("etcd unreachable"),
+        "{status:#}"
+    );
+}
+
+#[test]
+fn a_wrong_etcd_password_is_a_clear_validate_problem_and_check_quota_works_alone() {
+    let Some(etcd) = Etcd::start() else { return };
+    etcd.enable_auth("right-password");
+    let h = host(
+        &etcd,
+        "/a",
+        "h1",
+        "  username: root\n  password_env: CCF_TEST_ETCD_PASSWORD\n",
+    );
+    h.set_env("CCF_TEST_ETCD_PASSWORD", "wrong");
+    start(&h, Some("compte1"));
+    h.ccf(&["validate"])
+        .code(3)
+        .stdout_has("problem: the fleet's etcd")
+        .stdout_has("etcd refused auth/authenticate: etcdserver: authentication failed, invalid user ID or password")
+        .stderr_has("error: 1 problem found")
+        .run();
+    show_limit(&h);
+    h.ccf(&["check-quota"])
+        .env("CCF_NOW", BEFORE)
+        .stderr_has("fleet: etcd refused auth/authenticate")
+        .stdout_has("swapped compte1 -> compte2")
+        .run();
+
+    // With the right password validate reports the cluster; host 1, refused, never
+    // checked in.
+    let h2 = host(
+        &etcd,
+        "/a",
+        "h2",
+        "  username: root\n  password_env: CCF_TEST_ETCD_PASSWORD\n",
+    );
+    h2.set_env("CCF_TEST_ETCD_PASSWORD", "right-password");
+    check(&h2, BEFORE).run();
+    h2.ccf(&["validate"])
+        .stdout_has("fleet: 3 members reachable: m0 (http://127.0.0.1:")
+        .stdout_has("fleet: this host is h2; no other host has checked in")
+        .run();
+}
+
+#[test]
+fn hostile_values_are_ignored_with_a_line_naming_their_key_and_never_move_a_host() {
+    let Some(etcd) = Etcd::start() else { return };
+    let h = host(&etcd, "/h", "h2", "");
+    start(&h, None);
+    etcd.put("/h/v1/limit/compte1", "{not json");
+    etcd.put(
+        "/h/v1/limit/compte2",
+        r#"{"version":1,"account":"compte2","until":"2040-01-01T00:00:00Z","seen":{"host":"h9","source":"pane","at":"2029-12-31T21:00:00Z"}}"#,
+    );
+    etcd.put(
+        "/h/v1/hosts/h9\u{1b}[2J",
+        r#"{"version":7,"host":"h9\u001b[2J","at":"2029-12-31T21:00:00Z"}"#,
+    );
+    let first = h
+        .ccf(&["check-quota"])
+        .env("CCF_NOW", BEFORE)
+        .stderr_has("fleet: ignored /h/v1/limit/compte1: not JSON")
+        .stderr_has("fleet: ignored /h/v1/limit/compte2: its reset 2040-01-01T00:00:00Z is more than 8d away")
+        .stderr_has("written by a newer ccf (version 7")
+        .stdout_lacks("swapped")
+        .run();
+    assert!(
+        !first.stderr.contains('\u{1b}'),
+        "escaped: {}",
+        first.stderr
+    );
+    let second = check(&h, BEFORE).run();
+    assert!(
+        !second.stderr.contains("ignored"),
+        "logged once: {}",
+        second.stderr
+    );
+    let st = load(&h);
+    assert!(
+        st.accounts
+            .get("compte2")
+            .is_none_or(|a| a.exhausted_until.is_none())
+    );
+    h.ccf(&["status", "--fleet"])
+        .stdout_has("fleet: ignored /h/v1/limit/compte1: not JSON")
+        .run();
+}
+
+#[test]
+fn status_fleet_shows_every_host_and_the_shared_accounts() {
+    let Some(etcd) = Etcd::start() else { return };
+    let h1 = host(&etcd, "/s", "h1", "");
+    let h2 = host(&etcd, "/s", "h2", "");
+    start(&h1, Some("compte1"));
+    start(&h2, None);
+    check(&h2, BEFORE).run();
+    show_limit(&h1);
+    check(&h1, BEFORE).run();
+    let s = wait_for("both heartbeats", Duration::from_secs(5), || {
+        let s = h2
+            .ccf(&["status", "--fleet", "--json"])
+            .env("CCF_NOW", BEFORE)
+            .run()
+            .json();
+        (s["hosts"].as_array().map(Vec::len) == Some(2)).then_some(s)
+    });
+    assert_eq!(s["host"], "h2");
+    assert_eq!(s["hosts"][0]["host"], "h1");
+    assert_eq!(s["hosts"][0]["active_account"], "compte2");
+    assert_eq!(s["hosts"][0]["sessions"]["compte2"], 1);
+    assert_eq!(s["hosts"][1]["active_account"], "compte1");
+    assert_eq!(s["accounts"][0]["name"], "compte1");
+    assert_eq!(s["accounts"][0]["exhausted_until"], RESET);
+    assert_eq!(s["accounts"][0]["seen_by"], "h1");
+    h2.ccf(&["status", "--fleet"])
+        .env("CCF_NOW", BEFORE)
+        .stdout_has(
+            "compte1      exhausted until 2030-01-01T00:00:00Z [five_hour] (seen on h1 by its pane",
+        )
+        .run();
 }

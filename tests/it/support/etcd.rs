@@ -173,12 +173,16 @@ impl Etcd {
             .client_url
     }
 
-    /// Writes `value` at `key` as any fleet member (or anyone with access) could.
+    /// Writes `value` at `key` as any fleet member (or anyone with access) could; waits
+    /// (bounded) while the cluster elects a new leader after a kill.
     pub fn put(&self, key: &str, value: &str) {
         let body = serde_json::json!({"key": B64.encode(key), "value": B64.encode(value)});
-        let reply = post(&format!("{}/v3/kv/put", self.live()), &body.to_string())
-            .expect("etcd answers a put");
-        assert!(reply.contains("header"), "put {key}: {reply}");
+        let url = format!("{}/v3/kv/put", self.live());
+        super::wait_for(
+            &format!("etcd to take the put of {key}"),
+            HEALTHY_WITHIN,
+            || post(&url, &body.to_string()).filter(|r| r.contains("header")),
+        );
     }
 
     /// Every key under `prefix` with its value (as text).

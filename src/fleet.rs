@@ -1,0 +1,289 @@
+//! Several hosts sharing what they know about their accounts through etcd (`fleet:`).
+//!
+//! Shared knowledge, not shared control: each host keeps its own state, lock and
+//! sessions. A check-quota run reads the fleet's view once ([`Link::open`]), adds the
+//! other hosts' limits to its own observations (`merge::observations`), publishes its
+//! own limits before it swaps ([`Link::publish`]) and leaves a heartbeat
+//! ([`Link::heartbeat`]). When etcd cannot be had — down, no quorum, refused, garbage —
+//! the run is a single host's, the fleet costs it at most `fleet.timeout`, and the
+//! problem is logged when it changes ([`remember`]).
+//!
+//! `record.rs` is the key layout and value schema, `merge.rs` the pure rules,
+//! `client.rs` the only code that talks to etcd.
+
+pub mod client;
+pub mod merge;
+pub mod record;
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::config::Fleet;
+use crate::log::Level;
+use crate::quota::Decision;
+use crate::state::{FleetMemory, PoolProblem, State};
+use client::Client;
+use record::View;
+
+/// How long a heartbeat outlives its host's last check: long enough for `status --fleet`
+/// to show a host whose timer stopped as late, short enough that a host taken out of the
+/// fleet disappears from it by itself.
+const HEARTBEAT_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// How long a published limit outlives its reset beyond `quota.return_margin`, so every
+/// host has seen the reset pass before the key goes.
+const LIMIT_MARGIN: Duration = Duration::from_secs(3600);
+
+/// One run's connection to the fleet.
+pub struct Link {
+    pub cfg: Fleet,
+    client: Option<Client>,
+    /// What the run's one read found; `None` when it failed.
+    pub view: Option<View>,
+    /// Why no client could be made (credentials, TLS files, a refused login).
+    refused: Option<String>,
+}
+
+impl Link {
+    /// Connects and reads the fleet's view once; `None` without `fleet:`.
+    pub fn open(fleet: Option<&Fleet>, now: Timestamp) -> Option<Link> {
+        let cfg = fleet?.clone();
+        let mut link = Link {
+            client: None,
+            view: None,
+            refused: None,
+            cfg,
+        };
+        match Client::connect(&link.cfg, &|k| std::env::var(k).ok()) {
+            Ok(mut c) => {
+                if let Ok(kvs) = c.range(&record::root(&link.cfg.prefix)) {
+                    link.view = Some(record::parse(&link.cfg.prefix, &kvs, now));
+                }
+                link.client = Some(c);
+            }
+            Err(why) => link.refused = Some(why),
+        }
+        Some(link)
+    }
+
+    /// Why the fleet cannot be used this run, if it cannot.
+    pub fn problem(&self) -> Option<String> {
+        match (&self.client, &self.view) {
+            (_, Some(_)) => None,
+            (Some(c), None) => Some(c.down().unwrap_or("etcd did not answer").to_string()),
+            (None, None) => Some(self.refused.clone().unwrap_or_default()),
+        }
+    }
+
+    /// Publishes this pass's own limits and auth failures, each only when it moves the
+    /// fleet's knowledge forward. Returns lines to log.
+    pub fn publish(&mut self, d: &Decision, margin: Duration, now: Timestamp) -> Vec<String> {
+        let (Some(client), Some(view)) = (self.client.as_mut(), self.view.as_ref()) else {
+            return Vec::new();
+        };
+        let (limits, auth) = merge::to_publish(d, &self.cfg.host, now);
+        let mut lines = Vec::new();
+        for l in limits {
+            let key = record::limit_key(&self.cfg.prefix, &l.account);
+            let ttl = Duration::try_from(l.until.duration_since(now)).unwrap_or_default()
+                + margin
+                + LIMIT_MARGIN;
+            let old = view.limits.get(&l.account);
+            if !merge::forward_limit(old, &l, now) {
+                continue;
+            }
+            let value = serde_json::to_vec(&l).expect("a limit record serializes");
+            match write_forward(client, &key, &value, ttl, view.revision(&key), |cur| {
+                let cur: Option<record::Limit> = serde_json::from_slice(cur).ok();
+                merge::forward_limit(cur.as_ref(), &l, now)
+            }) {
+                Ok(true) => lines.push(format!(
+                    "fleet: published the limit on {} until {}",
+                    l.account, l.until
+                )),
+                Ok(false) => {}
+                Err(e) => lines.push(format!(
+                    "fleet: failed to publish the limit on {}: {e}",
+                    l.account
+                )),
+            }
+        }
+        for a in auth {
+            let key = record::auth_key(&self.cfg.prefix, &a.account);
+            if !merge::forward_auth(view.auth.get(&a.account), &a) {
+                continue;
+            }
+            let value = serde_json::to_vec(&a).expect("an auth record serializes");
+            if let Err(e) = write_forward(
+                client,
+                &key,
+                &value,
+                Duration::from_secs(7 * 86_400),
+                view.revision(&key),
+                |cur| {
+                    let cur: Option<record::Auth> = serde_json::from_slice(cur).ok();
+                    merge::forward_auth(cur.as_ref(), &a)
+                },
+            ) {
+                lines.push(format!(
+                    "fleet: failed to publish the auth failure of {}: {e}",
+                    a.account
+                ));
+            }
+        }
+        lines
+    }
+
+    /// Writes this host's heartbeat (after its check).
+    pub fn heartbeat(
+        &mut self,
+        state: &State,
+        accounts: &[String],
+        active: &str,
+        now: Timestamp,
+    ) -> Result<(), String> {
+        let Some(client) = self.client.as_mut().filter(|_| self.view.is_some()) else {
+            return Ok(());
+        };
+        let hb = merge::heartbeat(state, &self.cfg.host, accounts, active, now);
+        let value = serde_json::to_vec(&hb).expect("a heartbeat serializes");
+        let lease = client.grant(HEARTBEAT_TTL)?;
+        client.put(
+            &record::host_key(&self.cfg.prefix, &self.cfg.host),
+            &value,
+            lease,
+        )
+    }
+
+    /// The cluster's members (for `validate`).
+    pub fn members(&mut self) -> Result<Vec<(String, Vec<String>)>, String> {
+        match self.client.as_mut() {
+            Some(c) => c.members(),
+            None => Err(self.problem().unwrap_or_default()),
+        }
+    }
+}
+
+/// A write that only moves knowledge forward: put if the key is still at `revision`;
+/// if someone wrote first, put over theirs only if `still_forward` of what they wrote
+/// (once: a third writer in between wins). `Ok(false)`: nothing written, the fleet knew.
+fn write_forward(
+    client: &mut Client,
+    key: &str,
+    value: &[u8],
+    ttl: Duration,
+    revision: i64,
+    still_forward: impl Fn(&[u8]) -> bool,
+) -> Result<bool, String> {
+    let lease = client.grant(ttl)?;
+    let mut revision = revision;
+    for _ in 0..2 {
+        match client.put_if(key, value, lease, revision)? {
+            None => return Ok(true),
+            Some(None) => revision = 0,
+            Some(Some(cur)) if still_forward(&cur.value) => revision = cur.mod_revision,
+            Some(Some(_)) => return Ok(false),
+        }
+    }
+    Ok(false)
+}
+
+/// Takes one run's fleet outcome into the state's memory; returns the lines to log —
+/// only what changed (a standing outage or bad value is not logged every 30 s).
+pub fn remember(
+    memory: &mut FleetMemory,
+    problem: Option<String>,
+    ignored: &[String],
+    now: Timestamp,
+) -> Vec<(Level, String)> {
+    let mut lines = Vec::new();
+    match (&memory.problem, problem) {
+        (None, Some(detail)) => {
+            lines.push((
+                Level::Warning,
+                format!("fleet: {detail}; working as a single host until it answers"),
+            ));
+            memory.problem = Some(PoolProblem { since: now, detail });
+        }
+        (Some(p), Some(detail)) if p.detail != detail => {
+            lines.push((Level::Warning, format!("fleet: {detail}")));
+            memory.problem = Some(PoolProblem {
+                since: p.since,
+                detail,
+            });
+        }
+        (Some(p), None) => {
+            lines.push((
+                Level::Notice,
+                format!("fleet: etcd answers again (out of reach since {})", p.since),
+            ));
+            memory.problem = None;
+        }
+        _ => {}
+    }
+    // A failed read says nothing about the values: keep the last read's.
+    if memory.problem.is_none() {
+        for line in ignored.iter().filter(|l| !memory.ignored.contains(l)) {
+            lines.push((Level::Warning, line.clone()));
+        }
+        memory.ignored = ignored.to_vec();
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn an_outage_is_logged_when_it_starts_changes_and_ends_not_every_run() {
+        let mut m = FleetMemory::default();
+        let first = remember(
+            &mut m,
+            Some("etcd unreachable: x".into()),
+            &[],
+            t("2026-03-01T12:00:00Z"),
+        );
+        assert_eq!(first.len(), 1);
+        assert!(first[0].1.contains("working as a single host"));
+        assert!(
+            remember(
+                &mut m,
+                Some("etcd unreachable: x".into()),
+                &[],
+                t("2026-03-01T12:00:30Z")
+            )
+            .is_empty()
+        );
+        assert_eq!(m.problem.as_ref().unwrap().since, t("2026-03-01T12:00:00Z"));
+        let changed = remember(
+            &mut m,
+            Some("etcd refused".into()),
+            &[],
+            t("2026-03-01T12:01:00Z"),
+        );
+        assert_eq!(changed.len(), 1);
+        assert_eq!(m.problem.as_ref().unwrap().since, t("2026-03-01T12:00:00Z"));
+        let back = remember(&mut m, None, &[], t("2026-03-01T12:02:00Z"));
+        assert!(back[0].1.contains("answers again"));
+        assert!(m.is_empty());
+    }
+
+    #[test]
+    fn an_ignored_value_is_logged_once_while_it_stays() {
+        let mut m = FleetMemory::default();
+        let bad = vec!["fleet: ignored /ccf/v1/limit/a: not JSON".to_string()];
+        assert_eq!(
+            remember(&mut m, None, &bad, t("2026-03-01T12:00:00Z")).len(),
+            1
+        );
+        assert!(remember(&mut m, None, &bad, t("2026-03-01T12:00:30Z")).is_empty());
+        assert!(remember(&mut m, None, &[], t("2026-03-01T12:01:00Z")).is_empty());
+        assert!(m.is_empty());
+    }
+}
