@@ -3,8 +3,10 @@
 //! blocking reqwest client ccf already builds for notifications.
 //!
 //! One [`Client`] lives for one run and holds that run's whole time budget
-//! (`fleet.timeout`): every request gets what is left of it, shared among the endpoints
-//! still to try, so a dead member costs a refused connection and a hung one its share.
+//! (`fleet.timeout`): the time spent waiting on etcd adds up across the run's requests
+//! (the swap between the read and the heartbeat does not count), and every request gets
+//! what is left, shared among the endpoints still to try, so a dead member costs a
+//! refused connection and a hung one its share.
 //! Once the cluster failed in a run, later calls fail at once with the same words: the
 //! run goes on as a single host and the fleet costs it no more time.
 
@@ -26,7 +28,8 @@ pub struct Client {
     endpoints: Vec<String>,
     /// The endpoint that answered last, tried first next time.
     first: usize,
-    deadline: Instant,
+    /// The time this run has waited on etcd so far, of `budget`.
+    spent: Duration,
     budget: Duration,
     token: Option<String>,
     /// Why the cluster failed this run, once it has.
@@ -62,7 +65,6 @@ impl Client {
     /// A client for `cfg` whose budget starts now; authenticates when a username is set.
     /// `env` reads the process environment (the password's variable).
     pub fn connect(cfg: &Fleet, env: &dyn Fn(&str) -> Option<String>) -> Result<Client, String> {
-        let deadline = Instant::now() + cfg.timeout;
         crate::notify::channel::install_crypto_provider();
         let mut b = reqwest::blocking::Client::builder()
             .connect_timeout(cfg.timeout)
@@ -99,7 +101,7 @@ impl Client {
             http,
             endpoints: cfg.endpoints.clone(),
             first: 0,
-            deadline,
+            spent: Duration::ZERO,
             budget: cfg.timeout,
             token: None,
             down: None,
@@ -141,7 +143,7 @@ impl Client {
         let mut errors = Vec::new();
         for i in 0..n {
             let idx = (self.first + i) % n;
-            let left = self.deadline.saturating_duration_since(Instant::now());
+            let left = self.budget.saturating_sub(self.spent);
             if left.is_zero() {
                 errors.push(format!(
                     "the run's fleet time ({}) is spent",
@@ -151,7 +153,10 @@ impl Client {
             }
             let share = left / u32::try_from(n - i).unwrap_or(1);
             let url = format!("{}{path}", self.endpoints[idx]);
-            match self.attempt(&url, body, share) {
+            let started = Instant::now();
+            let outcome = self.attempt(&url, body, share);
+            self.spent += started.elapsed();
+            match outcome {
                 Ok(v) => {
                     self.first = idx;
                     return Ok(v);
