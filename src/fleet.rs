@@ -55,11 +55,17 @@ impl Link {
             refused: None,
             cfg,
         };
+        let started = std::time::Instant::now();
         match Client::connect(&link.cfg, &|k| std::env::var(k).ok()) {
             Ok(mut c) => {
+                let connected = started.elapsed();
                 if let Ok(kvs) = c.range(&record::root(&link.cfg.prefix)) {
                     link.view = Some(record::parse(&link.cfg.prefix, &kvs, now));
                 }
+                crate::log::debug(&format!(
+                    "fleet: client ready in {connected:?}, read in {:?}",
+                    started.elapsed().saturating_sub(connected)
+                ));
                 link.client = Some(c);
             }
             Err(why) => link.refused = Some(why),

@@ -23,6 +23,10 @@ use crate::config::Fleet;
 /// millions (a hostile writer) must not make the run read them all.
 const MAX_KEYS: u32 = 10_000;
 
+/// The largest answer ccf reads: a fleet's range is kilobytes, and a hostile writer's
+/// megabyte values must not fill the memory of every host.
+const MAX_BODY: u64 = 4 << 20;
+
 pub struct Client {
     http: reqwest::blocking::Client,
     endpoints: Vec<String>,
@@ -70,6 +74,11 @@ impl Client {
             .connect_timeout(cfg.timeout)
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("ccf/", env!("CARGO_PKG_VERSION")));
+        // Without https the system's roots are never needed, and loading them is most
+        // of what building the client costs (milliseconds on every run).
+        if cfg.endpoints.iter().all(|e| e.starts_with("http://")) {
+            b = b.tls_certs_only([]);
+        }
         if let Some(ca) = &cfg.ca_file {
             let pem = std::fs::read(ca)
                 .map_err(|e| format!("failed to read fleet.ca_file {}: {e}", ca.display()))?;
@@ -79,7 +88,9 @@ impl Client {
                     ca.display()
                 )
             })?;
-            b = b.tls_certs_merge(certs);
+            // The cluster's own CA is the only root its certificates need: the system's
+            // are not loaded (that costs milliseconds a run) and cannot vouch for it.
+            b = b.tls_certs_only(certs);
         }
         if let (Some(cert), Some(key)) = (&cfg.cert_file, &cfg.key_file) {
             let mut pem = std::fs::read(cert)
@@ -190,9 +201,16 @@ impl Client {
             Failure::Unavailable(format!("{url}: {what}"))
         })?;
         let status = resp.status();
-        let text = resp
-            .text()
-            .map_err(|e| Failure::Unavailable(format!("{url}: {}", e.without_url())))?;
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::Read::take(resp, MAX_BODY + 1), &mut bytes)
+            .map_err(|e| Failure::Unavailable(format!("{url}: {e}")))?;
+        if bytes.len() as u64 > MAX_BODY {
+            return Err(Failure::Unavailable(format!(
+                "{url}: the answer is larger than {} MiB",
+                MAX_BODY >> 20
+            )));
+        }
+        let text = String::from_utf8_lossy(&bytes);
         let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if status.is_success() && v.is_object() {
             return Ok(v);

@@ -197,6 +197,10 @@ fn with_etcd_gone_each_host_swaps_on_its_own_limits_within_the_timeout_and_says_
         .env("CCF_NOW", BEFORE)
         .stdout_has("fleet: unreachable since 2029-12-31T22:00:00Z")
         .run();
+    h2.ccf(&["status", "--fleet"])
+        .code(1)
+        .stderr_has("error: failed to read the fleet from etcd: etcd unreachable")
+        .run();
     let status = h2.ccf(&["status", "--json"]).run().json();
     assert!(
         status["fleet"]["problem"]
@@ -205,6 +209,41 @@ fn with_etcd_gone_each_host_swaps_on_its_own_limits_within_the_timeout_and_says_
             .starts_with("etcd unreachable"),
         "{status:#}"
     );
+}
+
+#[test]
+fn without_quorum_a_run_waits_on_etcd_at_most_the_fleet_timeout() {
+    let Some(mut etcd) = Etcd::start() else {
+        return;
+    };
+    let h = host(&etcd, "/q", "h1", "  timeout: 700ms\n");
+    start(&h, Some("compte1"));
+    check(&h, BEFORE).run();
+    let with_fleet = std::fs::read_to_string(&h.config).unwrap();
+    let alone = with_fleet[..with_fleet.find("fleet:").unwrap()].to_string();
+    // The one member left cannot answer a linearizable read: it hangs, or says so late.
+    etcd.kill(0);
+    etcd.kill(1);
+    let time = |expect_fleet: bool| {
+        let t = Instant::now();
+        let run = check(&h, BEFORE).stdout_lacks("swapped");
+        let run = if expect_fleet {
+            run.stderr_may_have("fleet: etcd unreachable")
+        } else {
+            run
+        };
+        run.run();
+        t.elapsed()
+    };
+    h.write_config(&alone);
+    let usual = (0..3).map(|_| time(false)).max().unwrap();
+    h.write_config(&with_fleet);
+    let took = time(true);
+    assert!(
+        took < usual + Duration::from_millis(700) + Duration::from_millis(800),
+        "{took:?} against {usual:?} without the fleet"
+    );
+    assert!(load(&h).fleet.problem.is_some(), "the outage is remembered");
 }
 
 #[test]
@@ -323,5 +362,48 @@ fn status_fleet_shows_every_host_and_the_shared_accounts() {
         .stdout_has(
             "compte1      exhausted until 2030-01-01T00:00:00Z [five_hour] (seen on h1 by its pane",
         )
+        .run();
+}
+
+#[test]
+fn over_tls_with_a_client_certificate_the_cluster_is_reached_and_without_its_ca_refused() {
+    let Some(etcd) = Etcd::start_tls() else {
+        return;
+    };
+    let h = Sandbox::new();
+    h.login_all();
+    let base = std::fs::read_to_string(&h.config).unwrap();
+    let fleet = |ca: bool| {
+        format!(
+            "{base}fleet:\n  endpoints: [{}]\n  host: h1\n{}  cert_file: {}\n  key_file: {}\n",
+            etcd.tls_endpoints().join(", "),
+            if ca {
+                format!("  ca_file: {}\n", etcd.tls_file("ca.pem").display())
+            } else {
+                String::new()
+            },
+            etcd.tls_file("client.pem").display(),
+            etcd.tls_file("client.key").display()
+        )
+    };
+    h.write_config(&fleet(true));
+    h.ccf(&["ensure-symlinks"]).run();
+    h.ccf(&["validate"])
+        .stdout_has("fleet: 3 members reachable: m0 (http://127.0.0.1:")
+        .stdout_has("https://127.0.0.1:")
+        .run();
+    check(&h, BEFORE).run();
+    assert_eq!(
+        etcd.range("/ccf/v1/hosts/").len(),
+        1,
+        "the heartbeat went over TLS"
+    );
+    // The system's roots do not know the test CA.
+    h.write_config(&fleet(false));
+    h.ccf(&["validate"])
+        .code(3)
+        .stdout_has("problem: the fleet's etcd")
+        .stdout_has("etcd unreachable: https://127.0.0.1:")
+        .stderr_has("error: 1 problem found")
         .run();
 }

@@ -19,6 +19,8 @@ const HEALTHY_WITHIN: Duration = Duration::from_secs(30);
 pub struct Member {
     pub name: String,
     pub client_url: String,
+    /// Its TLS client URL, when the cluster was started with TLS.
+    pub tls_url: Option<String>,
     child: Option<Child>,
 }
 
@@ -71,8 +73,36 @@ impl Etcd {
     /// Starts three members and waits until each reports healthy; `None` when etcd is
     /// missing outside CI.
     pub fn start() -> Option<Etcd> {
+        Etcd::launch(false)
+    }
+
+    /// The same, each member also serving TLS (a test CA's server certificate for
+    /// 127.0.0.1) and requiring a client certificate there: [`Etcd::tls_file`] names the
+    /// CA (`ca.pem`) and the client's `client.pem`/`client.key`. Plain HTTP stays open
+    /// for the harness's own requests.
+    pub fn start_tls() -> Option<Etcd> {
+        Etcd::launch(true)
+    }
+
+    /// A file of the test PKI (`ca.pem`, `client.pem`, `client.key`).
+    pub fn tls_file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The members' TLS client URLs.
+    pub fn tls_endpoints(&self) -> Vec<String> {
+        self.members
+            .iter()
+            .filter_map(|m| m.tls_url.clone())
+            .collect()
+    }
+
+    fn launch(tls: bool) -> Option<Etcd> {
         let bin = binary()?;
         let dir = tempfile::tempdir().unwrap();
+        if tls {
+            make_pki(dir.path());
+        }
         let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
         let names: Vec<String> = (0..3).map(|i| format!("m{i}")).collect();
         let initial: Vec<String> = names
@@ -89,14 +119,30 @@ impl Etcd {
         let mut members = Vec::new();
         for (name, (client, peer)) in names.iter().zip(&ports) {
             let client_url = format!("http://127.0.0.1:{client}");
+            let tls_url = tls.then(|| format!("https://127.0.0.1:{}", free_port()));
+            let clients = match &tls_url {
+                Some(t) => format!("{client_url},{t}"),
+                None => client_url.clone(),
+            };
             let peer_url = format!("http://127.0.0.1:{peer}");
             let log = std::fs::File::create(dir.path().join(format!("{name}.log"))).unwrap();
-            let child = Command::new(&bin)
+            let mut cmd = Command::new(&bin);
+            if tls {
+                let f = |n: &str| dir.path().join(n);
+                cmd.arg("--cert-file")
+                    .arg(f("server.pem"))
+                    .arg("--key-file")
+                    .arg(f("server.key"))
+                    .arg("--trusted-ca-file")
+                    .arg(f("ca.pem"))
+                    .arg("--client-cert-auth");
+            }
+            let child = cmd
                 .args(["--name", name])
                 .arg("--data-dir")
                 .arg(dir.path().join(name))
-                .args(["--listen-client-urls", &client_url])
-                .args(["--advertise-client-urls", &client_url])
+                .args(["--listen-client-urls", &clients])
+                .args(["--advertise-client-urls", &clients])
                 .args(["--listen-peer-urls", &peer_url])
                 .args(["--initial-advertise-peer-urls", &peer_url])
                 .args(["--initial-cluster", &initial.join(",")])
@@ -111,6 +157,7 @@ impl Etcd {
             members.push(Member {
                 name: name.clone(),
                 client_url,
+                tls_url,
                 child: Some(child),
             });
         }
@@ -223,6 +270,90 @@ impl Etcd {
             let reply = post(&format!("{base}{path}"), &body.to_string()).expect("etcd answers");
             assert!(!reply.contains("\"error\""), "{path}: {reply}");
         }
+    }
+}
+
+/// A test CA, a server certificate for 127.0.0.1 and a client certificate, in `dir`
+/// (P-256 keys: quick to make).
+fn make_pki(dir: &std::path::Path) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &key,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=ccf-test-ca",
+            ],
+        ]
+        .concat(),
+    );
+    // etcd's JSON gateway dials the member's own gRPC port with the server's
+    // certificate as its client certificate: it needs both usages.
+    for (who, usage) in [
+        ("server", "serverAuth,clientAuth"),
+        ("client", "clientAuth"),
+    ] {
+        let ext = format!("{who}.ext");
+        std::fs::write(
+            dir.join(&ext),
+            format!("subjectAltName=IP:127.0.0.1\nextendedKeyUsage={usage}\n"),
+        )
+        .unwrap();
+        let (k, csr, pem) = (
+            format!("{who}.key"),
+            format!("{who}.csr"),
+            format!("{who}.pem"),
+        );
+        openssl(
+            &[
+                &["req"][..],
+                &key,
+                &["-keyout", &k, "-out", &csr, "-subj", &format!("/CN={who}")],
+            ]
+            .concat(),
+        );
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            &csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            &pem,
+            "-days",
+            "2",
+            "-extfile",
+            &ext,
+        ]);
     }
 }
 
