@@ -35,6 +35,10 @@ const HEARTBEAT_TTL: Duration = Duration::from_secs(10 * 60);
 /// host has seen the reset pass before the key goes.
 const LIMIT_MARGIN: Duration = Duration::from_secs(3600);
 
+/// How long a published login state stays: a week, then hosts that still see the
+/// failure publish it again.
+const AUTH_TTL: Duration = Duration::from_secs(7 * 86_400);
+
 /// One run's connection to the fleet.
 pub struct Link {
     pub cfg: Fleet,
@@ -84,58 +88,73 @@ impl Link {
 
     /// Publishes this pass's own limits and auth failures, each only when it moves the
     /// fleet's knowledge forward. Returns lines to log.
-    pub fn publish(&mut self, d: &Decision, margin: Duration, now: Timestamp) -> Vec<String> {
-        let (Some(client), Some(view)) = (self.client.as_mut(), self.view.as_ref()) else {
+    pub fn publish(
+        &mut self,
+        d: &Decision,
+        relogged: &[String],
+        margin: Duration,
+        now: Timestamp,
+    ) -> Vec<(Level, String)> {
+        let (Some(client), Some(view)) = (self.client.as_mut(), self.view.as_mut()) else {
             return Vec::new();
         };
-        let (limits, auth) = merge::to_publish(d, &self.cfg.host, now);
+        let (limits, auth) = merge::to_publish(d, relogged, &self.cfg.host, now);
         let mut lines = Vec::new();
         for l in limits {
+            if !merge::forward_limit(view.limits.get(&l.account), &l, now) {
+                continue;
+            }
             let key = record::limit_key(&self.cfg.prefix, &l.account);
             let ttl = Duration::try_from(l.until.duration_since(now)).unwrap_or_default()
                 + margin
                 + LIMIT_MARGIN;
-            let old = view.limits.get(&l.account);
-            if !merge::forward_limit(old, &l, now) {
-                continue;
-            }
             let value = serde_json::to_vec(&l).expect("a limit record serializes");
-            match write_forward(client, &key, &value, ttl, view.revision(&key), |cur| {
+            let written = write_forward(client, &key, &value, ttl, view.revision(&key), |cur| {
                 let cur: Option<record::Limit> = serde_json::from_slice(cur).ok();
                 merge::forward_limit(cur.as_ref(), &l, now)
-            }) {
-                Ok(true) => lines.push(format!(
-                    "fleet: published the limit on {} until {}",
-                    l.account, l.until
-                )),
+            });
+            match written {
+                Ok(true) => {
+                    lines.push((
+                        Level::Notice,
+                        format!(
+                            "fleet: published the limit on {} until {}",
+                            l.account, l.until
+                        ),
+                    ));
+                    // A later pass of this run has nothing new to say about it.
+                    view.limits.insert(l.account.clone(), l);
+                }
                 Ok(false) => {}
-                Err(e) => lines.push(format!(
-                    "fleet: failed to publish the limit on {}: {e}",
-                    l.account
+                Err(e) => lines.push((
+                    Level::Warning,
+                    format!("fleet: failed to publish the limit on {}: {e}", l.account),
                 )),
             }
         }
         for a in auth {
-            let key = record::auth_key(&self.cfg.prefix, &a.account);
             if !merge::forward_auth(view.auth.get(&a.account), &a) {
                 continue;
             }
+            let key = record::auth_key(&self.cfg.prefix, &a.account);
             let value = serde_json::to_vec(&a).expect("an auth record serializes");
-            if let Err(e) = write_forward(
-                client,
-                &key,
-                &value,
-                Duration::from_secs(7 * 86_400),
-                view.revision(&key),
-                |cur| {
+            let written =
+                write_forward(client, &key, &value, AUTH_TTL, view.revision(&key), |cur| {
                     let cur: Option<record::Auth> = serde_json::from_slice(cur).ok();
                     merge::forward_auth(cur.as_ref(), &a)
-                },
-            ) {
-                lines.push(format!(
-                    "fleet: failed to publish the auth failure of {}: {e}",
-                    a.account
-                ));
+                });
+            match written {
+                Ok(true) => {
+                    view.auth.insert(a.account.clone(), a);
+                }
+                Ok(false) => {}
+                Err(e) => lines.push((
+                    Level::Warning,
+                    format!(
+                        "fleet: failed to publish the auth failure of {}: {e}",
+                        a.account
+                    ),
+                )),
             }
         }
         lines

@@ -72,7 +72,8 @@ fn pass(
         take_in_fleet(ctx, state, link, &order, &mut facts, args.dry_run);
     }
     // A dry run changes the state only in memory: it returns before the save.
-    for account in quota::remember::absorb(state, &facts) {
+    let relogged = quota::remember::absorb(state, &facts);
+    for account in &relogged {
         crate::log::notice(&format!(
             "account {account}: credentials changed since its auth failure; usable again"
         ));
@@ -125,8 +126,13 @@ fn pass(
     }
     // The other hosts learn of this host's limit before its swap (seconds) begins.
     if let Some(link) = fleet {
-        for line in link.publish(&decision, ctx.config.quota.return_margin, ctx.now) {
-            crate::log::notice(&line);
+        for (level, line) in link.publish(
+            &decision,
+            &relogged,
+            ctx.config.quota.return_margin,
+            ctx.now,
+        ) {
+            crate::log::emit(level, &line);
         }
     }
     let (Action::Swap(request) | Action::Return(request)) = decision.action else {

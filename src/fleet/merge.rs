@@ -70,7 +70,9 @@ pub fn observations(
             matched: Some(format!(
                 "seen on host {} ({}) at {}",
                 crate::human::printable(&l.seen.host),
-                l.seen.source,
+                l.seen
+                    .source
+                    .map_or_else(|| "?".to_string(), |s| s.to_string()),
                 l.seen.at
             )),
             stale: why_stale,
@@ -80,15 +82,21 @@ pub fn observations(
 }
 
 /// What this host tells the fleet after deciding: each account this pass itself found
-/// exhausted (with the latest reset it marks), and each that failed authentication.
-pub fn to_publish(d: &Decision, me: &str, now: Timestamp) -> (Vec<Limit>, Vec<Auth>) {
+/// exhausted (with the latest reset it marks), each that failed authentication, and each
+/// whose login works again (`relogged`).
+pub fn to_publish(
+    d: &Decision,
+    relogged: &[String],
+    me: &str,
+    now: Timestamp,
+) -> (Vec<Limit>, Vec<Auth>) {
     let own = |o: &&Observation| o.stale.is_none() && o.source != Source::Fleet;
     let mut limits: Vec<Limit> = Vec::new();
     let mut auth: Vec<Auth> = Vec::new();
     for o in d.judged.iter().map(|j| &j.observation).filter(own) {
         let seen = Seen {
             host: me.to_string(),
-            source: o.source,
+            source: Some(o.source),
             at: now,
         };
         match o.verdict {
@@ -120,6 +128,20 @@ pub fn to_publish(d: &Decision, me: &str, now: Timestamp) -> (Vec<Limit>, Vec<Au
                 });
             }
             _ => {}
+        }
+    }
+    for account in relogged {
+        if !auth.iter().any(|a| a.account == *account) {
+            auth.push(Auth {
+                version: VERSION,
+                account: account.clone(),
+                failed: false,
+                seen: Seen {
+                    host: me.to_string(),
+                    source: None,
+                    at: now,
+                },
+            });
         }
     }
     (limits, auth)
@@ -190,7 +212,7 @@ mod tests {
                 scope: Some(Scope::FiveHour),
                 seen: Seen {
                     host: host.into(),
-                    source: Source::Pane,
+                    source: Some(Source::Pane),
                     at: now(),
                 },
             },
@@ -241,7 +263,7 @@ mod tests {
         );
         assert_eq!(d.outcome, "→ swap away from a to b: usage limit on a");
         // What the fleet taught is not published back as this host's own.
-        assert_eq!(to_publish(&d, "h2", now()), (vec![], vec![]));
+        assert_eq!(to_publish(&d, &[], "h2", now()), (vec![], vec![]));
     }
 
     #[test]
@@ -352,11 +374,34 @@ mod tests {
             now(),
             None,
         );
-        let (limits, auth) = to_publish(&d, "h1", now());
+        let (limits, auth) = to_publish(&d, &[], "h1", now());
         assert!(auth.is_empty());
         assert_eq!(limits.len(), 1);
         assert_eq!((limits[0].account.as_str(), limits[0].until), ("a", reset));
         assert_eq!(limits[0].seen.host, "h1");
+    }
+
+    #[test]
+    fn an_auth_failure_and_a_login_that_works_again_are_published_as_this_hosts() {
+        let mut o = pane_limit("a", now());
+        o.verdict = Verdict::Auth;
+        o.resets_at = None;
+        let d = decide(
+            &[o],
+            &State::new(),
+            "a",
+            &accounts(),
+            &Quota::for_tests(),
+            now(),
+            None,
+        );
+        let (limits, auth) = to_publish(&d, &["b".to_string()], "h1", now());
+        assert!(limits.is_empty());
+        let got: Vec<(&str, bool, Option<Source>)> = auth
+            .iter()
+            .map(|a| (a.account.as_str(), a.failed, a.seen.source))
+            .collect();
+        assert_eq!(got, [("a", true, Some(Source::Pane)), ("b", false, None)]);
     }
 
     #[test]
@@ -369,7 +414,7 @@ mod tests {
             scope: None,
             seen: Seen {
                 host: "h".into(),
-                source: Source::Pane,
+                source: Some(Source::Pane),
                 at: now(),
             },
         };
@@ -390,7 +435,7 @@ mod tests {
             failed,
             seen: Seen {
                 host: "h".into(),
-                source: Source::Pane,
+                source: Some(Source::Pane),
                 at: at(secs),
             },
         };

@@ -49,7 +49,10 @@ pub fn host_key(prefix: &str, host: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Seen {
     pub host: String,
-    pub source: Source,
+    /// How the host saw it (`pane`, `spool`, `statusline`); `null` for what no source
+    /// observes (a login that works again: its credentials changed).
+    #[serde(default)]
+    pub source: Option<Source>,
     pub at: Timestamp,
 }
 

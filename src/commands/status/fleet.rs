@@ -134,7 +134,7 @@ pub fn run(ctx: &Ctx, json: bool) -> Result<()> {
                 exhausted_until: l.map(|l| l.until),
                 scope: l.and_then(|l| l.scope).map(|s| s.to_string()),
                 seen_by: l.map(|l| l.seen.host.clone()),
-                seen_source: l.map(|l| l.seen.source.to_string()),
+                seen_source: l.and_then(|l| l.seen.source).map(|s| s.to_string()),
                 seen_at: l.map(|l| l.seen.at),
                 auth_failed: a.map(|a| a.failed),
                 auth_seen_by: a.map(|a| a.seen.host.clone()),
