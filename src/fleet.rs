@@ -160,10 +160,11 @@ impl Link {
         lines
     }
 
-    /// Writes this host's heartbeat (after its check).
+    /// Writes this host's heartbeat (after its check), under the lease `state` keeps
+    /// while it is young enough, else a new one (kept in `state` for the next run).
     pub fn heartbeat(
         &mut self,
-        state: &State,
+        state: &mut State,
         accounts: &[String],
         active: &str,
         now: Timestamp,
@@ -173,12 +174,22 @@ impl Link {
         };
         let hb = merge::heartbeat(state, &self.cfg.host, accounts, active, now);
         let value = serde_json::to_vec(&hb).expect("a heartbeat serializes");
-        let lease = client.grant(HEARTBEAT_TTL)?;
-        client.put(
-            &record::host_key(&self.cfg.prefix, &self.cfg.host),
-            &value,
-            lease,
-        )
+        let key = record::host_key(&self.cfg.prefix, &self.cfg.host);
+        if let Some(id) = reusable(state.fleet.heartbeat_lease.as_ref(), now) {
+            // An error that is not the cluster's (the lease expired early: a clock
+            // pinned, a cluster restored) falls through to a new lease.
+            match client.put(&key, &value, id) {
+                Ok(()) => return Ok(()),
+                Err(e) if client.down().is_some() => return Err(e),
+                Err(_) => {}
+            }
+        }
+        let id = client.grant(HEARTBEAT_TTL)?;
+        state.fleet.heartbeat_lease = Some(crate::state::HeartbeatLease {
+            id,
+            granted_at: now,
+        });
+        client.put(&key, &value, id)
     }
 
     /// The cluster's members (for `validate`).
@@ -188,6 +199,14 @@ impl Link {
             None => Err(self.problem().unwrap_or_default()),
         }
     }
+}
+
+/// The heartbeat lease to reuse at `now`: one granted less than half its time ago, so
+/// the heartbeat it carries outlives the next few checks.
+fn reusable(lease: Option<&crate::state::HeartbeatLease>, now: Timestamp) -> Option<i64> {
+    lease
+        .filter(|l| l.granted_at <= now && now < crate::clock::add(l.granted_at, HEARTBEAT_TTL / 2))
+        .map(|l| l.id)
 }
 
 /// A write that only moves knowledge forward: put if the key is still at `revision`;
@@ -297,6 +316,22 @@ mod tests {
         let back = remember(&mut m, None, &[], t("2026-03-01T12:02:00Z"));
         assert!(back[0].1.contains("answers again"));
         assert!(m.is_empty());
+    }
+
+    #[test]
+    fn a_heartbeat_lease_is_reused_until_half_its_time_is_gone() {
+        let lease = crate::state::HeartbeatLease {
+            id: 7,
+            granted_at: t("2026-03-01T12:00:00Z"),
+        };
+        assert_eq!(reusable(Some(&lease), t("2026-03-01T12:04:59Z")), Some(7));
+        assert_eq!(reusable(Some(&lease), t("2026-03-01T12:05:00Z")), None);
+        assert_eq!(
+            reusable(Some(&lease), t("2026-03-01T11:59:00Z")),
+            None,
+            "clock went back"
+        );
+        assert_eq!(reusable(None, t("2026-03-01T12:00:00Z")), None);
     }
 
     #[test]

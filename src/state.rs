@@ -61,11 +61,20 @@ pub struct FleetMemory {
     pub problem: Option<PoolProblem>,
     /// The lines of the values the last read ignored (each names its key).
     pub ignored: Vec<String>,
+    /// The lease this host's heartbeat is under, reused while it has time left: a
+    /// grant is a write to the cluster, and a run would make one for nothing.
+    pub heartbeat_lease: Option<HeartbeatLease>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeartbeatLease {
+    pub id: i64,
+    pub granted_at: Timestamp,
 }
 
 impl FleetMemory {
     pub fn is_empty(&self) -> bool {
-        self.problem.is_none() && self.ignored.is_empty()
+        self.problem.is_none() && self.ignored.is_empty() && self.heartbeat_lease.is_none()
     }
 }
 

@@ -48,10 +48,15 @@ pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
     if let Some(link) = fleet.as_mut() {
         let active = ctx.active_account(&m.state).name.clone();
         let names: Vec<String> = ctx.config.accounts.iter().map(|a| a.name.clone()).collect();
-        if let Err(e) = link.heartbeat(&m.state, &names, &active, ctx.now) {
+        let lease = m.state.fleet.heartbeat_lease.clone();
+        if let Err(e) = link.heartbeat(&mut m.state, &names, &active, ctx.now) {
             crate::log::info(&format!(
                 "fleet: failed to write this host's heartbeat: {e}"
             ));
+        }
+        // A new lease is kept for the next runs (every few minutes, one small save).
+        if m.state.fleet.heartbeat_lease != lease {
+            ctx.save(&m.state)?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -178,6 +178,8 @@ impl Client {
                     return Err(why);
                 }
                 Err(Failure::Unavailable(why)) => errors.push(why),
+                // This request, not the cluster: the run goes on using it.
+                Err(Failure::Rejected(why)) => return Err(why),
             }
         }
         let why = format!("etcd unreachable: {}", errors.join("; "));
@@ -226,6 +228,8 @@ impl Client {
         // 16 unauthenticated; anything else (14 unavailable: no leader) is worth the
         // next member.
         match v["code"].as_i64() {
+            // 5 not found: a lease that expired.
+            Some(5) => Err(Failure::Rejected(format!("etcd: {message}"))),
             Some(3 | 7 | 16) => Err(Failure::Refused(format!(
                 "etcd refused {}: {message}",
                 url.rsplit_once("/v3/").map_or(url, |(_, p)| p)
@@ -336,6 +340,9 @@ enum Failure {
     Unavailable(String),
     /// The cluster said no (credentials, permissions): no other member will say yes.
     Refused(String),
+    /// The cluster said no to this request alone (an expired lease): the caller may
+    /// try another.
+    Rejected(String),
 }
 
 #[cfg(test)]
