@@ -100,6 +100,12 @@ fn a_limit_on_one_host_moves_the_other(etcd: &Etcd) {
         "{shared:?}"
     );
 
+    // What host 2 would do, and why, before it does it.
+    h2.ccf(&["check-quota", "--dry-run"])
+        .env("CCF_NOW", "2029-12-31T22:00:30Z")
+        .stdout_has("- [fleet] on compte1: limit — seen on host h1 (pane) at 2029-12-31T22:00:00Z → limit until 2030-01-01T00:00:00Z")
+        .stdout_has("→ swap away from compte1 to compte2: usage limit on compte1")
+        .run();
     check(&h2, "2029-12-31T22:00:30Z")
         .stdout_has("swapped compte1 -> compte2 (usage limit on compte1)")
         .run();
@@ -405,5 +411,53 @@ fn over_tls_with_a_client_certificate_the_cluster_is_reached_and_without_its_ca_
         .stdout_has("problem: the fleet's etcd")
         .stdout_has("etcd unreachable: https://127.0.0.1:")
         .stderr_has("error: 1 problem found")
+        .run();
+}
+
+#[test]
+fn a_host_never_moves_the_fleets_knowledge_backwards() {
+    let Some(etcd) = Etcd::start() else { return };
+    let h = host(&etcd, "/b", "h1", "");
+    start(&h, Some("compte1"));
+    // Another host already knows a later reset (the weekly limit, say).
+    let later = r#"{"version":1,"account":"compte1","until":"2030-01-02T00:00:00Z","scope":"weekly","seen":{"host":"h9","source":"spool","at":"2029-12-31T21:00:00Z"}}"#;
+    etcd.put("/b/v1/limit/compte1", later);
+    show_limit(&h);
+    // Its own banner comes first here: it swaps on its own reset ...
+    check(&h, BEFORE)
+        .stdout_has("swapped compte1 -> compte2")
+        .run();
+    assert_eq!(
+        load(&h).accounts["compte1"].exhausted_until,
+        Some(ts(RESET))
+    );
+    // ... and does not overwrite the fleet's later one with it.
+    assert_eq!(
+        etcd.range("/b/v1/limit/"),
+        vec![("/b/v1/limit/compte1".to_string(), later.to_string())]
+    );
+    // Once its own reset has passed, the fleet's later one holds the return back.
+    check(&h, AFTER).stdout_lacks("swapped").run();
+    assert_eq!(
+        load(&h).accounts["compte1"].exhausted_until,
+        Some(ts("2030-01-02T00:00:00Z"))
+    );
+    check(&h, "2030-01-02T00:06:00Z")
+        .stdout_has("swapped compte2 -> compte1")
+        .stderr_may_have("older than 1d")
+        .run();
+}
+
+#[test]
+fn validate_warns_when_another_host_names_accounts_this_one_does_not_have() {
+    let Some(etcd) = Etcd::start() else { return };
+    let h = host(&etcd, "/v", "h1", "");
+    etcd.put(
+        "/v/v1/hosts/h2",
+        r#"{"version":1,"host":"h2","at":"2029-12-31T21:59:30Z","active":"work-a","sessions":{"work-a":2},"accounts":["work-a","compte2"]}"#,
+    );
+    h.ccf(&["validate"])
+        .stdout_has("fleet: this host is h1; other hosts: h2 (active work-a)")
+        .stdout_has("warning: host h2 names accounts this host does not have: work-a; accounts are shared by name")
         .run();
 }
