@@ -50,7 +50,10 @@ pub struct State {
     pub pool_problem: Option<PoolProblem>,
     /// What check-quota last found wrong with the fleet (`fleet:`), so it is logged when
     /// it changes, not every run; absent on a single host.
-    #[serde(skip_serializing_if = "FleetMemory::is_empty")]
+    #[serde(
+        skip_serializing_if = "FleetMemory::is_empty",
+        deserialize_with = "lenient_memory"
+    )]
     pub fleet: FleetMemory,
 }
 
@@ -178,6 +181,17 @@ where
 {
     let v = Option::<serde_json::Value>::deserialize(d)?;
     Ok(v.and_then(|v| serde_json::from_value(v).ok()))
+}
+
+/// The fleet's memory, or an empty one when the file holds a shape this ccf does not
+/// know: it is only what to log and a lease to reuse, re-learnt on the next run.
+fn lenient_memory<'de, D>(d: D) -> Result<FleetMemory, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(v.and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default())
 }
 
 /// One piece of evidence about an account, with where it came from.
@@ -593,6 +607,21 @@ mod tests {
         assert_eq!(last_check(&s, dir.path()), Some(later));
         s.quota.last_check = Some("2026-03-01T10:01:00Z".parse().unwrap());
         assert_eq!(last_check(&s, dir.path()), s.quota.last_check);
+    }
+
+    #[test]
+    fn a_fleet_memory_of_an_unknown_shape_reads_as_empty_and_a_single_host_writes_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(
+            &path,
+            r#"{"version": 1, "fleet": {"heartbeat_lease": {"id": "x"}}}"#,
+        )
+        .unwrap();
+        let s = State::load(&path).unwrap();
+        assert!(s.fleet.is_empty());
+        s.save(&path).unwrap();
+        assert!(!std::fs::read_to_string(&path).unwrap().contains("fleet"));
     }
 
     #[test]
