@@ -105,9 +105,12 @@ impl Link {
                 continue;
             }
             let key = record::limit_key(&self.cfg.prefix, &l.account);
-            let ttl = Duration::try_from(l.until.duration_since(now)).unwrap_or_default()
-                + margin
-                + LIMIT_MARGIN;
+            // `return_margin` is what the operator wrote (`100000y` is "for ever"):
+            // saturate, and the client caps a lease at what etcd grants.
+            let ttl = Duration::try_from(l.until.duration_since(now))
+                .unwrap_or_default()
+                .saturating_add(margin)
+                .saturating_add(LIMIT_MARGIN);
             let value = serde_json::to_vec(&l).expect("a limit record serializes");
             let written = write_forward(client, &key, &value, ttl, view.revision(&key), |cur| {
                 let cur: Option<record::Limit> = serde_json::from_slice(cur).ok();

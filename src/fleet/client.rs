@@ -260,9 +260,10 @@ impl Client {
             .collect())
     }
 
-    /// A lease of `ttl` (at least a minute).
+    /// A lease of `ttl`, at least a minute and at most 30 days (etcd refuses a lease
+    /// longer than its own maximum, and no limit runs longer than a week).
     pub fn grant(&mut self, ttl: Duration) -> Result<i64, String> {
-        let secs = ttl.as_secs().max(60);
+        let secs = ttl.as_secs().clamp(60, 30 * 86_400);
         let reply = self.call("/v3/lease/grant", &json!({"TTL": secs.to_string()}))?;
         match int(&reply["ID"]) {
             0 => Err(format!("etcd granted no lease: {reply}")),
