@@ -79,13 +79,20 @@ fn the_harness_starts_a_healthy_three_member_cluster_and_reads_back_a_put() {
     assert_eq!(etcd.range("/t/").len(), 2);
 }
 
-/// Host 1 hits the limit on compte1 and publishes it; host 2, whose pane shows nothing,
-/// moves off compte1 on its next check; both return at the shared reset.
-fn a_limit_on_one_host_moves_the_other(etcd: &Etcd) {
+/// Host 1 hits the limit on compte1 and publishes it; hosts 2 and 3, whose panes show
+/// nothing, move off compte1 on their next check (host 2's session carried by the link,
+/// host 3's pinned one relaunched); all three return at the shared reset.
+fn a_limit_on_one_host_moves_the_others(etcd: &Etcd) {
     let h1 = host(etcd, "/f", "h1", "");
     let h2 = host(etcd, "/f", "h2", "");
+    // Host 3's session is pinned to compte1 (CLAUDE_CONFIG_DIR): it is relaunched.
+    let h3 = host(etcd, "/f", "h3", "");
     start(&h1, Some("compte1"));
     start(&h2, None);
+    start(&h3, Some("compte1"));
+    // A conversation to resume after the relaunch.
+    h3.tmux.type_line("ccl-1-proj", "hi");
+    h3.tmux.wait_for_text("ccl-1-proj", "reply to: hi");
     let h2_pid = h2.tmux.pane_pid("ccl-1-proj");
     check(&h2, BEFORE).stdout_lacks("swapped").run();
 
@@ -125,12 +132,21 @@ fn a_limit_on_one_host_moves_the_other(etcd: &Etcd) {
         Some(ts("2030-01-01T00:05:00Z")),
         "the return uses the shared reset"
     );
-    // A standing fleet limit is no news: the next check stays and writes no state.
+    // A standing fleet limit is no news: the checks after stay, and once the swap's
+    // aftermath is recorded they write no state for it.
     check(&h2, "2029-12-31T22:01:00Z")
         .stdout_lacks("swapped")
         .run();
+    let saved = std::fs::read_to_string(h2.state_file()).unwrap();
+    check(&h2, "2029-12-31T22:01:30Z")
+        .stdout_lacks("swapped")
+        .run();
+    assert_eq!(std::fs::read_to_string(h2.state_file()).unwrap(), saved);
+    check(&h3, "2029-12-31T22:00:30Z")
+        .stdout_has("swapped compte1 -> compte2 (usage limit on compte1): moved ccl-1-proj")
+        .run();
 
-    for h in [&h1, &h2] {
+    for h in [&h1, &h2, &h3] {
         check(h, AFTER)
             .stdout_has("swapped compte2 -> compte1")
             .run();
@@ -139,10 +155,9 @@ fn a_limit_on_one_host_moves_the_other(etcd: &Etcd) {
 }
 
 #[test]
-fn a_limit_seen_on_one_host_moves_the_other_hosts_sessions_and_both_return_after_the_shared_reset()
-{
+fn a_limit_seen_on_one_host_moves_the_other_hosts_sessions_and_all_return_after_the_shared_reset() {
     let Some(etcd) = Etcd::start() else { return };
-    a_limit_on_one_host_moves_the_other(&etcd);
+    a_limit_on_one_host_moves_the_others(&etcd);
 }
 
 #[test]
@@ -154,7 +169,7 @@ fn with_one_etcd_member_killed_the_fleet_still_shares_limits() {
     // waits for the next).
     etcd.kill(0);
     etcd.put("/f/elected", "1");
-    a_limit_on_one_host_moves_the_other(&etcd);
+    a_limit_on_one_host_moves_the_others(&etcd);
 }
 
 #[test]
