@@ -77,11 +77,13 @@ impl Link {
         Some(link)
     }
 
-    /// Why the fleet cannot be used this run, if it cannot.
+    /// Why the fleet could not be used this run (so far), if it could not: the read, or
+    /// a later write (a user allowed to read but not to write is a problem too).
     pub fn problem(&self) -> Option<String> {
         match (&self.client, &self.view) {
+            (Some(c), _) if c.down().is_some() => c.down().map(String::from),
             (_, Some(_)) => None,
-            (Some(c), None) => Some(c.down().unwrap_or("etcd did not answer").to_string()),
+            (Some(_), None) => Some("etcd did not answer".into()),
             (None, None) => Some(self.refused.clone().unwrap_or_default()),
         }
     }

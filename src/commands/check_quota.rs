@@ -48,14 +48,21 @@ pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
     if let Some(link) = fleet.as_mut() {
         let active = ctx.active_account(&m.state).name.clone();
         let names: Vec<String> = ctx.config.accounts.iter().map(|a| a.name.clone()).collect();
-        let lease = m.state.fleet.heartbeat_lease.clone();
+        let before = m.state.fleet.clone();
         if let Err(e) = link.heartbeat(&mut m.state, &names, &active, ctx.now) {
-            crate::log::info(&format!(
+            crate::log::debug(&format!(
                 "fleet: failed to write this host's heartbeat: {e}"
             ));
         }
-        // A new lease is kept for the next runs (every few minutes, one small save).
-        if m.state.fleet.heartbeat_lease != lease {
+        // Whatever failed in the run — the read, a publication, the heartbeat — is
+        // remembered and logged when it changes; a new heartbeat lease is kept too.
+        let ignored = link.view.as_ref().map_or(&[][..], |v| &v.ignored[..]);
+        for (level, line) in
+            crate::fleet::remember(&mut m.state.fleet, link.problem(), ignored, ctx.now)
+        {
+            crate::log::emit(level, &line);
+        }
+        if m.state.fleet != before {
             ctx.save(&m.state)?;
         }
     }
@@ -171,27 +178,24 @@ fn pass(
     Ok(())
 }
 
-/// Adds the fleet's limits to this pass's observations and remembers (in the state, to
-/// log only changes) whether the fleet could be read. A dry run prints instead.
+/// Adds the fleet's limits to this pass's observations. A dry run also says whether the
+/// fleet could be read (a real run remembers that at its end, with its writes).
 fn take_in_fleet(
     ctx: &Ctx,
-    state: &mut State,
+    state: &State,
     link: &crate::fleet::Link,
     order: &[String],
     facts: &mut quota::Facts,
     dry_run: bool,
 ) {
-    let ignored = link.view.as_ref().map_or(&[][..], |v| &v.ignored[..]);
     if dry_run {
         match link.problem() {
             Some(p) => println!("fleet: {p}; deciding as a single host"),
-            None => ignored.iter().for_each(|l| println!("{l}")),
-        }
-    } else {
-        for (level, line) in
-            crate::fleet::remember(&mut state.fleet, link.problem(), ignored, ctx.now)
-        {
-            crate::log::emit(level, &line);
+            None => link
+                .view
+                .iter()
+                .flat_map(|v| &v.ignored)
+                .for_each(|l| println!("{l}")),
         }
     }
     if let Some(view) = &link.view {

@@ -309,6 +309,39 @@ fn a_wrong_etcd_password_is_a_clear_validate_problem_and_check_quota_works_alone
 }
 
 #[test]
+fn a_user_who_may_read_but_not_write_gets_the_fleets_limits_and_one_warning() {
+    let Some(etcd) = Etcd::start() else { return };
+    let shared = r#"{"version":1,"account":"compte1","until":"2030-01-01T00:00:00Z","seen":{"host":"h1","source":"pane","at":"2029-12-31T21:59:00Z"}}"#;
+    etcd.put("/r/v1/limit/compte1", shared);
+    etcd.enable_auth("pw");
+    let h = host(
+        &etcd,
+        "/r",
+        "h2",
+        "  username: reader\n  password_env: CCF_TEST_ETCD_PASSWORD\n",
+    );
+    h.set_env("CCF_TEST_ETCD_PASSWORD", "pw");
+    start(&h, None);
+    h.ccf(&["check-quota"])
+        .env("CCF_NOW", BEFORE)
+        .stdout_has("swapped compte1 -> compte2")
+        .stderr_has(
+            "fleet: etcd refused kv/put: etcdserver: permission denied; working as a single host",
+        )
+        .run();
+    let again = check(&h, "2029-12-31T22:00:30Z").run();
+    assert!(
+        !again.stderr.contains("fleet"),
+        "said once: {}",
+        again.stderr
+    );
+    h.ccf(&["status"])
+        .env("CCF_NOW", BEFORE)
+        .stdout_has("(etcd refused kv/put: etcdserver: permission denied)")
+        .run();
+}
+
+#[test]
 fn hostile_values_are_ignored_with_a_line_naming_their_key_and_never_move_a_host() {
     let Some(etcd) = Etcd::start() else { return };
     let h = host(&etcd, "/h", "h2", "");

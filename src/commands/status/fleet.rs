@@ -42,9 +42,13 @@ pub fn render_line(o: &mut String, s: Option<&FleetSummary>) {
     let Some(s) = s else { return };
     match (&s.problem, s.problem_since) {
         (Some(p), Some(since)) => {
+            let (what, why) = match p.strip_prefix("etcd unreachable: ") {
+                Some(rest) => ("unreachable", rest),
+                None => ("failing", p.as_str()),
+            };
             let _ = writeln!(
                 o,
-                "fleet: unreachable since {since} ({p}); working as a single host (host {})",
+                "fleet: {what} since {since} ({why}); working as a single host (host {})",
                 s.host
             );
         }

@@ -253,10 +253,26 @@ impl Etcd {
             .unwrap_or_default()
     }
 
-    /// Turns on etcd's authentication with a `root` user whose password is `password`.
+    /// Turns on etcd's authentication with a `root` user whose password is `password`,
+    /// and a `reader` (same password) who may only read keys under `/`.
     pub fn enable_auth(&self, password: &str) {
         let base = self.live();
+        let all = B64.encode("/");
+        let end = B64.encode("0");
         for (path, body) in [
+            (
+                "/v3/auth/user/add",
+                serde_json::json!({"name": "reader", "password": password}),
+            ),
+            ("/v3/auth/role/add", serde_json::json!({"name": "ro"})),
+            (
+                "/v3/auth/role/grant",
+                serde_json::json!({"name": "ro", "perm": {"permType": "READ", "key": all, "range_end": end}}),
+            ),
+            (
+                "/v3/auth/user/grant",
+                serde_json::json!({"user": "reader", "role": "ro"}),
+            ),
             (
                 "/v3/auth/user/add",
                 serde_json::json!({"name": "root", "password": password}),
