@@ -1,9 +1,12 @@
 //! `ccf check-quota [--dry-run]`: one detection pass.
 //!
 //! Gather (the [`World`] and the [`quota::Facts`] read from it: the hook spool, the
-//! status-line usage files, every managed pane's screen), decide (`quota::decide`, pure),
-//! remember (`quota::remember`, pure), save, act (the failover). `--dry-run` prints every
-//! observation and the decision, and changes nothing (the spool is not consumed).
+//! status-line usage files, every managed pane's screen; with `fleet:`, the other hosts'
+//! limits from one read of etcd), decide (`quota::decide`, pure), remember
+//! (`quota::remember`, pure), save, publish this host's own limits to the fleet, act (the
+//! failover); the run ends with the fleet heartbeat. `--dry-run` prints every
+//! observation and the decision, and changes nothing (the spool is not consumed, the
+//! fleet only read).
 
 use std::process::ExitCode;
 
