@@ -448,6 +448,116 @@ def systemd_latency(ccf, runs, timer_runs):
     return path, timer
 
 
+class Etcd:
+    """A real 3-member etcd cluster on loopback (Debian's etcd-server), like the tests'."""
+
+    def __init__(self):
+        import socket
+        self.root = tempfile.mkdtemp(prefix="ccf-bench-etcd-", dir="/tmp")
+        ports = []
+        for _ in range(6):
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                ports.append(s.getsockname()[1])
+        names = [f"m{i}" for i in range(3)]
+        cluster = ",".join(f"{n}=http://127.0.0.1:{ports[2 * i + 1]}" for i, n in enumerate(names))
+        self.endpoints = [f"http://127.0.0.1:{ports[2 * i]}" for i in range(3)]
+        self.procs = []
+        for i, n in enumerate(names):
+            client, peer = self.endpoints[i], f"http://127.0.0.1:{ports[2 * i + 1]}"
+            self.procs.append(subprocess.Popen(
+                ["etcd", "--name", n, "--data-dir", os.path.join(self.root, n), "--listen-client-urls", client,
+                 "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+                 "--initial-cluster", cluster, "--initial-cluster-state", "new", "--initial-cluster-token",
+                 os.path.basename(self.root), "--logger", "zap", "--log-level", "error"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        import urllib.request
+        deadline = time.time() + 30
+        for e in self.endpoints:
+            while True:
+                try:
+                    if b'"health":"true"' in urllib.request.urlopen(e + "/health", timeout=1).read():
+                        break
+                except OSError:
+                    pass
+                if time.time() > deadline:
+                    raise SystemExit(f"etcd member {e} never became healthy")
+                time.sleep(0.05)
+
+    def config(self, prefix, host):
+        return f"fleet:\n  endpoints: [{', '.join(self.endpoints)}]\n  prefix: {prefix}\n  host: {host}\n"
+
+    def close(self):
+        for p in self.procs:
+            p.kill()
+            p.wait()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def with_fleet(world, etcd, prefix, host):
+    """Writes a second config for `world` with `fleet:`; returns the env that uses it."""
+    path = world.env["CCF_CONFIG"] + ".fleet.yaml"
+    with open(world.env["CCF_CONFIG"]) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(text + etcd.config(prefix, host))
+    return {**world.env, "CCF_CONFIG": path}
+
+
+def link_account(world):
+    return os.path.basename(os.readlink(os.path.join(world.home, ".claude"))).removeprefix(".claude-")
+
+
+def fleet_figures(ccf, runs):
+    """The fleet's cost on a check-quota of 21 panes (beside the same run without `fleet:`),
+    and the time from a limit on host 1 to host 2's sessions moved (the runs' own part;
+    the wait for host 2's timer is added in periods)."""
+    if shutil.which("etcd") is None:
+        return None
+    etcd = Etcd()
+    try:
+        w = World(ccf, 20)
+        try:
+            env = with_fleet(w, etcd, "/bench-cost", "h1")
+            alone = measure("check-quota, 21 panes, no fleet:", [ccf, "check-quota"], w.env, runs)
+            shared = measure("check-quota, 21 panes, fleet: (3-member etcd on loopback)", [ccf, "check-quota"],
+                             env, runs)
+            dead = {**w.env, "CCF_CONFIG": env["CCF_CONFIG"] + ".dead.yaml"}
+            with open(env["CCF_CONFIG"]) as f:
+                text = f.read()
+            for e in etcd.endpoints:
+                text = text.replace(e, "http://127.0.0.1:9")
+            with open(dead["CCF_CONFIG"], "w") as f:
+                f.write(text)
+            down = measure("check-quota, 21 panes, fleet: with every member down", [ccf, "check-quota"], dead, runs)
+        finally:
+            w.close()
+        moves = []
+        for i in range(3 if runs <= 5 else 8):
+            h1, h2 = World(ccf, 0, claude=True), World(ccf, 0, claude=True)
+            try:
+                e1 = {**with_fleet(h1, etcd, f"/bench-move-{i}", "h1"), "CCF_NOW": "2029-12-31T22:00:00Z"}
+                e2 = {**with_fleet(h2, etcd, f"/bench-move-{i}", "h2"), "CCF_NOW": "2029-12-31T22:00:00Z"}
+                set_mode(h1, "compte1", "limit 1893456000")
+                type_into(h1, "ccl-1-proj", "hi")
+                h1.wait_panes(True, "limit")
+                set_mode(h1, "compte1", "normal")
+                start = time.perf_counter()
+                run_measured([ccf, "check-quota"], e1)  # host 1: the path unit's run on the hook event
+                mid = time.perf_counter()
+                run_measured([ccf, "check-quota"], e2)  # host 2: its next timer tick
+                end = time.perf_counter()
+                if link_account(h1) != "compte2" or link_account(h2) != "compte2":
+                    raise SystemExit("a host did not move off compte1")
+                moves.append(((mid - start) * 1000, (end - mid) * 1000))
+            finally:
+                h1.close()
+                h2.close()
+        return alone, shared, down, moves
+    finally:
+        etcd.close()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ccf", default=os.path.join(REPO, "target/release/ccf"))
@@ -455,7 +565,11 @@ def main():
     ap.add_argument("--quick", action="store_true", help="fewer runs, no scaling rows")
     ap.add_argument("--no-systemd", action="store_true", help="skip the user-manager latency rows")
     ap.add_argument("--turns-only", action="store_true", help="only the restarts and killed turns per swap")
+    ap.add_argument("--fleet-only", action="store_true", help="only the fleet's figures (needs etcd)")
     args = ap.parse_args()
+    if args.fleet_only:
+        print_fleet(fleet_figures(os.path.abspath(args.ccf), 5 if args.quick else args.runs))
+        return
     if args.turns_only:
         t = swap_turns(os.path.abspath(args.ccf))
         print(json.dumps(t))
@@ -536,6 +650,12 @@ def main():
     except (SystemExit, StopIteration, KeyError, OSError) as e:
         notes.append(f"turns per swap not measured: {e!r}")
 
+    fleet = None
+    try:
+        fleet = fleet_figures(ccf, runs)
+    except SystemExit as e:
+        notes.append(f"fleet not measured: {e}")
+
     latency = None
     if not args.no_systemd:
         latency = systemd_latency(ccf, 5 if args.quick else 20, 2 if args.quick else 4)
@@ -583,6 +703,7 @@ def main():
             xs = sorted(xs)
             p90 = xs[min(len(xs) - 1, math.ceil(len(xs) * 0.9) - 1)]
             print(f"| {label} | {statistics.median(xs):.0f} ms | {p90:.0f} ms | {xs[-1]:.0f} ms | {len(xs)} |")
+    print_fleet(fleet)
     if scaling:
         print("\n| sessions / queue | check-quota median | status median | per-pane loop median |")
         print("|---|---:|---:|---:|")
@@ -590,6 +711,28 @@ def main():
             print(f"| {label} | {c:.1f} ms | {s:.1f} ms | {l:.1f} ms |")
     for n in notes:
         print(f"\nNote: {n}")
+
+
+def print_fleet(fleet):
+    if fleet is None:
+        print("\nFleet not measured: etcd is not installed (scripts/install-test-deps.sh installs etcd-server).")
+        return
+    alone, shared, down, moves = fleet
+    print("\nThe fleet (issue 19): a check-quota of 21 panes with and without `fleet:`.\n")
+    print("| what | median | p90 | peak RSS |")
+    print("|---|---:|---:|---:|")
+    for r in (alone, shared, down):
+        print(f"| {r['label']} | {r['median_ms']:.1f} ms | {r['p90_ms']:.1f} ms | {r['rss_kib'] / 1024:.1f} MiB |")
+    h1 = statistics.median(m[0] for m in moves)
+    h2 = statistics.median(m[1] for m in moves)
+    print(f"\nThe fleet's read, publication and heartbeat add {shared['median_ms'] - alone['median_ms']:.1f} ms "
+          f"to a run ({down['median_ms'] - alone['median_ms']:.1f} ms with every member down: refused connections). "
+          f"Limit on host 1 to host 2's session moved, {len(moves)} runs: host 1's check-quota (swap and "
+          f"publication) median {h1:.0f} ms, then host 2's next check-quota (reads it, swaps) median {h2:.0f} ms. "
+          f"With the path unit host 1 runs at once on the hook event, so host 2 moves within one timer period "
+          f"(<= 30 s + {h1 + h2:.0f} ms, 15 s on average); with the timer alone host 1 waits for its own tick "
+          f"too (<= 2 periods, 60 s; 30 s on average). Without the fleet host 2 moves only when its own "
+          f"sessions hit the wall.")
 
 
 if __name__ == "__main__":

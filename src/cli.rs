@@ -161,6 +161,10 @@ pub struct EnsureSymlinksArgs {
     pub dry_run: bool,
 }
 
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent command-line flags, as clap reads them"
+)]
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Print the status as JSON (stable; documented in the README)
@@ -171,7 +175,7 @@ pub struct StatusArgs {
     pub check: bool,
     /// One short line for tmux's status-right (`#(ccf status --tmux)`): the active
     /// account, its usage, a countdown, `!` marks. Reads only the state and usage files
-    #[arg(long, conflicts_with_all = ["json", "check", "prometheus"])]
+    #[arg(long, conflicts_with_all = ["json", "check", "prometheus", "fleet"])]
     pub tmux: bool,
     /// Metrics for `node_exporter`'s textfile collector: to stdout, or replacing FILE
     /// atomically (a `*.prom` file in the collector's directory)
@@ -184,6 +188,9 @@ pub struct StatusArgs {
         conflicts_with = "json"
     )]
     pub prometheus: Option<PathBuf>,
+    /// Read etcd and show every host of the fleet and the accounts' shared state
+    #[arg(long, conflicts_with = "check")]
+    pub fleet: bool,
 }
 
 #[derive(Debug, Args)]

@@ -45,6 +45,27 @@ pub struct Config {
     pub dispatcher: Dispatcher,
     pub keep_finished: Duration,
     pub notifications: Notifications,
+    /// `None`: a single host, exactly as without the fleet.
+    pub fleet: Option<Fleet>,
+}
+
+/// The checked `fleet:` section.
+#[derive(Debug, Clone)]
+pub struct Fleet {
+    /// `http(s)://host:port`, without a trailing `/`, tried in this order.
+    pub endpoints: Vec<String>,
+    /// Every key ccf reads or writes starts with this (no trailing `/`).
+    pub prefix: String,
+    pub host: String,
+    pub username: Option<String>,
+    /// Where the password is: a file (absolute, or under `$CREDENTIALS_DIRECTORY`) or a
+    /// variable. Read only when a run talks to etcd.
+    pub password_file: Option<PathBuf>,
+    pub password_env: Option<String>,
+    pub ca_file: Option<PathBuf>,
+    pub cert_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -506,6 +527,47 @@ mod tests {
     }
 
     #[test]
+    fn a_fleet_section_gets_its_defaults_and_each_mistake_its_line() {
+        let base = "accounts:\n  - {name: a, home: ~/h}\n";
+        let ok = parse_str(&format!(
+            "{base}fleet:\n  endpoints: [http://10.0.0.1:2379/]\n  host: vm1\n"
+        ))
+        .unwrap();
+        let f = ok.fleet.unwrap();
+        assert_eq!(f.endpoints, ["http://10.0.0.1:2379"]);
+        assert_eq!((f.prefix.as_str(), f.host.as_str()), ("/ccf", "vm1"));
+        assert_eq!(f.timeout, Duration::from_secs(1));
+        assert!(
+            parse_str(base).unwrap().fleet.is_none(),
+            "no fleet: = one host"
+        );
+
+        let text = format!(
+            "{base}fleet:\n  endpoints: [etcd1:2379]\n  prefix: ccf\n  host: a/b\n  username: ccf\n  cert_file: ~/c.pem\n  timeout: 5m\n"
+        );
+        let err = parse_str(&text).unwrap_err();
+        for needle in [
+            "line 4: fleet.endpoints: \"etcd1:2379\" must be a URL",
+            "line 5: fleet.prefix \"ccf\" must start with /",
+            "line 6: fleet.host \"a/b\"",
+            "line 7: fleet: with username, set exactly one of password_file or password_env",
+            "fleet: cert_file and key_file go together",
+            "line 9: fleet.timeout 5m must be between",
+        ] {
+            assert!(err.contains(needle), "missing {needle:?} in {err}");
+        }
+        let inline = parse_str(&format!(
+            "{base}fleet:\n  endpoints: [http://e:2379]\n  username: u\n  password: hunter2\n"
+        ))
+        .unwrap_err();
+        assert!(
+            inline.contains("line 6") && inline.contains("password"),
+            "{inline}"
+        );
+        assert!(!inline.contains("hunter2"), "{inline}");
+    }
+
+    #[test]
     fn a_tmux_socket_reads_as_the_operator_would_name_it() {
         assert_eq!(TmuxSocket::Default.to_string(), "the default socket");
         assert_eq!(TmuxSocket::Name("work".into()).to_string(), "-L work");
@@ -624,6 +686,10 @@ mod tests {
             "to:",
             "url:",
             "headers:",
+            "endpoints:",
+            "password_file:",
+            "ca_file:",
+            "key_file:",
         ] {
             assert!(
                 text.contains(key),

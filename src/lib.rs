@@ -15,6 +15,7 @@ pub mod detect;
 pub mod exit;
 pub mod failover;
 pub mod fault;
+pub mod fleet;
 pub mod fsutil;
 pub mod history;
 pub mod human;

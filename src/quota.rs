@@ -139,6 +139,14 @@ pub fn decide(
         auth_failed: Vec::new(),
     };
     let trigger = weigh(obs, state, cfg, now, &mut d);
+    // A return is due by the state as loaded; an account this very pass marks out (the
+    // fleet's word that its weekly limit follows the 5-hour one) is no place to go back.
+    let due_return = due_return.filter(|to| {
+        !d.exhausted
+            .iter()
+            .any(|(a, until, _)| a == to && *until > now)
+            && !d.auth_failed.contains(to)
+    });
     let active_out = d.exhausted.iter().any(|(a, ..)| a == active)
         || d.auth_failed.iter().any(|a| a == active)
         || !state.is_available(active, now);
@@ -606,6 +614,16 @@ mod tests {
         let d = decide_ab(&[o], &State::new(), "a", &cfg(), now(), None);
         assert_eq!(d.action, Action::Stay);
         assert_eq!(d.exhausted[0].0, "b");
+    }
+
+    #[test]
+    fn no_return_is_made_to_an_account_this_pass_marks_exhausted() {
+        let mut o = obs(Verdict::Limit, Some(now() + Duration::from_secs(3600)));
+        o.session = None;
+        o.source = Source::Fleet;
+        let d = decide_ab(&[o], &State::new(), "b", &cfg(), now(), Some("a".into()));
+        assert_eq!(d.action, Action::Stay, "{}", d.outcome);
+        assert_eq!(d.exhausted[0].0, "a");
     }
 
     #[test]

@@ -51,6 +51,37 @@ pub struct State {
     /// What dispatch last found wrong with the pool (tasks wait and no pool session exists
     /// or can be made), for `status`; `None` when all is well.
     pub pool_problem: Option<PoolProblem>,
+    /// What check-quota last found wrong with the fleet (`fleet:`), so it is logged when
+    /// it changes, not every run; absent on a single host.
+    #[serde(
+        skip_serializing_if = "FleetMemory::is_empty",
+        deserialize_with = "lenient_memory"
+    )]
+    pub fleet: FleetMemory,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FleetMemory {
+    /// Since when the fleet has been out of reach, and why; `None` while it answers.
+    pub problem: Option<PoolProblem>,
+    /// The lines of the values the last read ignored (each names its key).
+    pub ignored: Vec<String>,
+    /// The lease this host's heartbeat is under, reused while it has time left: a
+    /// grant is a write to the cluster, and a run would make one for nothing.
+    pub heartbeat_lease: Option<HeartbeatLease>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeartbeatLease {
+    pub id: i64,
+    pub granted_at: Timestamp,
+}
+
+impl FleetMemory {
+    pub fn is_empty(&self) -> bool {
+        self.problem.is_none() && self.ignored.is_empty() && self.heartbeat_lease.is_none()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,6 +126,8 @@ pub enum Source {
     Pane,
     /// The status line's rate-limit figures.
     Statusline,
+    /// Another host, through the fleet's shared store (`fleet:`).
+    Fleet,
 }
 
 impl std::fmt::Display for Source {
@@ -103,6 +136,7 @@ impl std::fmt::Display for Source {
             Source::Spool => "spool",
             Source::Pane => "pane",
             Source::Statusline => "statusline",
+            Source::Fleet => "fleet",
         })
     }
 }
@@ -148,6 +182,17 @@ where
 {
     let v = Option::<serde_json::Value>::deserialize(d)?;
     Ok(v.and_then(|v| serde_json::from_value(v).ok()))
+}
+
+/// The fleet's memory, or an empty one when the file holds a shape this ccf does not
+/// know: it is only what to log and a lease to reuse, re-learnt on the next run.
+fn lenient_memory<'de, D>(d: D) -> Result<FleetMemory, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(v.and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default())
 }
 
 /// One piece of evidence about an account, with where it came from.
@@ -553,6 +598,21 @@ mod tests {
         assert_eq!(last_check(&s, dir.path()), Some(later));
         s.quota.last_check = Some("2026-03-01T10:01:00Z".parse().unwrap());
         assert_eq!(last_check(&s, dir.path()), s.quota.last_check);
+    }
+
+    #[test]
+    fn a_fleet_memory_of_an_unknown_shape_reads_as_empty_and_a_single_host_writes_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(
+            &path,
+            r#"{"version": 1, "fleet": {"heartbeat_lease": {"id": "x"}}}"#,
+        )
+        .unwrap();
+        let s = State::load(&path).unwrap();
+        assert!(s.fleet.is_empty());
+        s.save(&path).unwrap();
+        assert!(!std::fs::read_to_string(&path).unwrap().contains("fleet"));
     }
 
     #[test]

@@ -1,9 +1,12 @@
 //! `ccf check-quota [--dry-run]`: one detection pass.
 //!
 //! Gather (the [`World`] and the [`quota::Facts`] read from it: the hook spool, the
-//! status-line usage files, every managed pane's screen), decide (`quota::decide`, pure),
-//! remember (`quota::remember`, pure), save, act (the failover). `--dry-run` prints every
-//! observation and the decision, and changes nothing (the spool is not consumed).
+//! status-line usage files, every managed pane's screen; with `fleet:`, the other hosts'
+//! limits from one read of etcd), decide (`quota::decide`, pure), remember
+//! (`quota::remember`, pure), save, publish this host's own limits to the fleet, act (the
+//! failover); the run ends with the fleet heartbeat. `--dry-run` prints every
+//! observation and the decision, and changes nothing (the spool is not consumed, the
+//! fleet only read).
 
 use std::process::ExitCode;
 
@@ -28,7 +31,9 @@ pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
     for dir in [ctx.config.spool_dir(), ctx.config.state_dir.join("usage")] {
         crate::fsutil::tighten(&dir)?;
     }
-    pass(ctx, &mut m.state, args)?;
+    // One read of the fleet per run, whatever the number of passes.
+    let mut fleet = crate::fleet::Link::open(ctx.config.fleet.as_ref(), ctx.now);
+    pass(ctx, &mut m.state, args, fleet.as_mut())?;
     if args.dry_run {
         return Ok(ExitCode::SUCCESS);
     }
@@ -41,24 +46,54 @@ pub fn run(ctx: &Ctx, args: &DryRun) -> Result<ExitCode> {
         }
         let later = ctx.later()?;
         crate::log::info("hook events arrived during the pass; taking another");
-        pass(&later, &mut m.state, args)?;
+        pass(&later, &mut m.state, args, fleet.as_mut())?;
+    }
+    if let Some(link) = fleet.as_mut() {
+        let active = ctx.active_account(&m.state).name.clone();
+        let names: Vec<String> = ctx.config.accounts.iter().map(|a| a.name.clone()).collect();
+        let before = m.state.fleet.clone();
+        if let Err(e) = link.heartbeat(&mut m.state, &names, &active, ctx.now) {
+            crate::log::debug(&format!(
+                "fleet: failed to write this host's heartbeat: {e}"
+            ));
+        }
+        // Whatever failed in the run — the read, a publication, the heartbeat — is
+        // remembered and logged when it changes; a new heartbeat lease is kept too.
+        let ignored = link.view.as_ref().map_or(&[][..], |v| &v.ignored[..]);
+        for (level, line) in
+            crate::fleet::remember(&mut m.state.fleet, link.problem(), ignored, ctx.now)
+        {
+            crate::log::emit(level, &line);
+        }
+        if m.state.fleet != before {
+            ctx.save(&m.state)?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
 /// One detection pass under the lock: gather, decide, remember, save, act.
-fn pass(ctx: &Ctx, state: &mut State, args: &DryRun) -> Result<()> {
+fn pass(
+    ctx: &Ctx,
+    state: &mut State,
+    args: &DryRun,
+    fleet: Option<&mut crate::fleet::Link>,
+) -> Result<()> {
     let loaded = state.clone();
     let world = World::gather(ctx, state)?;
-    let facts = quota::gather(ctx, state, &world);
+    let mut facts = quota::gather(ctx, state, &world);
+    let order: Vec<String> = ctx.config.accounts.iter().map(|a| a.name.clone()).collect();
+    if let Some(link) = fleet.as_deref() {
+        take_in_fleet(ctx, state, link, &order, &mut facts, args.dry_run);
+    }
     // A dry run changes the state only in memory: it returns before the save.
-    for account in quota::remember::absorb(state, &facts) {
+    let relogged = quota::remember::absorb(state, &facts);
+    for account in &relogged {
         crate::log::notice(&format!(
             "account {account}: credentials changed since its auth failure; usable again"
         ));
     }
     let due = failover::due_return(ctx, state, &world);
-    let order: Vec<String> = ctx.config.accounts.iter().map(|a| a.name.clone()).collect();
     let decision = quota::decide(
         &facts.observations,
         state,
@@ -101,19 +136,20 @@ fn pass(ctx: &Ctx, state: &mut State, args: &DryRun) -> Result<()> {
             ));
         }
     }
-    for (account, until, scope) in remembered.limits {
-        crate::history::append(
-            &ctx.config.state_dir,
-            ctx.now,
-            crate::history::What::Kept(crate::history::Kept::LimitSeen {
-                account,
-                until,
-                scope,
-            }),
-        );
-    }
+    record_limits(ctx, &remembered.limits);
     for account in remembered.newly_failed {
         crate::history::emit(ctx, &Event::NeedsLogin { account });
+    }
+    // The other hosts learn of this host's limit before its swap (seconds) begins.
+    if let Some(link) = fleet {
+        for (level, line) in link.publish(
+            &decision,
+            &relogged,
+            ctx.config.quota.return_margin,
+            ctx.now,
+        ) {
+            crate::log::emit(level, &line);
+        }
     }
     let (Action::Swap(request) | Action::Return(request)) = decision.action else {
         if let Some(owed) = failover::make_owed_moves(ctx, state, &world, false)?
@@ -146,6 +182,39 @@ fn pass(ctx: &Ctx, state: &mut State, args: &DryRun) -> Result<()> {
     Ok(())
 }
 
+/// Adds the fleet's limits to this pass's observations. A dry run also says whether the
+/// fleet could be read (a real run remembers that at its end, with its writes).
+fn take_in_fleet(
+    ctx: &Ctx,
+    state: &State,
+    link: &crate::fleet::Link,
+    order: &[String],
+    facts: &mut quota::Facts,
+    dry_run: bool,
+) {
+    if dry_run {
+        match link.problem() {
+            Some(p) => println!("fleet: {p}; deciding as a single host"),
+            None => link
+                .view
+                .iter()
+                .flat_map(|v| &v.ignored)
+                .for_each(|l| println!("{l}")),
+        }
+    }
+    if let Some(view) = &link.view {
+        let extra = crate::fleet::merge::observations(
+            view,
+            state,
+            &facts.observations,
+            order,
+            &link.cfg.host,
+            ctx.now,
+        );
+        facts.observations.extend(extra);
+    }
+}
+
 /// `, deferred ccl-2 (busy: moved once idle)`, or nothing.
 fn deferred(v: &[String]) -> String {
     if v.is_empty() {
@@ -170,4 +239,19 @@ fn learnt_only_the_time(loaded: &State, now: &mut State) -> bool {
     let same = *now == *loaded;
     now.quota.last_check = checked;
     same
+}
+
+/// The accounts this pass newly marked out, into the history.
+fn record_limits(ctx: &Ctx, limits: &[(String, jiff::Timestamp, Option<crate::detect::Scope>)]) {
+    for (account, until, scope) in limits {
+        crate::history::append(
+            &ctx.config.state_dir,
+            ctx.now,
+            crate::history::What::Kept(crate::history::Kept::LimitSeen {
+                account: account.clone(),
+                until: *until,
+                scope: *scope,
+            }),
+        );
+    }
 }

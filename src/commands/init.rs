@@ -387,6 +387,7 @@ pub fn render(example: &str, f: &Found) -> Result<String> {
     }
     replace_block(&mut lines, "  dedicated:", dedicated)?;
     comment_out_channels(&mut lines)?;
+    comment_out_fleet(&mut lines);
 
     // The example's opening comment says how to copy it; this file's says where it came from.
     let opening = lines.iter().take_while(|l| l.starts_with('#')).count();
@@ -436,6 +437,23 @@ fn replace_block(lines: &mut Vec<String>, key: &str, new: Vec<String>) -> Result
     Ok(())
 }
 
+/// The example's `fleet:` names example etcd endpoints: a host joins a fleet by
+/// choice, so the whole section becomes a comment (uncommented, each check-quota would
+/// spend its timeout on addresses that do not exist).
+fn comment_out_fleet(lines: &mut [String]) {
+    let Some(start) = lines.iter().position(|l| l == "fleet:") else {
+        return;
+    };
+    for l in &mut lines[start..] {
+        if l.is_empty() || (!l.starts_with(' ') && !l.starts_with('#') && l != "fleet:") {
+            break;
+        }
+        if !l.starts_with('#') {
+            *l = format!("# {l}");
+        }
+    }
+}
+
 /// The example's channels send to example addresses: each is turned into a comment.
 fn comment_out_channels(lines: &mut [String]) -> Result<()> {
     let section = lines
@@ -456,7 +474,7 @@ fn comment_out_channels(lines: &mut [String]) -> Result<()> {
         } else if l.starts_with("  ") && !l.starts_with("   ") && !l.trim_start().starts_with('#') {
             inside = false;
         }
-        if inside {
+        if inside && !l.is_empty() {
             *l = format!("  # {}", &l[2..]);
         }
     }
@@ -503,6 +521,9 @@ mod tests {
         assert_eq!(c.pool.workdir, Path::new("/home/op/jobs"));
         assert_eq!(c.pool.dedicated.len(), 1);
         assert_eq!(c.pool.dedicated[0].name, "ccl-1-web");
+        // No fleet unless the operator joins one: the example's endpoints stay a comment.
+        assert!(c.fleet.is_none());
+        assert!(text.lines().any(|l| l == "# fleet:"), "{text}");
         assert!(c.notifications.telegram.is_none() && c.notifications.webhook.is_none());
         assert!(text.contains("# ~/.claude-b: no login yet"), "{text}");
         assert!(text.contains("left alone (list one here to have it carried): main"));

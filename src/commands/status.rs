@@ -2,6 +2,7 @@
 //! Takes no lock: it must answer while a swap runs.
 
 pub mod accounts;
+mod fleet;
 mod prometheus;
 mod segment;
 mod views;
@@ -57,6 +58,8 @@ pub struct Status {
     pub sandbox: Option<String>,
     /// What `--check` counts as a problem, one line each (empty: all is well).
     pub problems: Vec<String>,
+    /// The fleet as the last check found it; `null` without `fleet:`.
+    pub fleet: Option<fleet::FleetSummary>,
 }
 
 /// One unit of ccf's, as the user manager reports it.
@@ -134,6 +137,10 @@ pub struct SessionView {
 }
 
 pub fn run(ctx: &Ctx, args: &StatusArgs) -> Result<ExitCode> {
+    if args.fleet {
+        fleet::run(ctx, args.json)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let state = ctx.read_state()?;
     if args.tmux {
         println!("{}", tmux_line(ctx, &state));
@@ -217,6 +224,7 @@ pub fn gather(ctx: &Ctx, st: &State) -> Status {
             .map(|u| u.iter().map(unit_view).collect()),
         sandbox: sandbox.map(|l| l.name().to_string()),
         problems: Vec::new(),
+        fleet: fleet::summary(ctx, st),
     };
     status.problems = problems(&status, installed.as_deref().unwrap_or(&[]), now);
     status
@@ -579,6 +587,8 @@ fn render_failover(o: &mut String, s: &Status) {
     if let Some(p) = &s.pending_return {
         let _ = writeln!(o, "return to {} due after {}", p.to, p.not_before);
     }
+    // What the other hosts contribute to these decisions.
+    fleet::render_line(o, s.fleet.as_ref());
 }
 
 /// Where a task in `running/` is, for people: `in ccl-auto-11 on compte1 for 4m`,

@@ -21,6 +21,8 @@ pub struct Report {
     pub warnings: Vec<(String, String)>,
     /// ccf's installed units as the user manager reports them, a line each.
     pub units: Vec<String>,
+    /// What the fleet's etcd answered (members, other hosts), a line each.
+    pub fleet: Vec<String>,
 }
 
 impl Report {
@@ -42,6 +44,9 @@ pub fn run(ctx: &Ctx) -> Result<ExitCode> {
     }
     for line in &report.units {
         println!("unit: {line}");
+    }
+    for line in &report.fleet {
+        println!("fleet: {line}");
     }
     if report.problems.is_empty() {
         println!(
@@ -159,7 +164,99 @@ pub fn check(ctx: &Ctx, env: &dyn Fn(&str) -> Option<String>) -> Report {
         );
     }
     check_secrets(ctx, env, &mut r);
+    check_fleet(ctx, &mut r);
     r
+}
+
+/// Reaches the fleet's etcd (`fleet:`): its members, the other hosts, and whether they
+/// name the same accounts (accounts are known across hosts by name).
+fn check_fleet(ctx: &Ctx, r: &mut Report) {
+    let Some(mut link) = crate::fleet::Link::open(ctx.config.fleet.as_ref(), ctx.now) else {
+        return;
+    };
+    let endpoints = link.cfg.endpoints.join(", ");
+    let Some(view) = link.view.take() else {
+        r.problem(
+            format!(
+                "the fleet's etcd ({endpoints}) cannot be used: {}; check-quota works as a single host",
+                link.problem().unwrap_or_default()
+            ),
+            "start etcd or fix fleet.endpoints; for a refusal check fleet.username and its password (password_file/password_env) and TLS files",
+        );
+        return;
+    };
+    match link.members() {
+        Ok(mut m) => r.fleet.push(format!(
+            "{} reachable: {}",
+            human::count(m.len(), "member"),
+            {
+                m.sort();
+                m.iter()
+            }
+            .map(|(name, urls)| format!("{} ({})", human::printable(name), urls.join(" ")))
+            .collect::<Vec<_>>()
+            .join(", ")
+        )),
+        Err(e) => r.warning(
+            format!("the fleet's etcd answered a read but not its member list: {e}"),
+            "grant this user the cluster read role, or ignore",
+        ),
+    }
+    let mine: Vec<&str> = ctx
+        .config
+        .accounts
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect();
+    let others: Vec<_> = view
+        .hosts
+        .values()
+        .filter(|h| h.host != link.cfg.host)
+        .collect();
+    r.fleet.push(format!(
+        "this host is {}; {}",
+        human::printable(&link.cfg.host),
+        if others.is_empty() {
+            "no other host has checked in".to_string()
+        } else {
+            format!(
+                "other hosts: {}",
+                others
+                    .iter()
+                    .map(|h| format!(
+                        "{} (active {})",
+                        human::printable(&h.host),
+                        h.active.as_deref().map_or("-".into(), human::printable)
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    ));
+    for h in others {
+        let unknown: Vec<&str> = h
+            .accounts
+            .iter()
+            .map(String::as_str)
+            .filter(|a| !mine.contains(a))
+            .collect();
+        if !unknown.is_empty() {
+            r.warning(
+                format!(
+                    "host {} names accounts this host does not have: {}; accounts are shared by name",
+                    human::printable(&h.host),
+                    human::printable(&unknown.join(", "))
+                ),
+                "use the same account names on every host for the same Claude account",
+            );
+        }
+    }
+    for line in view.ignored {
+        r.warning(
+            line,
+            "remove the key (etcdctl del KEY); ccf never acts on it",
+        );
+    }
 }
 
 /// Whether claude is launched in Bypass Permissions mode.

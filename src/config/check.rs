@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::{
-    Account, Config, Dedicated, Dispatcher, Notifications, Pool, Quota, SharedDir, TmuxSocket,
-    expand_tilde, pool_index, schema, tmux_name_problem,
+    Account, Config, Dedicated, Dispatcher, Fleet, Notifications, Pool, Quota, SharedDir,
+    TmuxSocket, expand_tilde, pool_index, schema, tmux_name_problem,
 };
 
 /// The largest autonomous pool ccf accepts.
@@ -94,6 +94,7 @@ impl Checker<'_> {
             retries: f.dispatcher.retries,
         };
         let notifications = self.check_notifications(f.notifications);
+        let fleet = f.fleet.map(|fl| self.check_fleet(fl));
         Config {
             path: path.to_path_buf(),
             accounts,
@@ -108,6 +109,7 @@ impl Checker<'_> {
             dispatcher,
             keep_finished: f.janitor.keep_finished.0,
             notifications,
+            fleet,
         }
     }
 
@@ -434,4 +436,106 @@ impl Checker<'_> {
             );
         }
     }
+
+    fn check_fleet(&mut self, f: schema::Fleet) -> Fleet {
+        if f.endpoints.is_empty() {
+            self.problem(
+                Some("endpoints:"),
+                "fleet.endpoints is empty: list the etcd members' client URLs (http://10.0.0.1:2379)".into(),
+            );
+        }
+        let mut endpoints = Vec::new();
+        for e in &f.endpoints {
+            let scheme = e
+                .strip_prefix("http://")
+                .or_else(|| e.strip_prefix("https://"));
+            match scheme {
+                Some(rest) if !rest.is_empty() && !rest.contains(char::is_whitespace) => {
+                    endpoints.push(e.trim_end_matches('/').to_string());
+                }
+                _ => self.problem(
+                    Some(e),
+                    format!(
+                        "fleet.endpoints: {e:?} must be a URL starting with http:// or https://"
+                    ),
+                ),
+            }
+        }
+        let prefix = f.prefix.trim_end_matches('/').to_string();
+        if !f.prefix.starts_with('/') || prefix.is_empty() || prefix.chars().any(char::is_control) {
+            self.problem(
+                Some("prefix:"),
+                format!(
+                    "fleet.prefix {:?} must start with / and name a key range (/ccf)",
+                    f.prefix
+                ),
+            );
+        }
+        let host = f.host.clone().unwrap_or_else(hostname);
+        if host.is_empty()
+            || host.contains('/')
+            || host.chars().any(|c| c.is_control() || c.is_whitespace())
+        {
+            self.problem(
+                Some("host:"),
+                format!(
+                    "fleet.host {host:?} must be a non-empty name without / or spaces (set fleet.host)"
+                ),
+            );
+        }
+        match (&f.username, f.password_file.is_some(), f.password_env.is_some()) {
+            (Some(_), true, true) | (Some(_), false, false) => self.problem(
+                Some("username:"),
+                "fleet: with username, set exactly one of password_file or password_env (never the password itself)".into(),
+            ),
+            (None, true, _) | (None, _, true) => self.problem(
+                Some("password_"),
+                "fleet: a password is set without a username: add fleet.username".into(),
+            ),
+            _ => {}
+        }
+        if f.cert_file.is_some() != f.key_file.is_some() {
+            self.problem(
+                Some("_file:"),
+                "fleet: cert_file and key_file go together (a client certificate and its key)"
+                    .into(),
+            );
+        }
+        if f.timeout.0.is_zero() || f.timeout.0 > std::time::Duration::from_secs(60) {
+            self.problem(
+                Some("timeout:"),
+                format!(
+                    "fleet.timeout {:?} must be between 1ms and 60s: it bounds what one run spends on etcd",
+                    f.timeout
+                ),
+            );
+        }
+        let mut path = |key: &str, p: Option<&PathBuf>| p.map(|p| self.expand(key, p));
+        let ca_file = path("fleet.ca_file", f.ca_file.as_ref());
+        let cert_file = path("fleet.cert_file", f.cert_file.as_ref());
+        let key_file = path("fleet.key_file", f.key_file.as_ref());
+        // Relative password files are `$CREDENTIALS_DIRECTORY`'s, as for notifications.
+        let password_file = f
+            .password_file
+            .map(|p| expand_tilde(&p, self.home).unwrap_or(p));
+        Fleet {
+            endpoints,
+            prefix,
+            host,
+            username: f.username,
+            password_file,
+            password_env: f.password_env,
+            ca_file,
+            cert_file,
+            key_file,
+            timeout: f.timeout.0,
+        }
+    }
+}
+
+/// This host's name (the kernel's), for `fleet.host`'s default.
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_default()
 }

@@ -96,6 +96,9 @@ pub struct File {
     pub janitor: Janitor,
     #[serde(default)]
     pub notifications: Notifications,
+    /// Several hosts sharing accounts through etcd; absent = a single host.
+    #[serde(default)]
+    pub fleet: Option<Fleet>,
 }
 
 #[expect(
@@ -336,4 +339,40 @@ pub struct Webhook {
     pub headers: BTreeMap<String, Secret>,
     #[serde(default)]
     pub events: Vec<String>,
+}
+
+/// `fleet:`: the etcd cluster hosts share what they know about accounts through.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fleet {
+    pub endpoints: Vec<String>,
+    #[serde(default = "fleet_prefix")]
+    pub prefix: String,
+    /// This host's name in the fleet; null = the hostname.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// etcd's authentication; the password only from a file or the environment.
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    #[serde(default)]
+    pub password_env: Option<String>,
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    #[serde(default)]
+    pub cert_file: Option<PathBuf>,
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+    /// All the time one run may spend on the fleet.
+    #[serde(default = "fleet_timeout")]
+    pub timeout: Dur,
+}
+
+fn fleet_prefix() -> String {
+    "/ccf".into()
+}
+
+fn fleet_timeout() -> Dur {
+    secs(1)
 }

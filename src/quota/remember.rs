@@ -64,7 +64,9 @@ pub fn remember(state: &mut State, facts: &Facts, d: &Decision, now: Timestamp) 
             Level::Notice
         };
         out.log.push((level, j.line.clone()));
-        if o.source == Source::Pane {
+        // Standing verdicts (a banner that stays, another host's limit) are remembered
+        // so they are logged once.
+        if matches!(o.source, Source::Pane | Source::Fleet) {
             seen.insert(key, j.line.clone());
         }
     }

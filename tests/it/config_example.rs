@@ -21,6 +21,7 @@ const ALTERNATIVES: &[&str] = &[
     "notifications.telegram.bot_token_env",
     "notifications.resend.api_key",
     "notifications.resend.api_key_file",
+    "fleet.password_env",
 ];
 
 /// What a key's value is, as far as the comparison cares.

@@ -12,6 +12,7 @@ mod config_example;
 mod detection;
 mod failover;
 mod faults;
+mod fleet;
 mod foundation;
 mod fuzz;
 mod history;

@@ -5,6 +5,7 @@
 #![allow(dead_code, reason = "shared by every test module; each uses a part")]
 
 pub mod anthropic;
+pub mod etcd;
 pub mod http;
 pub mod manager;
 pub mod real;
