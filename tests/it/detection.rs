@@ -249,12 +249,14 @@ fn a_spooled_limit_on_another_account_is_consumed_once_and_marks_only_that_accou
 fn a_sub_agents_limit_in_the_spool_is_the_accounts_limit() {
     let sb = Sandbox::new();
     ready(&sb);
-    hook(
-        &sb,
-        "stop-failure",
-        r#"{"session_id":"x","error":"rate_limit","agent_id":"sub-1","last_assistant_message":"Agent terminated early due to an API error: You've hit your 5-hour limit · resets 3pm (UTC)"}"#,
-        &[],
-    );
+    let input = serde_json::json!({
+        "session_id": "x", "error": "rate_limit", "agent_id": "sub-1",
+        "last_assistant_message": format!(
+            "Agent terminated early due to an API error: You've hit your 5-hour limit · resets {} (UTC)",
+            crate::support::reset_ahead()
+        )
+    });
+    hook(&sb, "stop-failure", &input.to_string(), &[]);
     sb.ccf(&["check-quota", "--dry-run"])
         .stdout_has("[spool] on compte1: limit")
         .run();
@@ -513,7 +515,8 @@ fn a_hook_event_that_lands_during_a_pass_is_handled_by_the_same_run() {
     let event = sb.path("event.json");
     let input = serde_json::json!({
         "session_id": "6f1c", "cwd": sb.path("proj"), "hook_event_name": "StopFailure",
-        "error": "rate_limit", "last_assistant_message": "You've hit your limit · resets 12am (UTC)"
+        "error": "rate_limit",
+        "last_assistant_message": format!("You've hit your limit · resets {} (UTC)", crate::support::reset_ahead())
     });
     std::fs::write(&event, input.to_string()).unwrap();
     // The pass reads the spool between its first tmux call (the listing) and its second
@@ -705,7 +708,8 @@ fn a_stop_failure_recorded_before_a_flip_is_charged_to_the_account_it_came_from(
     ready(&sb);
     let input = serde_json::json!({
         "session_id": "6f1c", "cwd": sb.path("proj"), "hook_event_name": "StopFailure",
-        "error": "rate_limit", "last_assistant_message": "You've hit your limit · resets 12am (UTC)"
+        "error": "rate_limit",
+        "last_assistant_message": format!("You've hit your limit · resets {} (UTC)", crate::support::reset_ahead())
     });
     hook(&sb, "stop-failure", &input.to_string(), &[]);
     // The link moves (another run's swap) before check-quota reads the record.

@@ -392,7 +392,10 @@ fn a_hook_event_moves_through_the_path_unit(um: &UserManager) {
     stop_failure(
         um,
         "rate_limit",
-        "You've hit your limit · resets 11pm (UTC)",
+        &format!(
+            "You've hit your limit · resets {} (UTC)",
+            crate::support::reset_ahead()
+        ),
     );
     let latency = wait_link(um, "compte3", Duration::from_secs(10));
     assert_eq!(

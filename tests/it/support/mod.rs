@@ -21,6 +21,23 @@ use std::time::{Duration, Instant};
 
 /// Polls `check` until it returns `Some`, or panics with `what` after `timeout`.
 /// Tests synchronise on conditions, never on sleeps.
+/// A banner's reset time of day three hours from now, in UTC (`5pm`). A test on the
+/// real clock must not name a fixed time: within five minutes after it, a banner's time
+/// reads as the reset happening now (the banner rounds), and the limit is ignored.
+pub fn reset_ahead() -> String {
+    let hour = (jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .hour()
+        + 3)
+        % 24;
+    match hour {
+        0 => "12am".to_string(),
+        12 => "12pm".to_string(),
+        h if h < 12 => format!("{h}am"),
+        h => format!("{}pm", h - 12),
+    }
+}
+
 pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + timeout;
     loop {
