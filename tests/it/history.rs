@@ -8,27 +8,12 @@ const NOW: &str = "2026-12-02T14:00:00Z";
 /// A limit on compte1 at 14:00 (resets 16:00), the swap to compte2, and the return at
 /// 16:05, with the dedicated session running claude throughout.
 fn a_limit_and_the_return() -> Sandbox {
-    let sb = Sandbox::new();
-    sb.hold_notifications();
-    sb.login_all();
-    sb.set_env("CCF_NOW", NOW);
-    sb.ccf(&["ensure-symlinks"]).run();
-    sb.tmux
-        .new_session("ccl-1-proj", &sb.path("proj"), &["claude"]);
-    sb.tmux
-        .wait_for_text("ccl-1-proj", "Welcome to fake Claude Code");
-    let input = serde_json::json!({
-        "session_id": "6f1c", "cwd": sb.path("proj"), "hook_event_name": "StopFailure",
-        "error": "rate_limit", "last_assistant_message": "You've hit your limit · resets 4pm (UTC)"
-    });
-    sb.ccf(&["hook", "stop-failure"])
-        .stdin(input.to_string())
-        .run();
-    sb.ccf(&["check-quota"])
-        .stdout_has("swapped compte1 -> compte2")
-        .run();
-    sb.tmux
-        .wait_for_text("ccl-1-proj", "Welcome to fake Claude Code");
+    let sb = crate::support::dedicated_on_claude(NOW);
+    crate::support::stop_and_swap(
+        &sb,
+        "rate_limit",
+        "You've hit your limit · resets 4pm (UTC)",
+    );
     sb.ccf(&["check-quota"])
         .env("CCF_NOW", "2026-12-02T16:05:00Z")
         .stdout_has("compte2 -> compte1")

@@ -5,23 +5,12 @@
 use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
 
-use crate::support::Sandbox;
+use crate::support::{Sandbox, stop_and_swap};
 
 const NOW: &str = "2026-12-02T14:00:00Z";
 
-/// Logged in, links built, the clock pinned, and the dedicated session running claude
-/// on `~/.claude` (compte1).
 fn world() -> Sandbox {
-    let sb = Sandbox::new();
-    sb.hold_notifications();
-    sb.login_all();
-    sb.set_env("CCF_NOW", NOW);
-    sb.ccf(&["ensure-symlinks"]).run();
-    sb.tmux
-        .new_session("ccl-1-proj", &sb.path("proj"), &["claude"]);
-    sb.tmux
-        .wait_for_text("ccl-1-proj", "Welcome to fake Claude Code");
-    sb
+    crate::support::dedicated_on_claude(NOW)
 }
 
 /// What Claude Code hands the status-line command, three minutes before [`NOW`].
@@ -92,18 +81,11 @@ fn status_shows_each_accounts_usage_its_age_and_the_time_left() {
 fn after_a_limit_the_exhausted_account_shows_its_reset_and_the_sessions_moved() {
     let sb = world();
     report_usage(&sb, 42.0, 61.0);
-    let input = serde_json::json!({
-        "session_id": "6f1c", "cwd": sb.path("proj"), "hook_event_name": "StopFailure",
-        "error": "rate_limit", "last_assistant_message": "You've hit your limit · resets 4pm (UTC)"
-    });
-    sb.ccf(&["hook", "stop-failure"])
-        .stdin(input.to_string())
-        .run();
-    sb.ccf(&["check-quota"])
-        .stdout_has("swapped compte1 -> compte2")
-        .run();
-    sb.tmux
-        .wait_for_text("ccl-1-proj", "Welcome to fake Claude Code");
+    stop_and_swap(
+        &sb,
+        "rate_limit",
+        "You've hit your limit · resets 4pm (UTC)",
+    );
 
     let st = sb.ccf(&["status", "--json"]).run().json();
     let c1 = &st["accounts"][0];
@@ -196,16 +178,11 @@ fn sample(line: &str) -> bool {
 #[test]
 fn the_segment_marks_what_needs_the_operator_and_stays_one_line() {
     let sb = world();
-    let input = serde_json::json!({
-        "session_id": "6f1c", "cwd": sb.path("proj"), "hook_event_name": "StopFailure",
-        "error": "authentication_failed", "last_assistant_message": "OAuth token revoked · Please run /login"
-    });
-    sb.ccf(&["hook", "stop-failure"])
-        .stdin(input.to_string())
-        .run();
-    sb.ccf(&["check-quota"])
-        .stdout_has("swapped compte1 -> compte2")
-        .run();
+    stop_and_swap(
+        &sb,
+        "authentication_failed",
+        "OAuth token revoked · Please run /login",
+    );
     // An hour without a check-quota pass: the timer is not running.
     sb.ccf(&["status", "--tmux"])
         .env("CCF_NOW", "2026-12-02T15:00:00Z")

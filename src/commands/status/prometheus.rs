@@ -37,6 +37,24 @@ impl Family<'_> {
         let _ = writeln!(self.out, " {value}");
     }
 
+    /// A gauge with one sample per account and known window.
+    fn per_window(
+        &mut self,
+        name: &str,
+        help: &str,
+        accounts: &[AccountView],
+        value: impl Fn(&WindowView) -> Option<f64>,
+    ) {
+        self.head(name, "gauge", help);
+        for acc in accounts {
+            for (window, w) in windows(acc) {
+                if let Some(v) = w.and_then(&value) {
+                    self.sample(name, &[("account", &acc.name), ("window", window)], v);
+                }
+            }
+        }
+    }
+
     /// A gauge with one sample per account.
     fn per_account(
         &mut self,
@@ -154,49 +172,24 @@ fn accounts(f: &mut Family<'_>, a: &[AccountView]) {
 /// Each account's 5-hour and 7-day windows, where known.
 #[expect(clippy::cast_precision_loss, reason = "ages are far below 2^53")]
 fn usage(f: &mut Family<'_>, a: &[AccountView]) {
-    f.head(
+    f.per_window(
         "ccf_account_usage_ratio",
-        "gauge",
         "The window's share used (0-1), as last known.",
+        a,
+        |w| Some(w.used_percent / 100.0),
     );
-    for acc in a {
-        for (w, v) in windows(acc) {
-            if let Some(v) = v {
-                let labels = [("account", acc.name.as_str()), ("window", w)];
-                f.sample("ccf_account_usage_ratio", &labels, v.used_percent / 100.0);
-            }
-        }
-    }
-    f.head(
+    f.per_window(
         "ccf_account_usage_resets_timestamp_seconds",
-        "gauge",
         "When the window resets, where known.",
+        a,
+        |w| w.resets_at.map(secs),
     );
-    for acc in a {
-        for (w, v) in windows(acc) {
-            if let Some(r) = v.and_then(|v| v.resets_at) {
-                let labels = [("account", acc.name.as_str()), ("window", w)];
-                f.sample(
-                    "ccf_account_usage_resets_timestamp_seconds",
-                    &labels,
-                    secs(r),
-                );
-            }
-        }
-    }
-    f.head(
+    f.per_window(
         "ccf_account_usage_age_seconds",
-        "gauge",
         "How old the window's figure is.",
+        a,
+        |w| Some(w.age_secs as f64),
     );
-    for acc in a {
-        for (w, v) in windows(acc) {
-            if let Some(v) = v {
-                let labels = [("account", acc.name.as_str()), ("window", w)];
-                f.sample("ccf_account_usage_age_seconds", &labels, v.age_secs as f64);
-            }
-        }
-    }
 }
 
 /// The host's ccf as a whole: swaps, the last check, health, the queue.

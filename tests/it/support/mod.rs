@@ -38,6 +38,38 @@ pub fn reset_ahead() -> String {
     }
 }
 
+/// Logged in, links built, the clock pinned at `now`, the dedicated session running the
+/// fake claude on `~/.claude` (compte1): where a limit is hit and the session moves.
+pub fn dedicated_on_claude(now: &str) -> Sandbox {
+    let sb = Sandbox::new();
+    sb.hold_notifications();
+    sb.login_all();
+    sb.set_env("CCF_NOW", now);
+    sb.ccf(&["ensure-symlinks"]).run();
+    sb.tmux
+        .new_session("ccl-1-proj", &sb.path("proj"), &["claude"]);
+    sb.tmux
+        .wait_for_text("ccl-1-proj", "Welcome to fake Claude Code");
+    sb
+}
+
+/// The dedicated session's turn ends on `error` with `message`, as Claude Code's
+/// `StopFailure` hook reports it; then check-quota moves it to compte2.
+pub fn stop_and_swap(sb: &Sandbox, error: &str, message: &str) {
+    let input = serde_json::json!({
+        "session_id": "6f1c", "cwd": sb.path("proj"), "hook_event_name": "StopFailure",
+        "error": error, "last_assistant_message": message
+    });
+    sb.ccf(&["hook", "stop-failure"])
+        .stdin(input.to_string())
+        .run();
+    sb.ccf(&["check-quota"])
+        .stdout_has("swapped compte1 -> compte2")
+        .run();
+    sb.tmux
+        .wait_for_text("ccl-1-proj", "Welcome to fake Claude Code");
+}
+
 pub fn wait_for<T>(what: &str, timeout: Duration, mut check: impl FnMut() -> Option<T>) -> T {
     let deadline = Instant::now() + timeout;
     loop {
