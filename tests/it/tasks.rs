@@ -54,6 +54,20 @@ fn wait_claude_runs(sb: &Sandbox, n: usize) -> Vec<Value> {
     })
 }
 
+/// The kinds of the history's lines, in order.
+fn history_kinds(sb: &Sandbox) -> Vec<String> {
+    std::fs::read_to_string(sb.path("state/history.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
+
 fn record(sb: &Sandbox, stem: &str) -> Value {
     read_json(&q(sb, &format!("running/{stem}.run.json")))
 }
@@ -109,6 +123,7 @@ fn a_task_runs_once_in_its_project_on_the_active_account_in_a_pool_session_with_
     assert!(q(&sb, "done/fix-login.md").exists());
     let done = read_json(&q(&sb, "done/fix-login.result.json"));
     assert_eq!(done["outcome"], "success");
+    assert_eq!(history_kinds(&sb), ["task_done"]);
     assert!(sb.state()["sessions"].get("ccl-auto-11").is_none());
     // The pane stays, at a shell: free for the next task.
     wait_for("a shell in ccl-auto-11", WAIT, || {
@@ -305,6 +320,7 @@ fn a_timed_out_task_is_killed_and_failed() {
             .any(|e| e["event"]["kind"] == "task_timed_out"),
         "{events:?}"
     );
+    assert!(history_kinds(&sb).contains(&"task_timed_out".to_string()));
 }
 
 #[test]

@@ -183,6 +183,11 @@ fn the_segment_marks_what_needs_the_operator_and_stays_one_line() {
         "authentication_failed",
         "OAuth token revoked · Please run /login",
     );
+    let history = std::fs::read_to_string(sb.path("state/history.jsonl")).unwrap();
+    assert!(
+        history.contains(r#""kind":"needs_login","account":"compte1""#),
+        "{history}"
+    );
     // An hour without a check-quota pass: the timer is not running.
     sb.ccf(&["status", "--tmux"])
         .env("CCF_NOW", "2026-12-02T15:00:00Z")
