@@ -1,8 +1,8 @@
 //! The event log: `state_dir/history.jsonl`, one JSON line for each thing that happened
 //! (a limit seen, a swap started, done, partial or failed, a return, sessions parked and
-//! resumed, a login failed, a task done or failed). Every event ccf tells the operator
-//! about is written here too (`notify::emit`), with the two that are not told: a limit
-//! seen and a task done. No secret is in an event.
+//! resumed, a login failed, a task done, failed or cancelled). Every event ccf tells the
+//! operator about is written here (through [`emit`]), with those that are not told: a
+//! limit seen, a task done, a task the operator cancelled. No secret is in an event.
 //!
 //! Appends happen under the state lock (only mutating runs emit), one `write` of one
 //! line in append mode. The log is bounded: past [`MAX_BYTES`] the file becomes
@@ -56,6 +56,8 @@ pub enum Kept {
     },
     /// A task's run ended well and it went to `done/`.
     TaskDone { task: String },
+    /// The operator cancelled a task (`ccf task cancel`); it went to `failed/`.
+    TaskCancelled { task: String, reason: String },
 }
 
 impl What {
@@ -65,6 +67,7 @@ impl What {
             What::Told(e) => e.kind(),
             What::Kept(Kept::LimitSeen { .. }) => "limit_seen",
             What::Kept(Kept::TaskDone { .. }) => "task_done",
+            What::Kept(Kept::TaskCancelled { .. }) => "task_cancelled",
         }
     }
 

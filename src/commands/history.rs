@@ -163,6 +163,7 @@ fn describe(what: &What, now: Timestamp, zone: &TimeZone) -> String {
             scope.map(|s| format!(" ({s})")).unwrap_or_default()
         ),
         What::Kept(Kept::TaskDone { task }) => task.clone(),
+        What::Kept(Kept::TaskCancelled { task, reason }) => format!("{task}: {reason}"),
         What::Told(e) => match e {
             Event::SwapStarted {
                 from, to, reason, ..

@@ -232,18 +232,29 @@ impl<'a> Applier<'a> {
         claimed: bool,
     ) -> Result<()> {
         let now = self.ctx.now;
-        if !claimed {
-            self.queue
-                .reject(task, &bookkeeping::cancel_reason(None, now), now)?;
-            return Ok(());
-        }
-        let record = self.queue.read_record(task).ok();
-        if stop && let Some(s) = session {
-            self.to_shell(s)?;
-        }
-        bookkeeping::forget(state, session, task);
-        let reason = bookkeeping::cancel_reason(record.as_ref().filter(|_| stop), now);
-        self.queue.finish(task, FAILED, Some(&reason), now)?;
+        let reason = if claimed {
+            let record = self.queue.read_record(task).ok();
+            if stop && let Some(s) = session {
+                self.to_shell(s)?;
+            }
+            bookkeeping::forget(state, session, task);
+            let reason = bookkeeping::cancel_reason(record.as_ref().filter(|_| stop), now);
+            self.queue.finish(task, FAILED, Some(&reason), now)?;
+            reason
+        } else {
+            let reason = bookkeeping::cancel_reason(None, now);
+            self.queue.reject(task, &reason, now)?;
+            reason
+        };
+        // The operator asked: no notification, but the history keeps it.
+        crate::history::append(
+            &self.ctx.config.state_dir,
+            now,
+            crate::history::What::Kept(crate::history::Kept::TaskCancelled {
+                task: task.to_string(),
+                reason,
+            }),
+        );
         Ok(())
     }
 

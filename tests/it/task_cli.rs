@@ -509,6 +509,12 @@ fn a_running_task_cancelled_is_stopped_ends_in_failed_as_cancelled_and_its_sessi
             && reason.contains(" in ccl-auto-11 (attempt 1)"),
         "{reason}"
     );
+    // No notification (the operator asked), but the history keeps it, with the reason.
+    let history = std::fs::read_to_string(sb.path("state/history.jsonl")).unwrap();
+    let line: serde_json::Value = serde_json::from_str(history.lines().last().unwrap()).unwrap();
+    assert_eq!(line["kind"], "task_cancelled", "{history}");
+    assert_eq!(line["task"], "slow.md");
+    assert_eq!(line["reason"], reason.trim_end());
     wait_for("the cancelled claude to exit", WAIT, || {
         (!PathBuf::from(format!("/proc/{pid}")).exists()).then_some(())
     });
