@@ -27,6 +27,13 @@ pub fn duration(d: Duration) -> String {
     parts.join(" ")
 }
 
+/// An instant for people in full, in `zone`: `2026-12-24 09:00 CET`.
+pub fn local(t: jiff::Timestamp, zone: &jiff::tz::TimeZone) -> String {
+    t.to_zoned(zone.clone())
+        .strftime("%Y-%m-%d %H:%M %Z")
+        .to_string()
+}
+
 /// An instant for people, in `zone`, as short as `now` allows: `16:05 CET` the same day,
 /// `Fri 09:00 CET` within the week ahead or behind, `2026-12-24 09:00 CET` beyond.
 pub fn instant(t: jiff::Timestamp, now: jiff::Timestamp, zone: &jiff::tz::TimeZone) -> String {

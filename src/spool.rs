@@ -41,6 +41,23 @@ pub struct Origin {
     pub account: Option<String>,
 }
 
+impl Origin {
+    /// The account the record names (resolved when it was written), else the one whose
+    /// home `claude_config_dir` is; `None` for a claude on `~/.claude` recorded before
+    /// records named their account: the caller knows whose the link was.
+    pub fn named_account<'c>(&self, config: &'c crate::config::Config) -> Option<&'c str> {
+        self.account
+            .as_deref()
+            .and_then(|a| config.account(a))
+            .or_else(|| {
+                self.claude_config_dir
+                    .as_deref()
+                    .and_then(|d| config.account_by_home(d))
+            })
+            .map(|a| a.name.as_str())
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct SessionStart {

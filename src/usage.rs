@@ -47,20 +47,8 @@ pub fn read(
         .into_iter()
         .filter_map(|(_, r)| match r {
             Ok(Record::Statusline(s)) => {
-                let account = s
-                    .origin
-                    .account
-                    .as_deref()
-                    .and_then(|a| config.account(a))
-                    .or_else(|| {
-                        s.origin
-                            .claude_config_dir
-                            .as_deref()
-                            .and_then(|d| config.account_by_home(d))
-                    })
-                    .map(|a| a.name.clone())
-                    .or_else(|| link_account.map(String::from))?;
-                Some((account, s))
+                let account = s.origin.named_account(config).or(link_account)?;
+                Some((account.to_string(), s))
             }
             _ => None,
         })

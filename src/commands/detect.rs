@@ -108,10 +108,7 @@ fn render(
     let verdict = serde_json::to_value(d.verdict).unwrap_or_default();
     let _ = writeln!(o, "verdict:   {}{scope}", verdict.as_str().unwrap_or("?"));
     if let Some(t) = resets_at {
-        let local = t
-            .to_zoned(zone.clone())
-            .strftime("%Y-%m-%d %H:%M %Z")
-            .to_string();
+        let local = crate::human::local(t, zone);
         let secs = t.as_second() - now.as_second();
         let when = if secs >= 0 {
             format!(

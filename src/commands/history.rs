@@ -57,16 +57,11 @@ pub fn run(ctx: &Ctx, args: &HistoryArgs) -> Result<ExitCode> {
         .collect();
     let zone = ctx.zone();
     if let Some(file) = &args.svg {
-        let full = |t: Timestamp| {
-            t.to_zoned(zone.clone())
-                .strftime("%Y-%m-%d %H:%M %Z")
-                .to_string()
-        };
         let title = format!(
             "ccf on {}: {} to {}",
             crate::notify::outbox::host_name(),
-            full(start),
-            full(now)
+            crate::human::local(start, &zone),
+            crate::human::local(now, &zone)
         );
         let svg = crate::history::svg::draw(&tl, &title, &zone)?;
         crate::fsutil::write_atomic(file, svg.as_bytes(), 0o644)?;

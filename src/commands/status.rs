@@ -191,9 +191,7 @@ pub fn gather(ctx: &Ctx, st: &State) -> Status {
         }
     };
     let sessions = session_views(ctx, st, &panes);
-    let link_account = ctx.link_account().map(|a| a.name.clone());
-    let usage = crate::usage::read(&ctx.config, st, link_account.as_deref(), now);
-    let accounts = accounts::views(&ctx.config, st, &active, &usage, &sessions, now);
+    let accounts = accounts_of(ctx, st, &active, &sessions);
     let queue = Queue::new(&ctx.config.dispatcher.queue_dir);
     let tasks = [INBOX, RUNNING, DONE, FAILED]
         .into_iter()
@@ -235,10 +233,14 @@ pub fn gather(ctx: &Ctx, st: &State) -> Status {
 pub fn account_views(ctx: &Ctx, st: &State) -> Vec<AccountView> {
     let panes = ctx.tmux.list().unwrap_or_default();
     let sessions = session_views(ctx, st, &panes);
+    accounts_of(ctx, st, &ctx.active_account(st).name, &sessions)
+}
+
+/// Each account's view, its usage read from the files, its sessions from `sessions`.
+fn accounts_of(ctx: &Ctx, st: &State, active: &str, sessions: &[SessionView]) -> Vec<AccountView> {
     let link_account = ctx.link_account().map(|a| a.name.clone());
     let usage = crate::usage::read(&ctx.config, st, link_account.as_deref(), ctx.now);
-    let active = ctx.active_account(st).name.clone();
-    accounts::views(&ctx.config, st, &active, &usage, &sessions, ctx.now)
+    accounts::views(&ctx.config, st, active, &usage, sessions, ctx.now)
 }
 
 /// Every session the state, tmux or the config knows of, with what its pane runs.

@@ -218,9 +218,7 @@ fn words(event: &Event, zone: &TimeZone) -> (String, Vec<String>) {
 }
 
 fn when(t: Timestamp, zone: &TimeZone) -> String {
-    t.to_zoned(zone.clone())
-        .strftime("%Y-%m-%d %H:%M %Z")
-        .to_string()
+    crate::human::local(t, zone)
 }
 
 fn names(list: &[String]) -> String {

@@ -46,13 +46,9 @@ impl Gatherer<'_> {
     /// else, for records of older versions, the one its config dir names now.
     fn account_of(&self, origin: &spool::Origin) -> String {
         origin
-            .account
-            .as_deref()
-            .and_then(|a| self.ctx.config.account(a))
-            .map_or_else(
-                || self.account_of_dir(origin.claude_config_dir.as_deref()),
-                |a| a.name.clone(),
-            )
+            .named_account(&self.ctx.config)
+            .unwrap_or_else(|| self.world.unpinned_account())
+            .to_string()
     }
 
     /// The account of a claude pinned by `CLAUDE_CONFIG_DIR`, else the link's.

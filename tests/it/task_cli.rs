@@ -5,25 +5,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use serde_json::Value;
 
 use crate::support::{Sandbox, wait_for};
-
-const WAIT: Duration = Duration::from_secs(20);
-
-fn sandbox() -> Sandbox {
-    let sb = Sandbox::new();
-    sb.hold_notifications();
-    sb.login_all();
-    sb.ccf(&["ensure-symlinks"]).run();
-    sb
-}
-
-fn q(sb: &Sandbox, rel: &str) -> PathBuf {
-    sb.path("queue").join(rel)
-}
+use crate::tasks::{WAIT, q, sandbox, wait_claude_runs, wait_result};
 
 /// The names in a queue directory (or the queue's root), sorted; none when it is missing.
 fn names(dir: &Path) -> Vec<String> {
@@ -35,22 +21,6 @@ fn names(dir: &Path) -> Vec<String> {
         .unwrap_or_default();
     v.sort();
     v
-}
-
-fn wait_result(sb: &Sandbox, stem: &str) -> Value {
-    let path = q(sb, &format!("running/{stem}.result.json"));
-    wait_for(&format!("the result of {stem}"), WAIT, || {
-        std::fs::read(&path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
-    })
-}
-
-fn wait_claude_runs(sb: &Sandbox, n: usize) -> Vec<Value> {
-    wait_for(&format!("{n} claude run(s)"), WAIT, || {
-        let log = sb.claude_log();
-        (log.len() >= n).then_some(log)
-    })
 }
 
 /// Records every inotify event in a directory with the mask systemd's `PathChanged=`

@@ -8,10 +8,10 @@ use serde_json::Value;
 
 use crate::support::{Sandbox, wait_for};
 
-const WAIT: Duration = Duration::from_secs(20);
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
 
 /// A sandbox whose accounts are logged in, with the shared layout and `~/.claude`.
-fn sandbox() -> Sandbox {
+pub(crate) fn sandbox() -> Sandbox {
     let sb = Sandbox::new();
     sb.hold_notifications();
     sb.login_all();
@@ -19,7 +19,7 @@ fn sandbox() -> Sandbox {
     sb
 }
 
-fn q(sb: &Sandbox, rel: &str) -> PathBuf {
+pub(crate) fn q(sb: &Sandbox, rel: &str) -> PathBuf {
     sb.path("queue").join(rel)
 }
 
@@ -37,7 +37,7 @@ fn read_json(path: &PathBuf) -> Value {
 }
 
 /// Waits until the wrapper has written the task's result.
-fn wait_result(sb: &Sandbox, stem: &str) -> Value {
+pub(crate) fn wait_result(sb: &Sandbox, stem: &str) -> Value {
     let path = q(sb, &format!("running/{stem}.result.json"));
     wait_for(&format!("the result of {stem}"), WAIT, || {
         std::fs::read(&path)
@@ -47,7 +47,7 @@ fn wait_result(sb: &Sandbox, stem: &str) -> Value {
 }
 
 /// Waits until the fake claude has been started `n` times.
-fn wait_claude_runs(sb: &Sandbox, n: usize) -> Vec<Value> {
+pub(crate) fn wait_claude_runs(sb: &Sandbox, n: usize) -> Vec<Value> {
     wait_for(&format!("{n} claude run(s)"), WAIT, || {
         let log = sb.claude_log();
         (log.len() >= n).then_some(log)

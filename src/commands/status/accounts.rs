@@ -225,3 +225,72 @@ pub fn render_detail(o: &mut String, a: &AccountView, now: Timestamp, zone: &jif
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::SessionKind;
+    use crate::state::PendingMove;
+
+    fn t(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn session(
+        name: &str,
+        account: &str,
+        running: bool,
+        owed: Option<(MoveWhy, &str)>,
+    ) -> SessionView {
+        SessionView {
+            name: name.into(),
+            kind: SessionKind::Dedicated,
+            account: Some(account.into()),
+            session_id: None,
+            cwd: None,
+            task: None,
+            running,
+            command: running.then(|| "claude".to_string()),
+            pinned: None,
+            pending_move: owed.map(|(why, to)| {
+                (&PendingMove {
+                    why,
+                    to: to.into(),
+                    since: t("2026-12-02T13:00:00Z"),
+                    detail: String::new(),
+                    attempts: 1,
+                })
+                    .into()
+            }),
+        }
+    }
+
+    #[test]
+    fn each_account_lists_the_sessions_on_it_and_the_moves_owed_to_it() {
+        let text = "accounts:\n  - {name: a, home: ~/.a}\n  - {name: b, home: ~/.b}\n";
+        let config = crate::config::parse(
+            std::path::Path::new("/c.yaml"),
+            text,
+            std::path::Path::new("/h"),
+        )
+        .unwrap();
+        let mut st = State::new();
+        st.account_mut("a").exhausted_until = Some(t("2026-12-02T16:00:00Z"));
+        let sessions = [
+            session("busy", "a", true, Some((MoveWhy::Deferred, "b"))),
+            session("broken", "a", false, Some((MoveWhy::Failed, "b"))),
+            session("moved", "b", true, None),
+        ];
+        let now = t("2026-12-02T14:00:00Z");
+        let v = views(&config, &st, "b", &BTreeMap::new(), &sessions, now);
+        assert_eq!((v[0].state, v[0].active), ("exhausted", false));
+        assert_eq!(v[0].exhausted_left_secs, Some(7200));
+        // A session that is not running is on no account.
+        assert_eq!(v[0].sessions, ["busy"]);
+        assert!(v[0].deferred.is_empty() && v[0].relaunch_failed.is_empty());
+        assert_eq!((v[1].state, v[1].active), ("active", true));
+        assert_eq!(v[1].sessions, ["moved"]);
+        assert_eq!(v[1].deferred, ["busy"]);
+        assert_eq!(v[1].relaunch_failed, ["broken"]);
+    }
+}
