@@ -59,14 +59,29 @@ fn binary() -> Option<PathBuf> {
     found
 }
 
-/// A loopback port nobody listens on now (the race with another process taking it
-/// before etcd does is accepted: it would fail the start loudly, not silently).
+/// A loopback port nobody listens on now, below the kernel's ephemeral range: a port
+/// from that range, freed again, can be taken by any outgoing connection (the suite's
+/// own HTTP to etcd among them) before etcd binds it. The ports are spread by process
+/// and taken in turn, so tests running at once do not pick the same ones; a clash that
+/// remains makes a member fail to bind, and [`Etcd::launch`] starts again elsewhere.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 20_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let high: u32 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .filter(|h| *h > LOW + 1_000)
+        .unwrap_or(32_768);
+    let span = high - LOW;
+    let base = std::process::id().wrapping_mul(7_919) % span;
+    loop {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = u16::try_from(LOW + (base + n * 13) % span).unwrap();
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 impl Etcd {
@@ -97,8 +112,21 @@ impl Etcd {
             .collect()
     }
 
+    /// Starts the cluster, again on other ports when a member could not bind its own.
     fn launch(tls: bool) -> Option<Etcd> {
         let bin = binary()?;
+        let mut last = String::new();
+        for _ in 0..3 {
+            match Etcd::attempt(&bin, tls) {
+                Ok(etcd) => return Some(etcd),
+                Err(log) if log.contains("address already in use") => last = log,
+                Err(log) => panic!("{log}"),
+            }
+        }
+        panic!("etcd could not bind its ports three times; the last: {last}");
+    }
+
+    fn attempt(bin: &std::path::Path, tls: bool) -> Result<Etcd, String> {
         let dir = tempfile::tempdir().unwrap();
         if tls {
             make_pki(dir.path());
@@ -126,7 +154,7 @@ impl Etcd {
             };
             let peer_url = format!("http://127.0.0.1:{peer}");
             let log = std::fs::File::create(dir.path().join(format!("{name}.log"))).unwrap();
-            let mut cmd = Command::new(&bin);
+            let mut cmd = Command::new(bin);
             if tls {
                 let f = |n: &str| dir.path().join(n);
                 cmd.arg("--cert-file")
@@ -161,26 +189,39 @@ impl Etcd {
                 child: Some(child),
             });
         }
-        let etcd = Etcd { members, dir };
+        let mut etcd = Etcd { members, dir };
         let deadline = Instant::now() + HEALTHY_WITHIN;
-        for m in &etcd.members {
+        for i in 0..etcd.members.len() {
             loop {
+                let m = &mut etcd.members[i];
                 let healthy = get(&format!("{}/health", m.client_url))
                     .is_some_and(|b| b.contains("\"health\":\"true\""));
                 if healthy {
                     break;
                 }
-                assert!(
-                    Instant::now() < deadline,
-                    "etcd member {} not healthy within {HEALTHY_WITHIN:?}; its log: {}",
-                    m.name,
-                    std::fs::read_to_string(etcd.dir.path().join(format!("{}.log", m.name)))
-                        .unwrap_or_default()
-                );
+                let exited = m
+                    .child
+                    .as_mut()
+                    .is_some_and(|c| c.try_wait().ok().flatten().is_some());
+                if exited || Instant::now() >= deadline {
+                    let log =
+                        std::fs::read_to_string(etcd.dir.path().join(format!("{}.log", m.name)))
+                            .unwrap_or_default();
+                    // Dropping `etcd` stops the other members.
+                    return Err(format!(
+                        "etcd member {} {}; its log: {log}",
+                        m.name,
+                        if exited {
+                            "exited".to_string()
+                        } else {
+                            format!("not healthy within {HEALTHY_WITHIN:?}")
+                        }
+                    ));
+                }
                 std::thread::sleep(Duration::from_millis(50));
             }
         }
-        Some(etcd)
+        Ok(etcd)
     }
 
     /// Every member's client URL, for `fleet.endpoints`.
